@@ -1,0 +1,3 @@
+"""Shared pytest configuration; fixtures live in tests/plugins/ and are registered here."""
+
+from plugins.kafka_broker import kafka_broker, kafka_topic  # noqa: F401
