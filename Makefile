@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Replay the bundled sample organisation and stream; findings are printed readably.
+demo: $(STAMP)
+	$(VENV)/bin/role-monitor replay --config examples/config.yaml --format pretty examples/stream
+
+## The whole suite: lint, types, then every test against real components.
+test: $(STAMP) system-deps lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check monitor detectors tests bench scripts
+	$(VENV)/bin/ruff format --check monitor detectors tests bench scripts
+	$(VENV)/bin/mypy
+
+## Debian's prometheus and alertmanager (promtool, amtool) for the metrics and alerting tests.
+system-deps:
+	@scripts/install-system-deps
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""What every detector shares: its declarative metadata, its context, and finding assembly.
+
+A detector is a pure function of (enriched event, context, state): it never does I/O except
+through ``ctx.state``, and it never reads the wall clock, so a replay is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.config import Settings
+from monitor.enrich import EnrichedEvent, Enricher
+from monitor.findings import Finding, Severity
+from monitor.inventory.organization import OrgDirectory
+from monitor.state import StateStore
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class DetectionContext:
+    settings: Settings
+    org: OrgDirectory
+    enricher: Enricher
+    state: StateStore
+    #: Event time of the newest event seen so far (the pipeline's clock).
+    now: datetime
+    #: Event time of the first event the state store ever saw (learning periods count from it).
+    observation_start: datetime
+
+
+class Detector:
+    """Base class: subclasses set the ClassVars and implement :meth:`detect`."""
+
+    id: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    #: What it needs beyond the event: "state", "trust metadata", "organization".
+    needs: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        ev: EnrichedEvent,
+        title: str,
+        evidence: dict[str, Any],
+        dedup: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding on ``ev`` with the contract's fields filled from the event.
+
+        ``dedup`` names what repeats of this finding share (merged within the dedup window);
+        by default every assumption is its own finding.
+        """
+        event = ev.event
+        return Finding(
+            detector=self.id,
+            severity=severity or self.severity,
+            title=title,
+            event_id=event.event_id,
+            event_time=event.event_time,
+            event_name=event.event_name,
+            role_arn=event.role_arn,
+            role_account=event.role_account,
+            principal=event.caller.identifier,
+            principal_account=event.principal_account,
+            source_ip=event.source_ip,
+            user_agent=event.user_agent,
+            dedup_key=f"{self.id}:{dedup or event.assumption_id}",
+            evidence={**base_evidence(ev), **evidence},
+            assumption_id=event.assumption_id,
+            category=ev.category,
+            metadata=ev.lookup.label,
+            region=event.aws_region,
+        )
+
+
+def base_evidence(ev: EnrichedEvent) -> dict[str, Any]:
+    """Who, from where, into what, with or without MFA: enough to decide without a console."""
+    event, caller = ev.event, ev.event.caller
+    evidence: dict[str, Any] = {
+        "identity_type": caller.identity_type,
+        "mfa_authenticated": caller.mfa_authenticated,
+        "session_issuer": caller.session_issuer_arn,
+        "source_identity": event.source_identity or caller.source_identity,
+        "invoked_by": caller.invoked_by,
+        "role_session_name": event.role_session_name,
+        "external_id_present": event.external_id_present,
+        "error_code": event.error_code,
+        "error_message": event.error_message,
+        "event_ids": [event.event_id],
+        "shared_event_id": event.shared_event_id,
+        "copy": event.copy_kind.value,
+        "role_tags": dict(ev.role.tags) if ev.role else None,
+        "role_metadata": ev.lookup.label,
+    }
+    if event.federation is not None:
+        evidence["federation"] = event.federation.model_dump(exclude_none=True)
+    return {key: value for key, value in evidence.items() if value not in (None, {}, [])}
+
+
+def short_role(arn: str | None) -> str:
+    """``Name (123456789012)`` for titles."""
+    if not arn:
+        return "an unknown role"
+    parts = arn.split(":")
+    account = parts[4] if len(parts) > 4 else "?"
+    return f"{arn.rsplit('/', 1)[-1]} ({account})"

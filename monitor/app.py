@@ -1,0 +1,63 @@
+"""Wiring: settings → organization, role catalog, enricher, detectors, state, pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detectors import registry
+from detectors.base import Detector
+from monitor import __version__
+from monitor.config import Settings
+from monitor.enrich import Enricher
+from monitor.inventory.catalog import RoleCatalog, RoleSource
+from monitor.inventory.organization import OrgDirectory
+from monitor.inventory.snapshot import SnapshotSource
+from monitor.metrics import Metrics
+from monitor.pipeline import Pipeline
+from monitor.state import StateStore
+
+
+@dataclass
+class Monitor:
+    settings: Settings
+    org: OrgDirectory
+    catalog: RoleCatalog
+    detectors: list[Detector]
+    state: StateStore
+    metrics: Metrics
+    pipeline: Pipeline
+
+    def close(self) -> None:
+        self.state.close()
+
+
+def build_org(settings: Settings) -> OrgDirectory:
+    org = settings.organization
+    accounts_file = settings.resolve(org.accounts_file) if org.accounts_file else None
+    return OrgDirectory.build(org.accounts, accounts_file)
+
+
+def build_catalog(settings: Settings) -> RoleCatalog:
+    """Snapshot files first; further sources (live IAM) fill the gaps."""
+    files = [settings.resolve(path) for path in settings.inventory.authorization_details]
+    sources: list[RoleSource] = [SnapshotSource.from_files(files)]
+    return RoleCatalog(sources)
+
+
+def build_monitor(
+    settings: Settings,
+    state_path: str | None = None,
+    metrics: Metrics | None = None,
+) -> Monitor:
+    """Everything up to (not including) the sinks; ``state_path`` overrides ``state.path``."""
+    metrics = metrics or Metrics()
+    metrics.build_info.info({"version": __version__})
+    org = build_org(settings)
+    catalog = build_catalog(settings)
+    detectors = registry.build(settings)
+    path = state_path or settings.state.path
+    state = StateStore(path if path == ":memory:" else settings.resolve(path))
+    metrics.watch_state(state.sizes)
+    enricher = Enricher(settings, catalog, org)
+    pipeline = Pipeline(settings, enricher, detectors, state, metrics)
+    return Monitor(settings, org, catalog, detectors, state, metrics, pipeline)

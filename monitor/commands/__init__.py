@@ -1,0 +1,13 @@
+"""One module per ``role-monitor`` subcommand; each exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from monitor.commands import detectors_cmd, replay
+
+
+def register_all(commands: argparse._SubParsersAction[Any]) -> None:
+    for module in (replay, detectors_cmd):
+        module.register(commands)

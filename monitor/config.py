@@ -1,0 +1,298 @@
+"""Configuration: one YAML file, every key optional, environment variables override it.
+
+``ROLE_MONITOR_<SECTION>__<KEY>`` overrides ``<section>.<key>`` (e.g.
+``ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS``). Relative paths resolve against the config file's
+folder. Unknown keys are errors: a typo must not silently disable a detector.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from monitor.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+AccountId = Annotated[str, BeforeValidator(lambda v: str(v).strip().zfill(12))]
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line and exit status 2."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    """Let a single string stand for a one-element list (also for env overrides)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _as_mapping(value: Any) -> Any:
+    """Let an environment override give a mapping as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON object, got {value[:40]!r}") from exc
+    return value
+
+
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+StrMap = Annotated[dict[str, str], BeforeValidator(_as_mapping)]
+
+
+class KafkaConfig(Section):
+    bootstrap_servers: StrList = ["localhost:9092"]
+    topics: StrList = ["cloudtrail"]
+    group_id: str = "role-usage-monitor"
+    dead_letter_topic: str | None = "cloudtrail.dlq"
+    client_id: str = "role-usage-monitor"
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    #: A checkpoint (deliver, persist state, commit offsets) runs at least this often...
+    commit_interval: Duration = timedelta(seconds=5)
+    #: ...and after this many messages, whichever comes first.
+    commit_every: int = Field(default=1000, ge=1)
+    max_poll_records: int = Field(default=500, ge=1)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+    sasl_mechanism: (
+        Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM"] | None
+    ) = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    #: Region for MSK IAM authentication (AWS_MSK_IAM / OAUTHBEARER with MSK tokens).
+    aws_region: str | None = None
+
+
+class OrganizationConfig(Section):
+    accounts: Annotated[list[AccountId], BeforeValidator(_as_list)] = []
+    accounts_file: Path | None = None
+    discover: bool = False
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
+class IamConfig(Section):
+    enabled: bool = False
+    read_role: str = "arn:aws:iam::{account}:role/RoleMonitorReader"
+    ttl: Duration = timedelta(minutes=15)
+    negative_ttl: Duration = timedelta(minutes=5)
+    endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
+    region: str = "us-east-1"
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    timeout: Duration = timedelta(seconds=5)
+
+
+class InventoryConfig(Section):
+    authorization_details: StrList = []
+    iam: IamConfig = IamConfig()
+
+
+class BreakGlassConfig(Section):
+    role_name_patterns: StrList = ["BreakGlass*", "break-glass*", "*-break-glass"]
+    role_tags: StrMap = {"break-glass": "true"}
+    role_arns: StrList = []
+
+
+class FederationConfig(Section):
+    allowed_providers: StrList = []
+    allowed_subjects: Annotated[dict[str, StrList], BeforeValidator(_as_mapping)] = {}
+
+
+class DetectorConfig(BaseModel):
+    """Per-detector switches; detector-specific knobs are validated by the detector itself."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    enabled: bool = True
+    severity: Literal["critical", "high", "medium", "low", "info"] | None = None
+
+    def knobs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Suppression(Section):
+    """Drop findings of ``detector`` whose fields match every glob in ``match``; counted."""
+
+    detector: str = "*"
+    match: dict[str, str] = {}
+    expires: date | None = None
+    reason: str
+
+
+class DedupConfig(Section):
+    #: Repeats of a finding with the same dedup key within this window are merged into it.
+    window: Duration = timedelta(hours=1)
+
+
+class StateConfig(Section):
+    path: str = "role-monitor.db"
+    retention: Duration = timedelta(days=90)
+
+
+class JsonlSinkConfig(Section):
+    path: str = "-"
+
+
+class KafkaSinkConfig(Section):
+    topic: str = "role-usage-alerts"
+
+
+class AlertmanagerSinkConfig(Section):
+    url: str = "http://127.0.0.1:9093"
+    resolve_after: Duration = timedelta(hours=1)
+    runbook_base_url: str = (
+        "https://github.com/role-usage-monitor/role-usage-monitor/blob/main/docs/detectors.md"
+    )
+    generator_url: str | None = None
+
+
+class SnsSinkConfig(Section):
+    topic_arn: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
+class WebhookSinkConfig(Section):
+    url: SecretStr
+    format: Literal["slack", "pagerduty", "generic"] = "generic"
+    routing_key: SecretStr | None = None
+
+
+class AlertsConfig(Section):
+    jsonl: JsonlSinkConfig | None = None
+    kafka: KafkaSinkConfig | None = None
+    alertmanager: AlertmanagerSinkConfig | None = None
+    sns: SnsSinkConfig | None = None
+    webhook: WebhookSinkConfig | None = None
+    retry_initial: Duration = timedelta(seconds=1)
+    retry_max: Duration = timedelta(seconds=60)
+
+
+class MetricsConfig(Section):
+    port: int | None = 9464
+    host: str = "0.0.0.0"
+
+
+class LogConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "text"] = "auto"
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROLE_MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        # Lists in the environment are comma-separated, not JSON (see _as_list / _as_mapping).
+        enable_decoding=False,
+    )
+
+    kafka: KafkaConfig = KafkaConfig()
+    organization: OrganizationConfig = OrganizationConfig()
+    inventory: InventoryConfig = InventoryConfig()
+    trusted_external_accounts: Annotated[list[AccountId], BeforeValidator(_as_list)] = []
+    break_glass: BreakGlassConfig = BreakGlassConfig()
+    federation: FederationConfig = FederationConfig()
+    detectors: dict[str, DetectorConfig] = {}
+    suppressions: list[Suppression] = []
+    dedup: DedupConfig = DedupConfig()
+    state: StateConfig = StateConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    log: LogConfig = LogConfig()
+    #: Folder that relative paths resolve against (the config file's folder).
+    base_dir: Path = Path(".")
+
+    @field_validator("trusted_external_accounts")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML arrives as init kwargs; environment variables must win over it.
+        return (env_settings, init_settings)
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read the YAML file at ``path`` (or only the environment when None)."""
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        config_path = Path(path)
+        try:
+            text = config_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML: {_one_line(str(exc))}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = loaded or {}
+        base_dir = config_path.resolve().parent
+    data["base_dir"] = base_dir
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path or 'environment'}: {_first_error(exc)}") from exc
+    except SettingsError as exc:
+        raise ConfigError(f"environment override: {_one_line(str(exc))}") from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"{where}: {message}{more}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

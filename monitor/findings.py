@@ -1,0 +1,59 @@
+"""The finding: what a detector reports and every sink delivers (fields are a contract)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical … 4 for info, for sorting and thresholds."""
+        return list(Severity).index(self)
+
+
+class Finding(BaseModel):
+    """One detection on one event (or one burst of events)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    detector: str
+    severity: Severity
+    title: str
+    event_id: str
+    event_time: datetime
+    event_name: str
+    role_arn: str | None
+    role_account: str | None
+    principal: str
+    principal_account: str | None
+    source_ip: str | None
+    user_agent: str | None
+    dedup_key: str
+    evidence: dict[str, Any]
+    #: Both copies of a cross-account call share it (``sharedEventID``, else ``eventID``).
+    assumption_id: str
+    #: Caller category: same_account, organization, vendor, external, saml, web_identity, ...
+    category: str
+    #: Where the role's trust metadata came from: snapshot, iam, not_found or unavailable.
+    metadata: str
+    region: str | None = None
+
+    @field_serializer("event_time")
+    def _rfc3339(self, value: datetime) -> str:
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def to_json(self) -> bytes:
+        """One JSON object, keys in a stable order, no trailing newline."""
+        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)

@@ -1,0 +1,51 @@
+"""Which accounts belong to the organization (config list, list-accounts output, discovery)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.config import ConfigError
+
+
+@dataclass(frozen=True)
+class OrgDirectory:
+    """Organization member accounts, with names when known."""
+
+    accounts: Mapping[str, str] = field(default_factory=dict)
+
+    def __contains__(self, account: object) -> bool:
+        return account in self.accounts
+
+    def name(self, account: str | None) -> str | None:
+        return self.accounts.get(account) if account else None
+
+    def merged(self, more: Mapping[str, str]) -> OrgDirectory:
+        return OrgDirectory({**more, **self.accounts})
+
+    @classmethod
+    def build(cls, ids: Iterable[str], accounts_file: Path | None) -> OrgDirectory:
+        accounts = {account: "" for account in ids}
+        if accounts_file is not None:
+            accounts.update(load_accounts_file(accounts_file))
+        return cls(accounts)
+
+
+def load_accounts_file(path: Path) -> dict[str, str]:
+    """``aws organizations list-accounts`` output → {id: name}; suspended accounts are kept."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read accounts file {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    items = document.get("Accounts") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: no Accounts list (expected organizations list-accounts)")
+    return {
+        str(item["Id"]): str(item.get("Name") or "")
+        for item in items
+        if isinstance(item, dict) and item.get("Id")
+    }

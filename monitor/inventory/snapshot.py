@@ -1,0 +1,112 @@
+"""Role metadata from ``aws iam get-account-authorization-details`` output files."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from monitor.config import ConfigError
+from monitor.inventory.catalog import LookupStatus, RoleInfo, RoleLookup, split_role_arn
+
+
+class SnapshotSource:
+    """Roles of the accounts covered by authorization-details files, held in memory."""
+
+    name = "snapshot"
+
+    def __init__(self, roles: Iterable[RoleInfo], accounts: Iterable[str] = ()) -> None:
+        self._roles = {(role.account, role.name.lower()): role for role in roles}
+        self.accounts = set(accounts) | {account for account, _ in self._roles}
+
+    @classmethod
+    def from_files(cls, paths: Iterable[Path]) -> SnapshotSource:
+        roles: list[RoleInfo] = []
+        accounts: set[str] = set()
+        for path in paths:
+            file_roles, file_accounts = load_authorization_details(path)
+            roles.extend(file_roles)
+            accounts |= file_accounts
+        return cls(roles, accounts)
+
+    def lookup(self, account: str, role_name: str) -> RoleLookup:
+        role = self._roles.get((account, role_name.lower()))
+        if role is not None:
+            return RoleLookup(LookupStatus.FOUND, role, self.name)
+        if account in self.accounts:
+            return RoleLookup(LookupStatus.NOT_FOUND, source=self.name)
+        return RoleLookup(LookupStatus.UNKNOWN)
+
+    def roles(self) -> Iterable[RoleInfo]:
+        return self._roles.values()
+
+
+def load_authorization_details(path: Path) -> tuple[list[RoleInfo], set[str]]:
+    """Roles in one file, and the accounts the file covers (from every ARN in it)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read authorization details {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("RoleDetailList"), list):
+        raise ConfigError(f"{path}: no RoleDetailList (expected get-account-authorization-details)")
+    roles = [role for item in document["RoleDetailList"] if (role := _role(item)) is not None]
+    accounts = {role.account for role in roles} | _accounts_in(document)
+    return roles, accounts
+
+
+def _role(item: Any) -> RoleInfo | None:
+    if not isinstance(item, dict) or not isinstance(item.get("Arn"), str):
+        return None
+    target = split_role_arn(item["Arn"])
+    if target is None:
+        return None
+    account, name = target
+    return RoleInfo(
+        arn=item["Arn"],
+        account=account,
+        name=str(item.get("RoleName") or name),
+        source="snapshot",
+        path=str(item.get("Path") or "/"),
+        tags=tags_to_dict(item.get("Tags")),
+        trust_policy=policy_document(item.get("AssumeRolePolicyDocument")),
+        create_date=str(item["CreateDate"]) if item.get("CreateDate") else None,
+    )
+
+
+def tags_to_dict(tags: Any) -> dict[str, str]:
+    """IAM's ``[{"Key": k, "Value": v}]`` as a mapping."""
+    if not isinstance(tags, list):
+        return {}
+    return {
+        str(tag["Key"]): str(tag.get("Value", ""))
+        for tag in tags
+        if isinstance(tag, dict) and "Key" in tag
+    }
+
+
+def policy_document(value: Any) -> dict[str, Any] | None:
+    """A policy as a dict; IAM APIs sometimes return it URL-encoded JSON text."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(urllib.parse.unquote(value))
+        except json.JSONDecodeError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def _accounts_in(document: dict[str, Any]) -> set[str]:
+    accounts: set[str] = set()
+    for key in ("UserDetailList", "GroupDetailList", "Policies"):
+        for item in document.get(key) or []:
+            arn = item.get("Arn") if isinstance(item, dict) else None
+            parts = arn.split(":") if isinstance(arn, str) else []
+            if len(parts) > 4 and parts[4].isdigit():
+                accounts.add(parts[4])
+    return accounts

@@ -1,0 +1,155 @@
+"""Prometheus metrics of the monitor.
+
+The registry is passed in, so tests build a fresh one and read values back with
+``registry.get_sample_value``. Every label takes values from a small fixed set: nothing an
+attacker controls (ARNs, session names, IPs, user agents) ever becomes a label value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+RECORD_OUTCOMES = ("processed", "skipped", "rejected", "duplicate")
+ASSUMPTION_CATEGORIES = (
+    "same_account",
+    "organization",
+    "vendor",
+    "external",
+    "saml",
+    "web_identity",
+    "service",
+    "root",
+    "unknown",
+)
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+#: Event age buckets: CloudTrail delivers in ~5 minutes, so the interesting range is 1 s to hours.
+AGE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
+
+
+@dataclass
+class Metrics:
+    """All instruments of one monitor process, registered on ``registry``."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.records = Counter(
+            "role_monitor_records",
+            "Input records by outcome (processed, skipped as out of scope, rejected, duplicate).",
+            ["outcome"],
+            registry=r,
+        )
+        self.assumptions = Counter(
+            "role_monitor_assumptions",
+            "Role-assumption events by STS call, result and caller category.",
+            ["event_name", "result", "category"],
+            registry=r,
+        )
+        self.findings = Counter(
+            "role_monitor_findings",
+            "Findings raised, by detector and severity (after suppression and dedup).",
+            ["detector", "severity"],
+            registry=r,
+        )
+        self.findings_suppressed = Counter(
+            "role_monitor_findings_suppressed",
+            "Findings dropped by a suppression rule or merged into an earlier one.",
+            ["detector", "reason"],
+            registry=r,
+        )
+        self.detector_errors = Counter(
+            "role_monitor_detector_errors",
+            "Exceptions raised inside a detector (the event is still processed by the others).",
+            ["detector"],
+            registry=r,
+        )
+        self.alerts = Counter(
+            "role_monitor_alerts",
+            "Alert deliveries by sink and outcome (delivered, failed, retried).",
+            ["sink", "outcome"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "role_monitor_dead_letters",
+            "Inputs that could not be decoded, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.event_age = Histogram(
+            "role_monitor_event_age_seconds",
+            "Wall-clock time minus CloudTrail eventTime when the event was processed.",
+            buckets=AGE_BUCKETS,
+            registry=r,
+        )
+        self.processing = Histogram(
+            "role_monitor_processing_seconds",
+            "Time spent processing one input message, decode to delivery.",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.enrichment_lookups = Counter(
+            "role_monitor_enrichment_lookups",
+            "Role metadata lookups by source (snapshot, iam, cache) and outcome.",
+            ["source", "outcome"],
+            registry=r,
+        )
+        self.sink_up = Gauge(
+            "role_monitor_sink_up",
+            "1 when the sink's last delivery succeeded, 0 while it is failing.",
+            ["sink"],
+            registry=r,
+        )
+        self.last_event_time = Gauge(
+            "role_monitor_last_event_timestamp_seconds",
+            "CloudTrail eventTime of the newest processed event (unix seconds).",
+            registry=r,
+        )
+        self.ready = Gauge(
+            "role_monitor_ready",
+            "1 when the consumer is assigned partitions and role metadata is loaded.",
+            registry=r,
+        )
+        self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)
+
+    def watch_lag(self, lag_source: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
+        """Report consumer lag computed at scrape time from ``(topic, partition, lag)`` tuples."""
+        self.registry.register(_LagCollector(lag_source))
+
+    def watch_state(self, size_source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        """Report state-store table sizes at scrape time from ``(table, rows)`` tuples."""
+        self.registry.register(_StateSizeCollector(size_source))
+
+
+class _LagCollector(Collector):
+    def __init__(self, source: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "role_monitor_consumer_lag",
+            "Records between the committed offset and the end of each assigned partition.",
+            labels=["topic", "partition"],
+        )
+        for topic, partition, lag in self._source():
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+
+class _StateSizeCollector(Collector):
+    def __init__(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "role_monitor_state_rows", "Rows in each state-store table.", labels=["table"]
+        )
+        for table, rows in self._source():
+            family.add_metric([table], rows)
+        yield family

@@ -1,0 +1,187 @@
+"""decode → normalize → enrich → detect → (suppress, merge) → findings, for any source.
+
+``run`` (Kafka) and ``replay`` (files) both feed :meth:`Pipeline.process` one message at a time
+and deliver what it returns through :class:`monitor.delivery.Delivery`; only the sources differ.
+Time is event time throughout: ``now`` is the newest ``eventTime`` seen, never the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from detectors.base import DetectionContext, Detector
+from monitor.config import Settings
+from monitor.enrich import EnrichedEvent, Enricher
+from monitor.envelopes import Record, Rejection, decode
+from monitor.events import RoleEvent
+from monitor.findings import Finding, Severity
+from monitor.metrics import Metrics
+from monitor.normalize import RecordRejected, normalize
+from monitor.state import StateStore
+from monitor.suppress import Suppressor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    """Counts for the closing summary (not metrics: these may be keyed by anything)."""
+
+    messages: int = 0
+    records: int = 0
+    processed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    findings: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
+    detector_errors: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What one message produced: findings to deliver and inputs to dead-letter."""
+
+    findings: list[Finding]
+    rejections: list[Rejection]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        enricher: Enricher,
+        detectors: Iterable[Detector],
+        state: StateStore,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.enricher = enricher
+        self.detectors = list(detectors)
+        self.state = state
+        self.metrics = metrics or Metrics()
+        self.suppressor = Suppressor(settings.suppressions)
+        self.stats = Stats()
+        self.now: datetime | None = None
+        self._severity = {
+            detector_id: Severity(config.severity)
+            for detector_id, config in settings.detectors.items()
+            if config.severity
+        }
+
+    def process(self, payload: bytes) -> Processed:
+        """Every record of one message (any envelope); never raises for bad input."""
+        started = time.perf_counter()
+        self.stats.messages += 1
+        findings: list[Finding] = []
+        rejections: list[Rejection] = []
+        for decoded in decode(payload):
+            if isinstance(decoded, Rejection):
+                self._reject(decoded, rejections)
+                continue
+            self.stats.records += 1
+            try:
+                findings.extend(self.process_record(decoded))
+            except RecordRejected as exc:
+                self._reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
+        self.metrics.processing.observe(time.perf_counter() - started)
+        return Processed(findings, rejections)
+
+    def process_record(self, record: Record) -> list[Finding]:
+        event = normalize(record.data, record.envelope)
+        if event is None:
+            self.stats.skipped += 1
+            self.metrics.records.labels("skipped").inc()
+            return []
+        self._advance_clock(event)
+        if not self.state.first_copy(event.assumption_id, event.event_time):
+            # The other copy of a cross-account call (or a record read twice): one assumption.
+            self.stats.duplicates += 1
+            self.metrics.records.labels("duplicate").inc()
+            return []
+        self.stats.processed += 1
+        self.metrics.records.labels("processed").inc()
+        enriched = self.enricher.enrich(event)
+        self._count_assumption(enriched)
+        return self._noise_controlled(self._detect(enriched))
+
+    def _detect(self, ev: EnrichedEvent) -> list[Finding]:
+        assert self.now is not None
+        ctx = DetectionContext(
+            settings=self.settings,
+            org=self.enricher.org,
+            enricher=self.enricher,
+            state=self.state,
+            now=self.now,
+            observation_start=self.state.observation_start(ev.event.event_time),
+        )
+        found: list[Finding] = []
+        for detector in self.detectors:
+            try:
+                found.extend(detector.detect(ev, ctx))
+            except Exception:  # one failing detector never stops the others
+                log.exception("detector %s failed on event %s", detector.id, ev.event.event_id)
+                self.stats.detector_errors[detector.id] += 1
+                self.metrics.detector_errors.labels(detector.id).inc()
+        return [self._with_severity(finding) for finding in found]
+
+    def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
+        kept: list[Finding] = []
+        for finding in findings:
+            rule = self.suppressor.match(finding)
+            if rule is not None:
+                self._suppressed(finding, "suppressed")
+                continue
+            window = self.settings.dedup.window
+            if self.state.merge_repeat(finding.dedup_key, finding.event_time, window):
+                self._suppressed(finding, "merged")
+                continue
+            self.stats.findings[finding.detector] += 1
+            self.metrics.findings.labels(finding.detector, finding.severity.value).inc()
+            kept.append(finding)
+        return kept
+
+    def _with_severity(self, finding: Finding) -> Finding:
+        override = self._severity.get(finding.detector)
+        return finding.model_copy(update={"severity": override}) if override else finding
+
+    def _suppressed(self, finding: Finding, reason: str) -> None:
+        self.stats.suppressed[reason] += 1
+        self.metrics.findings_suppressed.labels(finding.detector, reason).inc()
+
+    def _reject(self, rejection: Rejection, into: list[Rejection]) -> None:
+        self.stats.rejected[rejection.reason] += 1
+        self.metrics.records.labels("rejected").inc()
+        self.metrics.dead_letters.labels(rejection.reason).inc()
+        into.append(rejection)
+
+    def _advance_clock(self, event: RoleEvent) -> None:
+        if self.now is None or event.event_time > self.now:
+            self.now = event.event_time
+            self.metrics.last_event_time.set(event.event_time.timestamp())
+        age = datetime.now(UTC) - event.event_time
+        self.metrics.event_age.observe(max(age.total_seconds(), 0.0))
+
+    def _count_assumption(self, ev: EnrichedEvent) -> None:
+        result = "success" if ev.event.succeeded else "failure"
+        self.metrics.assumptions.labels(ev.event.event_name, result, ev.category).inc()
+        self.metrics.enrichment_lookups.labels(
+            ev.lookup.source or "none", ev.lookup.status.value
+        ).inc()
+
+    def prune(self) -> int:
+        """Expire state older than the retention period (event time)."""
+        if self.now is None:
+            return 0
+        return self.state.prune(self.now - self.settings.state.retention)
+
+
+def _sample(record: Record) -> bytes:
+    import orjson
+
+    return orjson.dumps(record.data)[:65536]

@@ -1,0 +1,1 @@
+"""Alert sinks: where findings go (JSON lines, Kafka, Alertmanager, SNS, webhooks)."""

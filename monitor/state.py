@@ -1,0 +1,197 @@
+"""The state store: baselines, windows, seen assumptions and delivered findings, in SQLite.
+
+Writes accumulate in one open transaction and become durable only at :meth:`StateStore.commit`,
+which the pipeline calls at each checkpoint after the findings were delivered and before offsets
+are committed. A crash therefore rolls state back to the last committed offsets, and reprocessing
+rebuilds exactly what was lost; delivered-finding ids make the replay page nobody twice.
+Everything is keyed by event time, and old rows expire with :meth:`prune`, so the store stays
+bounded however many distinct principals pass through.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS baseline (
+    namespace TEXT NOT NULL, key TEXT NOT NULL,
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL, hits INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS window_event (
+    namespace TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL, item TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS window_event_key ON window_event (namespace, key, at);
+CREATE INDEX IF NOT EXISTS window_event_at ON window_event (at);
+CREATE TABLE IF NOT EXISTS assumption (
+    id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delivered (
+    finding_id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS merged (
+    dedup_key TEXT PRIMARY KEY, window_start REAL NOT NULL, last_seen REAL NOT NULL,
+    repeats INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+TABLES = ("baseline", "window_event", "assumption", "delivered", "merged")
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+class StateStore:
+    """One SQLite database (a file, or ``:memory:``) used by one pipeline."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Make every write since the last commit durable (one checkpoint)."""
+        self._db.commit()
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    def close(self) -> None:
+        self._db.rollback()
+        self._db.close()
+
+    # -- baselines ----------------------------------------------------------------------------
+
+    def touch(self, namespace: str, key: str, at: datetime) -> datetime | None:
+        """Record ``key`` as seen at ``at``; return when it was first seen before, or None."""
+        row = self._db.execute(
+            "SELECT first_seen FROM baseline WHERE namespace=? AND key=?", (namespace, key)
+        ).fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO baseline VALUES (?, ?, ?, ?, 1)", (namespace, key, _ts(at), _ts(at))
+            )
+            return None
+        self._db.execute(
+            "UPDATE baseline SET last_seen=max(last_seen, ?), hits=hits+1, "
+            "first_seen=min(first_seen, ?) WHERE namespace=? AND key=?",
+            (_ts(at), _ts(at), namespace, key),
+        )
+        return _dt(row[0])
+
+    def last_seen(self, namespace: str, key: str) -> datetime | None:
+        row = self._db.execute(
+            "SELECT last_seen FROM baseline WHERE namespace=? AND key=?", (namespace, key)
+        ).fetchone()
+        return _dt(row[0]) if row else None
+
+    def baseline_keys(self, namespace: str) -> Iterator[tuple[str, datetime, datetime, int]]:
+        """Every key of a namespace with first seen, last seen and hit count."""
+        for key, first, last, hits in self._db.execute(
+            "SELECT key, first_seen, last_seen, hits FROM baseline WHERE namespace=?",
+            (namespace,),
+        ):
+            yield key, _dt(first), _dt(last), hits
+
+    # -- sliding windows ----------------------------------------------------------------------
+
+    def add_to_window(self, namespace: str, key: str, at: datetime, item: str = "") -> None:
+        self._db.execute(
+            "INSERT INTO window_event VALUES (?, ?, ?, ?)", (namespace, key, _ts(at), item)
+        )
+
+    def window(self, namespace: str, key: str, since: datetime) -> list[tuple[datetime, str]]:
+        """Entries of one window key at or after ``since``, oldest first."""
+        rows = self._db.execute(
+            "SELECT at, item FROM window_event WHERE namespace=? AND key=? AND at>=? ORDER BY at",
+            (namespace, key, _ts(since)),
+        ).fetchall()
+        return [(_dt(at), item) for at, item in rows]
+
+    def clear_window(self, namespace: str, key: str) -> None:
+        self._db.execute("DELETE FROM window_event WHERE namespace=? AND key=?", (namespace, key))
+
+    # -- assumptions and findings -------------------------------------------------------------
+
+    def first_copy(self, assumption_id: str, at: datetime) -> bool:
+        """True the first time an assumption (either copy of a cross-account call) is seen."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO assumption VALUES (?, ?)", (assumption_id, _ts(at))
+        )
+        return cursor.rowcount == 1
+
+    def mark_delivered(self, finding_id: str, at: datetime) -> bool:
+        """Record a finding as delivered; False when it already was (a restart's repeat)."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO delivered VALUES (?, ?)", (finding_id, _ts(at))
+        )
+        return cursor.rowcount == 1
+
+    def unmark_delivered(self, finding_id: str) -> None:
+        self._db.execute("DELETE FROM delivered WHERE finding_id=?", (finding_id,))
+
+    def merge_repeat(self, dedup_key: str, at: datetime, window: timedelta) -> int:
+        """0 when a finding with ``dedup_key`` opens a new window, else the repeat count so far."""
+        row = self._db.execute(
+            "SELECT window_start, repeats FROM merged WHERE dedup_key=?", (dedup_key,)
+        ).fetchone()
+        if row is None or not (0 <= _ts(at) - row[0] < window.total_seconds()):
+            self._db.execute(
+                "INSERT OR REPLACE INTO merged VALUES (?, ?, ?, 0)", (dedup_key, _ts(at), _ts(at))
+            )
+            return 0
+        self._db.execute(
+            "UPDATE merged SET repeats=repeats+1, last_seen=max(last_seen, ?) WHERE dedup_key=?",
+            (_ts(at), dedup_key),
+        )
+        return int(row[1]) + 1
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def observation_start(self, at: datetime) -> datetime:
+        """Event time of the first event this store ever saw (the learning period's start)."""
+        stored = self.get_meta("observation_start")
+        if stored is None:
+            self.set_meta("observation_start", at.isoformat())
+            return at
+        return datetime.fromisoformat(stored)
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> int:
+        """Forget everything last touched before ``before`` (event time); rows removed."""
+        cutoff = _ts(before)
+        removed = 0
+        for sql in (
+            "DELETE FROM baseline WHERE last_seen < ?",
+            "DELETE FROM window_event WHERE at < ?",
+            "DELETE FROM assumption WHERE at < ?",
+            "DELETE FROM delivered WHERE at < ?",
+            "DELETE FROM merged WHERE last_seen < ?",
+        ):
+            removed += self._db.execute(sql, (cutoff,)).rowcount
+        return removed
+
+    def sizes(self) -> list[tuple[str, int]]:
+        """Rows per table, for the state-size metric."""
+        return [
+            (table, int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
+            for table in TABLES
+        ]

@@ -1,0 +1,55 @@
+"""The closing summary and the progress line replay prints on stderr."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from monitor.pipeline import Stats
+
+
+def summary_lines(stats: Stats, elapsed: float) -> list[str]:
+    rate = stats.records / elapsed if elapsed > 0 else 0.0
+    lines = [
+        f"records read: {stats.records} in {stats.messages} messages "
+        f"({rate:,.0f} records/s, {elapsed:.2f} s)",
+        f"role assumptions processed: {stats.processed}",
+        f"skipped as out of scope: {stats.skipped}",
+        f"duplicate copies (cross-account pairs, repeats): {stats.duplicates}",
+        f"rejected: {sum(stats.rejected.values())}{_breakdown(stats.rejected)}",
+        f"findings: {sum(stats.findings.values())}{_breakdown(stats.findings)}",
+    ]
+    if stats.suppressed:
+        lines.append(f"suppressed: {sum(stats.suppressed.values())}{_breakdown(stats.suppressed)}")
+    if stats.detector_errors:
+        lines.append(f"detector errors: {_breakdown(stats.detector_errors).strip()}")
+    return lines
+
+
+def _breakdown(counts: dict[str, int]) -> str:
+    if not counts:
+        return ""
+    parts = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+    return f" ({parts})"
+
+
+class Progress:
+    """A one-line progress indicator, only when stderr is a terminal."""
+
+    def __init__(self, total_files: int, stream: TextIO) -> None:
+        self.total = total_files
+        self.done = 0
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def advance(self, records: int) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} files, {records} records")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
