@@ -1,0 +1,149 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine.
+
+What breaks a compose file silently is wiring: a `depends_on` naming a renamed service, a bind
+mount of a path that moved, Prometheus scraping a host that is not a service. These tests read
+the files and check that wiring against the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = REPO / "docker-compose.yml"
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+DATASOURCES = REPO / "dashboards" / "provisioning" / "datasources.yml"
+MONITOR_JOB = "role-usage-monitor"
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return data
+
+
+def services() -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = compose()["services"]
+    return result
+
+
+def depends_on(service: dict[str, Any]) -> list[str]:
+    value = service.get("depends_on", [])
+    return list(value) if isinstance(value, dict | list) else []
+
+
+def bind_sources(service: dict[str, Any]) -> list[str]:
+    """Host paths of the service's bind mounts (short and long syntax); named volumes excluded."""
+    sources: list[str] = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source = volume.split(":", 1)[0]
+            if source.startswith((".", "/", "~")):
+                sources.append(source)
+        elif volume.get("type") == "bind":
+            sources.append(volume["source"])
+    return sources
+
+
+def host_port(target: str) -> tuple[str, int]:
+    host, _, port = target.rpartition(":")
+    return host, int(port)
+
+
+def test_compose_file_parses_and_defines_the_stack() -> None:
+    defined = services()
+    for name in ("kafka", "monitor", "loader", "prometheus", "alertmanager", "grafana"):
+        assert name in defined, f"service {name} missing"
+
+
+@pytest.mark.parametrize("name", sorted(services()))
+def test_depends_on_names_defined_services(name: str) -> None:
+    defined = services()
+    for dependency in depends_on(defined[name]):
+        assert dependency in defined, f"{name} depends on unknown service {dependency}"
+        assert dependency != name
+
+
+@pytest.mark.parametrize("name", sorted(services()))
+def test_bind_mount_sources_exist(name: str) -> None:
+    for source in bind_sources(services()[name]):
+        path = (REPO / source).resolve()
+        assert path.is_relative_to(REPO), f"{name}: {source} is outside the repository"
+        assert path.exists(), f"{name}: bind mount source {source} does not exist"
+
+
+def test_named_volumes_are_declared() -> None:
+    declared = set(compose().get("volumes") or {})
+    for name, service in services().items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str) and not volume.startswith((".", "/", "~")):
+                assert volume.split(":", 1)[0] in declared, f"{name}: undeclared {volume}"
+
+
+def test_monitor_image_is_built_from_the_dockerfile() -> None:
+    dockerfile = REPO / "Dockerfile"
+    assert dockerfile.is_file()
+    text = dockerfile.read_text(encoding="utf-8")
+    assert 'ENTRYPOINT ["role-monitor"]' in text
+    assert "FROM python:3.11-slim" in text
+    monitor = services()["monitor"]
+    assert monitor["build"] in (".", {"context": "."})
+    assert monitor["command"][:2] == ["run", "--config"]
+
+
+def test_loader_produces_the_bundled_stream() -> None:
+    loader = services()["loader"]
+    assert loader["command"][0] == "produce"
+    assert "--topic" in loader["command"] and "/data/stream" in loader["command"]
+    assert any(v.startswith("./examples:/data") for v in loader["volumes"])
+    # examples/stream/ is the bundled sample; the folder holding it must exist.
+    assert (REPO / "examples").is_dir()
+
+
+def test_prometheus_scrapes_the_monitor_service() -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = [t for sc in jobs[MONITOR_JOB]["static_configs"] for t in sc["targets"]]
+    monitor_ports = {int(p.split(":")[-1]) for p in services()["monitor"].get("ports", [])}
+    assert targets
+    for target in targets:
+        host, port = host_port(target)
+        assert host == "monitor", f"{target} is not the compose monitor service"
+        assert port in monitor_ports | {9464}
+
+
+def test_prometheus_alerts_go_to_the_alertmanager_service() -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    targets = [
+        target
+        for am in config["alerting"]["alertmanagers"]
+        for sc in am["static_configs"]
+        for target in sc["targets"]
+    ]
+    assert targets
+    for target in targets:
+        assert host_port(target)[0] in services(), target
+
+
+def test_mounted_prometheus_folder_holds_the_config() -> None:
+    prometheus = services()["prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+
+
+def test_grafana_datasource_points_at_the_prometheus_service() -> None:
+    datasources = yaml.safe_load(DATASOURCES.read_text(encoding="utf-8"))["datasources"]
+    prometheus = next(ds for ds in datasources if ds["type"] == "prometheus")
+    assert prometheus["uid"] == "prometheus"
+    assert prometheus["url"].removeprefix("http://").split(":")[0] in services()
+
+
+def test_monitor_environment_points_at_compose_services() -> None:
+    environment = services()["monitor"]["environment"]
+    assert environment["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"].split(":")[0] in services()
+    alertmanager = environment["ROLE_MONITOR_ALERTS__ALERTMANAGER__URL"]
+    assert alertmanager.removeprefix("http://").split(":")[0] in services()
+    assert environment["ROLE_MONITOR_METRICS__PORT"] == "9464"
