@@ -56,10 +56,12 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | Non
     response = _mapping(record, "responseElements")
     caller = _caller(identity or {})
     event_name = str(record["eventName"])
-    role_arn = _role_arn(record, request)
     target = _text(request.get("targetPrincipal"), _ID_LIMIT)
-    if event_name == "AssumeRoot" and target and not role_arn:
-        role_arn = f"arn:aws:iam::{target}:root" if _ACCOUNT.match(target) else None
+    if event_name == "AssumeRoot":
+        # The "role" of AssumeRoot is the member account's root user.
+        role_arn = f"arn:aws:iam::{target}:root" if target and _ACCOUNT.match(target) else None
+    else:
+        role_arn = _role_arn(record, request)
     assumed = _mapping(response, "assumedRoleUser")
     credentials = _mapping(response, "credentials")
     return RoleEvent(
