@@ -55,6 +55,7 @@ def build_monitor(
     org = build_org(settings)
     catalog = build_catalog(settings)
     detectors = registry.build(settings)
+    metrics.initialise([detector.id for detector in detectors])
     path = state_path or settings.state.path
     state = StateStore(path if path == ":memory:" else settings.resolve(path))
     metrics.watch_state(state.sizes)

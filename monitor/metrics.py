@@ -27,6 +27,17 @@ ASSUMPTION_CATEGORIES = (
     "unknown",
 )
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+DEAD_LETTER_REASONS = (
+    "invalid_json",
+    "invalid_gzip",
+    "unknown_envelope",
+    "not_an_object",
+    "too_deep",
+    "missing_field",
+    "bad_event_time",
+    "bad_field_type",
+    "processing_error",
+)
 
 #: Event age buckets: CloudTrail delivers in ~5 minutes, so the interesting range is 1 s to hours.
 AGE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
@@ -117,6 +128,25 @@ class Metrics:
             registry=r,
         )
         self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)
+
+    def initialise(self, detectors: Iterable[str], sinks: Iterable[str] = ()) -> None:
+        """Create every known label combination at 0.
+
+        A counter series that first appears at 1 hides that first increase from ``increase()``
+        and ``rate()``: without this, the first break-glass finding after a restart could be
+        missed by an alert rule.
+        """
+        for outcome in RECORD_OUTCOMES:
+            self.records.labels(outcome)
+        for detector in detectors:
+            self.detector_errors.labels(detector)
+            for severity in SEVERITIES:
+                self.findings.labels(detector, severity)
+        for reason in DEAD_LETTER_REASONS:
+            self.dead_letters.labels(reason)
+        for sink in sinks:
+            for outcome in ("delivered", "failed"):
+                self.alerts.labels(sink, outcome)
 
     def watch_lag(self, lag_source: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
         """Report consumer lag computed at scrape time from ``(topic, partition, lag)`` tuples."""

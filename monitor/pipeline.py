@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
+
 from detectors.base import DetectionContext, Detector
 from monitor.config import Settings
 from monitor.enrich import EnrichedEvent, Enricher
@@ -89,6 +91,10 @@ class Pipeline:
                 findings.extend(self.process_record(decoded))
             except RecordRejected as exc:
                 self._reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
+            except Exception as exc:  # a bug must cost one record, not the stream
+                log.exception("processing a record failed")
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                self._reject(Rejection("processing_error", detail, _sample(decoded)), rejections)
         self.metrics.processing.observe(time.perf_counter() - started)
         return Processed(findings, rejections)
 
@@ -182,6 +188,7 @@ class Pipeline:
 
 
 def _sample(record: Record) -> bytes:
-    import orjson
-
-    return orjson.dumps(record.data)[:65536]
+    try:
+        return orjson.dumps(record.data)[:65536]
+    except TypeError:
+        return b""
