@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of the monitor against bare-client floors (``python -m bench``)."""
