@@ -6,13 +6,14 @@ through ``ctx.state``, and it never reads the wall clock, so a replay is determi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from detectors.trust_hook import trust_evidence
 from monitor.config import Settings
 from monitor.enrich import EnrichedEvent, Enricher
 from monitor.findings import Finding, Severity
@@ -52,6 +53,15 @@ class Detector:
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         raise NotImplementedError
 
+    def after(self, ev: EnrichedEvent, ctx: DetectionContext, findings: Sequence[Finding]) -> None:
+        """Second pass over ``ev`` once every detector has run: ``findings`` is what fired on it
+        (severity overrides applied, suppressed findings left out).
+
+        For detectors that follow the consequences of a finding, such as the sessions of an
+        identity just flagged. It yields nothing, so no finding ever depends on the order in
+        which detectors run. The default does nothing.
+        """
+
     def finding(
         self,
         ev: EnrichedEvent,
@@ -80,7 +90,7 @@ class Detector:
             source_ip=event.source_ip,
             user_agent=event.user_agent,
             dedup_key=f"{self.id}:{dedup or event.assumption_id}",
-            evidence={**base_evidence(ev), **evidence},
+            evidence={**base_evidence(ev), **trust_evidence(ev), **evidence},
             assumption_id=event.assumption_id,
             category=ev.category,
             metadata=ev.lookup.label,
@@ -104,6 +114,10 @@ def base_evidence(ev: EnrichedEvent) -> dict[str, Any]:
         "event_ids": [event.event_id],
         "shared_event_id": event.shared_event_id,
         "copy": event.copy_kind.value,
+        "issued_session": event.assumed_role_arn,
+        "credentials_expiration": (
+            event.credentials_expiration.isoformat() if event.credentials_expiration else None
+        ),
         "role_tags": dict(ev.role.tags) if ev.role else None,
         "role_metadata": ev.lookup.label,
     }

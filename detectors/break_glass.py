@@ -1,44 +1,99 @@
-"""Break-glass roles: any use pages, any failed attempt is worth a look."""
+"""Break-glass roles: any use pages, any failed attempt is worth a look.
+
+A role is break-glass by ARN (``break_glass.role_arns``), by name pattern or by tag (see
+:func:`monitor.enrich.is_break_glass`); the evidence says which rule matched, so on-call can
+tell a deliberate emergency role from a pattern that matched too much.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
 from detectors.base import DetectionContext, Detector, short_role
+from detectors.identity import principal_key
+from monitor.config import BreakGlassConfig
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
+from monitor.inventory.catalog import RoleInfo
+
+
+def break_glass_reason(
+    role_arn: str | None, role: RoleInfo | None, config: BreakGlassConfig
+) -> str | None:
+    """Which configuration entry marks the role break-glass, for the evidence."""
+    if not role_arn:
+        return None
+    if role_arn in config.role_arns:
+        return "role_arns"
+    name = role_arn.rsplit("/", 1)[-1].lower()
+    for pattern in config.role_name_patterns:
+        if fnmatchcase(name, pattern.lower()):
+            return f"role_name_patterns: {pattern}"
+    tags = {key.lower(): value for key, value in (role.tags if role else {}).items()}
+    for key, value in config.role_tags.items():
+        if str(tags.get(key.lower(), "")).lower() == value.lower():
+            return f"role_tags: {key}={value}"
+    return None
 
 
 class BreakGlassAssumed(Detector):
+    """Someone got a session in a break-glass role.
+
+    Every use pages: each assumption is its own finding (no merging), and the evidence says
+    whether MFA was used (``mfa_used``) and which rule marks the role break-glass. Confirm the
+    use against an open incident; an unplanned use is an incident of its own.
+    """
+
     id = "break_glass_assumed"
     severity = Severity.CRITICAL
     summary = "A break-glass role was assumed successfully (evidence says whether MFA was used)."
-    needs = ("trust metadata (role tags)",)
+    needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         if not (ev.break_glass and ev.event.succeeded):
             return
-        mfa = ev.event.caller.mfa_authenticated or ev.event.mfa_serial_present
+        event = ev.event
+        mfa = bool(event.caller.mfa_authenticated or event.mfa_serial_present)
         yield self.finding(
             ev,
-            f"Break-glass role {short_role(ev.event.role_arn)} assumed by "
-            f"{ev.event.caller.identifier}{'' if mfa else ' without MFA'}",
-            {"mfa_used": bool(mfa), "mfa_serial_in_request": ev.event.mfa_serial_present},
+            f"Break-glass role {short_role(event.role_arn)} assumed by "
+            f"{event.caller.identifier}{'' if mfa else ' without MFA'}",
+            {
+                "mfa_used": mfa,
+                "mfa_serial_in_request": event.mfa_serial_present,
+                "break_glass_rule": break_glass_reason(
+                    event.role_arn, ev.role, ctx.settings.break_glass
+                ),
+            },
         )
 
 
 class BreakGlassDenied(Detector):
+    """An attempt to assume a break-glass role failed.
+
+    Either someone reached for the emergency role without being allowed to (worth a word), or
+    someone is probing it. Repeats by the same caller on the same role merge into one finding
+    per dedup window. The role often shows only in ``errorMessage``; the monitor reads it there.
+    """
+
     id = "break_glass_denied"
     severity = Severity.HIGH
     summary = "An attempt to assume a break-glass role failed."
-    needs = ("trust metadata (role tags)",)
+    needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         if not ev.break_glass or ev.event.succeeded:
             return
+        event = ev.event
         yield self.finding(
             ev,
-            f"Denied attempt ({ev.event.error_code}) to assume break-glass role "
-            f"{short_role(ev.event.role_arn)} by {ev.event.caller.identifier}",
-            {},
+            f"Denied attempt ({event.error_code}) to assume break-glass role "
+            f"{short_role(event.role_arn)} by {event.caller.identifier}",
+            {
+                "break_glass_rule": break_glass_reason(
+                    event.role_arn, ev.role, ctx.settings.break_glass
+                ),
+            },
+            dedup=f"{principal_key(event.caller)}->{event.role_arn}",
         )

@@ -1,4 +1,9 @@
-"""SAML and web-identity (OIDC) assumptions through providers or subjects not allowed."""
+"""SAML and web-identity (OIDC) assumptions through providers or subjects not allowed.
+
+Providers are matched by name (what follows ``saml-provider/`` or ``oidc-provider/``, or a bare
+issuer such as ``cognito-identity.amazonaws.com``) and by full ARN, so one allow-list serves
+IAM Identity Center (``AWSSSO_*``), GitHub Actions, EKS and Cognito alike.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,20 @@ def allowed_subject_patterns(federation: Federation, config: dict[str, list[str]
     return []
 
 
+def _kind(federation: Federation) -> str:
+    return "SAML" if federation.kind == "saml" else "Web identity"
+
+
 class FederationUntrustedProvider(Detector):
+    """A SAML or web-identity session came through an identity provider not in
+    ``federation.allowed_providers``.
+
+    Why it matters: whoever controls that provider can mint sessions in the role; a new
+    provider is a classic persistence step. An empty allow-list means no provider is allowed:
+    list yours (e.g. ``AWSSSO_*`` for IAM Identity Center) or disable the detector. Repeats
+    through the same provider into the same role merge within the dedup window.
+    """
+
     id = "federation_untrusted_provider"
     severity = Severity.HIGH
     summary = "A SAML / web-identity assumption through a provider not in allowed_providers."
@@ -41,15 +59,28 @@ class FederationUntrustedProvider(Detector):
             return
         yield self.finding(
             ev,
-            f"{'SAML' if federation.kind == 'saml' else 'Web identity'} provider "
-            f"{federation.provider_name or 'unknown'} (not allowed) used to assume "
-            f"{short_role(ev.event.role_arn)}",
-            {"provider": federation.provider, "allowed_providers": list(allowed)},
-            dedup=f"{federation.provider}:{ev.event.role_arn}:{ev.event.assumption_id}",
+            f"{_kind(federation)} provider {federation.provider_name or 'unknown'} (not allowed) "
+            f"used to assume {short_role(ev.event.role_arn)}",
+            {
+                "provider": federation.provider,
+                "provider_name": federation.provider_name,
+                "subject": federation.subject,
+                "allowed_providers": list(allowed),
+            },
+            dedup=f"{federation.provider}->{ev.event.role_arn}",
         )
 
 
 class FederationSubjectNotAllowed(Detector):
+    """A federated subject matches none of the globs its provider has in
+    ``federation.allowed_subjects`` (a provider absent there allows any subject).
+
+    For GitHub Actions the subject names the repository and ref (``repo:org/repo:ref:...``): a
+    repository outside your organisation assuming your role means the trust policy's ``sub``
+    condition is too loose. Applies to web identity as the contract says, and also to SAML
+    subjects when their provider is configured. Merged per (provider, subject, role).
+    """
+
     id = "federation_subject_not_allowed"
     severity = Severity.HIGH
     summary = (
@@ -60,16 +91,23 @@ class FederationSubjectNotAllowed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         federation = ev.event.federation
-        if federation is None or federation.kind != "web_identity" or not ev.event.succeeded:
+        if federation is None or not ev.event.succeeded:
             return
         patterns = allowed_subject_patterns(federation, ctx.settings.federation.allowed_subjects)
-        if not patterns or not federation.subject:
+        if not patterns:
             return
-        if any(fnmatchcase(federation.subject, pattern) for pattern in patterns):
+        subject = federation.subject or ""
+        if subject and any(fnmatchcase(subject, pattern) for pattern in patterns):
             return
         yield self.finding(
             ev,
-            f"Web-identity subject {federation.subject} from {federation.provider_name} "
-            f"is not allowed to assume {short_role(ev.event.role_arn)}",
-            {"subject": federation.subject, "allowed_subjects": list(patterns)},
+            f"{_kind(federation)} subject {subject or '(none)'} from "
+            f"{federation.provider_name} is not allowed to assume {short_role(ev.event.role_arn)}",
+            {
+                "provider": federation.provider,
+                "subject": federation.subject,
+                "audience": federation.audience,
+                "allowed_subjects": list(patterns),
+            },
+            dedup=f"{federation.provider}|{subject}->{ev.event.role_arn}",
         )

@@ -1,4 +1,8 @@
-"""The one place that lists every detector, and builds the enabled ones from the config."""
+"""The one place that lists every detector, and builds the enabled ones from the config.
+
+Order matters only for reading: contract detectors first, then the ones beyond the contract.
+No detector depends on another's order (see :meth:`detectors.base.Detector.after`).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,51 @@ from pydantic import ValidationError
 
 from detectors.base import Detector
 from detectors.break_glass import BreakGlassAssumed, BreakGlassDenied
+from detectors.bursts import AssumeRoleDeniedBurst, ManyRolesAssumed
+from detectors.chains import RoleChainCrossAccount, RoleChainDepth, RoleChainLoop
 from detectors.external_account import ExternalAccount, MissingExternalId
 from detectors.federation import FederationSubjectNotAllowed, FederationUntrustedProvider
+from detectors.federation_token import FederationTokenIssued
+from detectors.first_seen import (
+    BreakGlassPrincipalFirstSeen,
+    CrossAccountFirstSeen,
+    FederatedSubjectFirstSeen,
+)
+from detectors.flagged import FlaggedSessionUsed
+from detectors.rates import ProviderRateAnomaly, RoleRateAnomaly
+from detectors.root import RootSession, RootSessionDenied, RootTaskPolicyNotAllowed
 from monitor.config import ConfigError, Settings
 
-ALL: tuple[type[Detector], ...] = (
+#: The detectors of the contract table (ARCHITECTURE.md): ids and meanings never change.
+CONTRACT: tuple[type[Detector], ...] = (
     ExternalAccount,
+    CrossAccountFirstSeen,
     MissingExternalId,
     FederationUntrustedProvider,
     FederationSubjectNotAllowed,
     BreakGlassAssumed,
     BreakGlassDenied,
+    RootSession,
+    RoleChainCrossAccount,
+    AssumeRoleDeniedBurst,
 )
+
+#: Beyond the contract.
+BEYOND: tuple[type[Detector], ...] = (
+    FederatedSubjectFirstSeen,
+    BreakGlassPrincipalFirstSeen,
+    ManyRolesAssumed,
+    RootSessionDenied,
+    RootTaskPolicyNotAllowed,
+    RoleChainDepth,
+    RoleChainLoop,
+    FlaggedSessionUsed,
+    RoleRateAnomaly,
+    ProviderRateAnomaly,
+    FederationTokenIssued,
+)
+
+ALL: tuple[type[Detector], ...] = CONTRACT + BEYOND
 
 
 def by_id() -> dict[str, type[Detector]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -128,13 +129,24 @@ class Pipeline:
         )
         found: list[Finding] = []
         for detector in self.detectors:
-            try:
-                found.extend(detector.detect(ev, ctx))
-            except Exception:  # one failing detector never stops the others
-                log.exception("detector %s failed on event %s", detector.id, ev.event.event_id)
-                self.stats.detector_errors[detector.id] += 1
-                self.metrics.detector_errors.labels(detector.id).inc()
-        return [self._with_severity(finding) for finding in found]
+            found.extend(self._isolated(detector, ev, detector.detect, ctx))
+        final = [self._with_severity(finding) for finding in found]
+        flagged = [finding for finding in final if self.suppressor.match(finding) is None]
+        for detector in self.detectors:  # second pass: detectors that follow findings
+            self._isolated(detector, ev, detector.after, ctx, flagged)
+        return final
+
+    def _isolated(
+        self, detector: Detector, ev: EnrichedEvent, method: Callable[..., Any], *args: Any
+    ) -> list[Finding]:
+        """One detector call; an exception is logged and counted and never stops the others."""
+        try:
+            return list(method(ev, *args) or ())
+        except Exception:
+            log.exception("detector %s failed on event %s", detector.id, ev.event.event_id)
+            self.stats.detector_errors[detector.id] += 1
+            self.metrics.detector_errors.labels(detector.id).inc()
+            return []
 
     def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
         kept: list[Finding] = []

@@ -32,8 +32,12 @@ CREATE TABLE IF NOT EXISTS merged (
     dedup_key TEXT PRIMARY KEY, window_start REAL NOT NULL, last_seen REAL NOT NULL,
     repeats INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fact (
+    namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fact_expires ON fact (expires);
 """
-TABLES = ("baseline", "window_event", "assumption", "delivered", "merged")
+TABLES = ("baseline", "window_event", "assumption", "delivered", "merged", "fact")
 
 
 def _ts(moment: datetime) -> float:
@@ -121,6 +125,42 @@ class StateStore:
     def clear_window(self, namespace: str, key: str) -> None:
         self._db.execute("DELETE FROM window_event WHERE namespace=? AND key=?", (namespace, key))
 
+    def trim_window(self, namespace: str, key: str, before: datetime) -> int:
+        """Drop one window key's entries older than ``before``; rows removed.
+
+        A sliding window only ever looks back its own length, so a detector trims as it adds
+        and a busy key holds one window of rows, not everything since the last prune.
+        """
+        cursor = self._db.execute(
+            "DELETE FROM window_event WHERE namespace=? AND key=? AND at<?",
+            (namespace, key, _ts(before)),
+        )
+        return cursor.rowcount
+
+    # -- expiring facts -----------------------------------------------------------------------
+
+    def remember(self, namespace: str, key: str, value: str, expires: datetime) -> None:
+        """Hold ``value`` under ``key`` until ``expires`` (event time), replacing any earlier one.
+
+        For facts with a natural lifetime, such as what is known about a temporary session until
+        its credentials expire, or an open burst until its quiet period has passed.
+        """
+        self._db.execute(
+            "INSERT OR REPLACE INTO fact VALUES (?, ?, ?, ?)",
+            (namespace, key, value, _ts(expires)),
+        )
+
+    def recall(self, namespace: str, key: str, at: datetime) -> str | None:
+        """The value remembered under ``key`` if it has not expired at ``at``, else None."""
+        row = self._db.execute(
+            "SELECT value FROM fact WHERE namespace=? AND key=? AND expires>?",
+            (namespace, key, _ts(at)),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def forget(self, namespace: str, key: str) -> None:
+        self._db.execute("DELETE FROM fact WHERE namespace=? AND key=?", (namespace, key))
+
     # -- assumptions and findings -------------------------------------------------------------
 
     def first_copy(self, assumption_id: str, at: datetime) -> bool:
@@ -185,6 +225,7 @@ class StateStore:
             "DELETE FROM assumption WHERE at < ?",
             "DELETE FROM delivered WHERE at < ?",
             "DELETE FROM merged WHERE last_seen < ?",
+            "DELETE FROM fact WHERE expires < ?",
         ):
             removed += self._db.execute(sql, (cutoff,)).rowcount
         return removed

@@ -1,0 +1,106 @@
+"""Sessions of an identity that was just flagged, followed until their credentials expire.
+
+When a high or critical finding fires on an assumption (an external account got in, a
+break-glass role was used, a principal hammered AssumeRole), the credentials that assumption
+issued are the attacker's foothold. Every later role assumption made *with* those credentials
+is reported, naming the finding that tainted them, so a pivot is visible as one story.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from pydantic import Field
+
+from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.identity import (
+    caller_session_keys,
+    issued_session_keys,
+    principal_key,
+    session_expiry,
+)
+from monitor.config import Duration
+from monitor.enrich import EnrichedEvent
+from monitor.findings import Finding, Severity
+
+SESSIONS = "flagged_session"
+PRINCIPALS = "flagged_principal"
+
+
+class FlaggedOptions(NoOptions):
+    min_severity: Severity = Field(
+        default=Severity.HIGH,
+        description="Findings at or above this severity flag the identity and its sessions.",
+    )
+    principal_ttl: Duration = Field(
+        default=timedelta(hours=12),
+        description="How long a flagged principal's newly issued sessions are tainted too.",
+    )
+
+
+class FlaggedSessionUsed(Detector):
+    """A session issued to a flagged identity was used to assume (or try to assume) a role.
+
+    Flagging: a finding of ``min_severity`` or worse on an event taints the session that event
+    issued, and for ``principal_ttl`` every session its caller obtains afterwards (a principal
+    that tripped ``assume_role_denied_burst`` and then succeeded). Taint follows the chain: a
+    finding of this detector taints the next session too. The evidence names the flagging
+    finding. Merged per (tainted session, role).
+    """
+
+    id = "flagged_session_used"
+    severity = Severity.HIGH
+    summary = (
+        "A session issued to an identity with a high/critical finding was used to assume roles."
+    )
+    needs = ("state (sessions until their credentials expire)", "findings of other detectors")
+    Options = FlaggedOptions
+    options: FlaggedOptions
+
+    def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
+        event = ev.event
+        for key in caller_session_keys(event.caller):
+            stored = ctx.state.recall(SESSIONS, key, event.event_time)
+            if stored is None:
+                continue
+            taint = json.loads(stored)
+            if taint.get("event_id") == event.event_id:
+                continue  # tainted by this very event (a role re-assuming itself)
+            yield self.finding(
+                ev,
+                f"Session of flagged identity {taint['principal']} "
+                f"({', '.join(taint['detectors'])}) "
+                f"{'assumed' if event.succeeded else 'tried to assume'} "
+                f"{short_role(event.role_arn)}",
+                {"flagged_by": taint, "session": key},
+                dedup=f"{taint['session']}->{event.role_arn}",
+            )
+            return
+
+    def after(self, ev: EnrichedEvent, ctx: DetectionContext, findings: Sequence[Finding]) -> None:
+        """Taint what this event issued, if it was flagged or its caller recently was."""
+        if ev.category == "service":
+            return  # a service principal stands for every customer of the service
+        event = ev.event
+        who = principal_key(event.caller)
+        serious = [f for f in findings if f.severity.rank <= self.options.min_severity.rank]
+        if serious:
+            cause: dict[str, object] | None = {
+                "detectors": sorted({f.detector for f in serious}),
+                "flagged_event_id": event.event_id,
+                "principal": event.caller.identifier,
+            }
+            until = event.event_time + self.options.principal_ttl
+            ctx.state.remember(PRINCIPALS, who, json.dumps(cause), until)
+        else:
+            stored = ctx.state.recall(PRINCIPALS, who, event.event_time)
+            cause = json.loads(stored) if stored else None
+        keys = issued_session_keys(event)
+        if cause is None or not keys:
+            return
+        taint = json.dumps({**cause, "session": keys[0], "event_id": event.event_id})
+        expires = session_expiry(event)
+        for key in keys:
+            ctx.state.remember(SESSIONS, key, taint, expires)

@@ -1,0 +1,179 @@
+"""Rate anomalies: a role or an identity provider used far more than its own baseline.
+
+Counts go into event-time buckets (hourly by default). When a bucket closes its count is
+folded into an exponentially weighted moving average (EWMA) kept in state with the current
+bucket; empty buckets in between decay the average. A bucket whose count exceeds
+``max(min_count, factor x average)`` fires once, when it crosses the line. Only successful
+calls count: failures can name any role or provider the caller likes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import Field
+
+from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.windows import human, learning
+from monitor.config import Duration
+from monitor.enrich import EnrichedEvent
+from monitor.findings import Finding, Severity
+
+
+class RateOptions(NoOptions):
+    bucket: Duration = Field(default=timedelta(hours=1), description="Counting bucket.")
+    factor: float = Field(default=5.0, gt=1, description="Times the baseline that is a spike.")
+    min_count: int = Field(
+        default=20, ge=1, description="A bucket at or below this count never fires."
+    )
+    alpha: float = Field(default=0.1, gt=0, le=1, description="EWMA weight of each closed bucket.")
+    learning_period: Duration = Field(
+        default=timedelta(days=7),
+        description="History a key (and the monitor) needs before its spikes are reported.",
+    )
+
+
+@dataclass
+class Baseline:
+    """One key's rate state: the open bucket and the average of the closed ones."""
+
+    bucket: float  # start of the open bucket, unix seconds
+    count: int
+    average: float
+    since: float  # start of the key's first bucket
+
+    def threshold(self, options: RateOptions) -> float:
+        return max(float(options.min_count), options.factor * self.average)
+
+    def roll(self, bucket: float, options: RateOptions) -> None:
+        """Close the open bucket and move to ``bucket``, decaying over the empty ones.
+
+        A closed bucket counts at most its threshold, so one spike cannot teach the baseline
+        that spikes are normal.
+        """
+        size = options.bucket.total_seconds()
+        closed = min(float(self.count), self.threshold(options))
+        self.average += options.alpha * (closed - self.average)
+        empty = max(round((bucket - self.bucket) / size) - 1, 0)
+        self.average *= (1 - options.alpha) ** empty
+        self.bucket, self.count = bucket, 0
+
+
+class RateAnomaly(Detector):
+    """Base of the rate detectors: subclasses say which key an event counts for."""
+
+    severity = Severity.MEDIUM
+    needs = ("state (EWMA per key)",)
+    Options = RateOptions
+    options: RateOptions
+
+    def key(self, ev: EnrichedEvent) -> str | None:
+        raise NotImplementedError
+
+    def title(self, ev: EnrichedEvent, count: int, baseline: Baseline) -> str:
+        raise NotImplementedError
+
+    def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
+        key = self.key(ev) if ev.event.succeeded else None
+        if key is None:
+            return
+        at = ev.event.event_time
+        size = self.options.bucket.total_seconds()
+        bucket = math.floor(at.timestamp() / size) * size
+        baseline = self._load(ctx, key, bucket)
+        if bucket < baseline.bucket:
+            return  # a late event for a bucket already closed
+        if bucket > baseline.bucket:
+            baseline.roll(bucket, self.options)
+        baseline.count += 1
+        threshold = baseline.threshold(self.options)
+        self._save(ctx, key, baseline, at)
+        crossed = baseline.count > threshold >= baseline.count - 1
+        if not crossed or self._learning(ctx, baseline, at):
+            return
+        yield self._finding(ev, key, baseline, threshold)
+
+    def _learning(self, ctx: DetectionContext, baseline: Baseline, at: datetime) -> bool:
+        period = self.options.learning_period
+        own = at.timestamp() - baseline.since < period.total_seconds()
+        return own or learning(ctx, period, at)
+
+    def _finding(
+        self, ev: EnrichedEvent, key: str, baseline: Baseline, threshold: float
+    ) -> Finding:
+        start = datetime.fromtimestamp(baseline.bucket, tz=UTC)
+        return self.finding(
+            ev,
+            self.title(ev, baseline.count, baseline),
+            {
+                "key": key,
+                "count": baseline.count,
+                "baseline_average": round(baseline.average, 3),
+                "threshold": round(threshold, 3),
+                "bucket_start": start.isoformat(),
+                "bucket": human(self.options.bucket),
+            },
+            dedup=f"{key}@{start.isoformat()}",
+        )
+
+    def _load(self, ctx: DetectionContext, key: str, bucket: float) -> Baseline:
+        stored = ctx.state.recall(self.id, key, ctx.now)
+        if stored is None:
+            return Baseline(bucket=bucket, count=0, average=0.0, since=bucket)
+        return Baseline(**json.loads(stored))
+
+    def _save(self, ctx: DetectionContext, key: str, baseline: Baseline, at: datetime) -> None:
+        # Kept as long as any state: a key unused for the retention period relearns.
+        expires = at + ctx.settings.state.retention
+        ctx.state.remember(self.id, key, json.dumps(asdict(baseline)), expires)
+
+
+class RoleRateAnomaly(RateAnomaly):
+    """A role was assumed far more often in one bucket than its own baseline says is usual.
+
+    A spike in one role's sessions means a runaway job, credential stuffing of a web-identity
+    role, or someone farming sessions. Keys need ``learning_period`` of history first, so a new
+    role's first busy hour is not reported.
+    """
+
+    id = "role_rate_anomaly"
+    summary = "A role's assumptions per bucket exceed max(min_count, factor x its EWMA baseline)."
+
+    def key(self, ev: EnrichedEvent) -> str | None:
+        return ev.event.role_arn if ev.event.event_name != "AssumeRoot" else None
+
+    def title(self, ev: EnrichedEvent, count: int, baseline: Baseline) -> str:
+        return (
+            f"{count} assumptions of {short_role(ev.event.role_arn)} within "
+            f"{human(self.options.bucket)} (usually {baseline.average:.1f})"
+        )
+
+
+class ProviderRateAnomaly(RateAnomaly):
+    """An identity provider issued far more sessions in one bucket than its own baseline.
+
+    A spike of federated sessions (a leaked CI token replayed, a compromised IdP minting
+    assertions, Cognito guests being farmed) shows per provider before it shows per role.
+    """
+
+    id = "provider_rate_anomaly"
+    summary = (
+        "An identity provider's federated sessions per bucket exceed max(min_count, factor x "
+        "its EWMA baseline)."
+    )
+
+    def key(self, ev: EnrichedEvent) -> str | None:
+        federation = ev.event.federation
+        return federation.provider_name if federation and federation.provider_name else None
+
+    def title(self, ev: EnrichedEvent, count: int, baseline: Baseline) -> str:
+        federation = ev.event.federation
+        name = federation.provider_name if federation else "unknown"
+        return (
+            f"{count} federated sessions through {name} within {human(self.options.bucket)} "
+            f"(usually {baseline.average:.1f})"
+        )
