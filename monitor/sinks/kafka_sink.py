@@ -39,6 +39,8 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "delivery_timeout_ms": 30_000,
     "request_timeout_ms": 10_000,
     "max_block_ms": 10_000,
+    # A broker that is down at the first send fails that send in 10 s, not 30 s.
+    "bootstrap_timeout_ms": 10_000,
 }
 
 Record = tuple[bytes, bytes]
