@@ -1,0 +1,114 @@
+"""monitor/http.py over real sockets: /metrics, /healthz, /readyz, and a clean shutdown."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor.http import MetricsServer, serve
+from monitor.metrics import Metrics
+
+
+class Flag:
+    def __init__(self) -> None:
+        self.ready = False
+
+    def __call__(self) -> bool:
+        return self.ready
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(registry=CollectorRegistry())
+
+
+@pytest.fixture
+def flag() -> Flag:
+    return Flag()
+
+
+@pytest.fixture
+def server(metrics: Metrics, flag: Flag) -> Iterator[MetricsServer]:
+    with serve(metrics, "127.0.0.1", 0, flag) as running:
+        yield running
+
+
+def get(server: MetricsServer, path: str, accept: str | None = None) -> tuple[int, str, str]:
+    """(status, content type, body) without raising on 4xx/5xx."""
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}")
+    if accept:
+        request.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def test_metrics_in_prometheus_text_format(server: MetricsServer, metrics: Metrics) -> None:
+    metrics.records.labels("processed").inc(3)
+    status, content_type, body = get(server, "/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain; version=0.0.4")
+    assert 'role_monitor_records_total{outcome="processed"} 3.0' in body
+
+
+def test_metrics_in_openmetrics_when_asked(server: MetricsServer) -> None:
+    status, content_type, body = get(server, "/metrics", "application/openmetrics-text")
+    assert status == 200
+    assert content_type.startswith("application/openmetrics-text")
+    assert body.endswith("# EOF\n")
+
+
+def test_healthz_answers_while_alive(server: MetricsServer) -> None:
+    assert get(server, "/healthz")[::2] == (200, "ok\n")
+
+
+def test_readyz_follows_ready_and_sets_the_gauge(
+    server: MetricsServer, metrics: Metrics, flag: Flag
+) -> None:
+    value = metrics.registry.get_sample_value
+    assert get(server, "/readyz")[::2] == (503, "not ready\n")
+    assert value("role_monitor_ready") == 0
+    flag.ready = True
+    assert get(server, "/readyz")[::2] == (200, "ready\n")
+    assert value("role_monitor_ready") == 1
+    flag.ready = False
+    assert "role_monitor_ready 0.0" in get(server, "/metrics")[2], "a scrape refreshes the gauge"
+
+
+def test_a_failing_readiness_check_is_not_ready(metrics: Metrics) -> None:
+    def broken() -> bool:
+        raise RuntimeError("catalog exploded")
+
+    with serve(metrics, "127.0.0.1", 0, broken) as running:
+        assert get(running, "/readyz")[0] == 503
+        assert get(running, "/healthz")[0] == 200
+
+
+def test_unknown_path_is_404_and_head_works(server: MetricsServer) -> None:
+    assert get(server, "/admin")[0] == 404
+    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz", method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and response.read() == b""
+
+
+def test_a_stalled_client_does_not_block_scrapes(server: MetricsServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as stalled:
+        stalled.sendall(b"GET /metrics HTTP/1.1\r\n")  # never finishes its request
+        assert get(server, "/healthz")[0] == 200
+
+
+def test_close_frees_the_port(metrics: Metrics) -> None:
+    running = serve(metrics, "127.0.0.1", 0, lambda: True)
+    port = running.port
+    assert port > 0
+    running.close()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
