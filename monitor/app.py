@@ -10,6 +10,8 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.enrich import Enricher
 from monitor.inventory.catalog import RoleCatalog, RoleSource
+from monitor.inventory.discovery import discover_accounts
+from monitor.inventory.iam import IamSource
 from monitor.inventory.organization import OrgDirectory
 from monitor.inventory.snapshot import SnapshotSource
 from monitor.metrics import Metrics
@@ -32,15 +34,33 @@ class Monitor:
 
 
 def build_org(settings: Settings) -> OrgDirectory:
+    """Configured accounts and ``accounts_file``, plus Organizations ListAccounts if enabled."""
     org = settings.organization
     accounts_file = settings.resolve(org.accounts_file) if org.accounts_file else None
-    return OrgDirectory.build(org.accounts, accounts_file)
+    directory = OrgDirectory.build(org.accounts, accounts_file)
+    if org.discover:
+        found = discover_accounts(org, have_fallback=bool(directory.accounts))
+        # Every configured account stays; a discovered name fills in where none was given.
+        accounts = dict(directory.accounts)
+        accounts.update({k: v for k, v in found.items() if not accounts.get(k)})
+        directory = OrgDirectory(accounts)
+    return directory
 
 
-def build_catalog(settings: Settings) -> RoleCatalog:
-    """Snapshot files first; further sources (live IAM) fill the gaps."""
+def build_catalog(
+    settings: Settings, org: OrgDirectory | None = None, metrics: Metrics | None = None
+) -> RoleCatalog:
+    """Snapshot files first; live IAM (``inventory.iam.enabled``) fills the gaps.
+
+    Live IAM is asked only about the organization's accounts when they are known: a role in a
+    vendor's account cannot be read through our read role, and trying would only cost timeouts.
+    """
     files = [settings.resolve(path) for path in settings.inventory.authorization_details]
     sources: list[RoleSource] = [SnapshotSource.from_files(files)]
+    iam = settings.inventory.iam
+    if iam.enabled:
+        accounts = org.accounts if org is not None else ()
+        sources.append(IamSource(iam, accounts=accounts, metrics=metrics))
     return RoleCatalog(sources)
 
 
@@ -53,7 +73,7 @@ def build_monitor(
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": __version__})
     org = build_org(settings)
-    catalog = build_catalog(settings)
+    catalog = build_catalog(settings, org, metrics)
     detectors = registry.build(settings)
     metrics.initialise([detector.id for detector in detectors])
     path = state_path or settings.state.path

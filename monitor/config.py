@@ -109,6 +109,11 @@ class IamConfig(Section):
     region: str = "us-east-1"
     max_concurrency: int = Field(default=4, ge=1, le=64)
     timeout: Duration = timedelta(seconds=5)
+    #: botocore attempts per call (adaptive mode: throttling slows the client down, then retries).
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    #: After a failed call an account is not asked again for this long; its events say
+    #: "unavailable" meanwhile instead of each waiting out the timeouts.
+    failure_backoff: Duration = timedelta(seconds=30)
 
 
 class InventoryConfig(Section):
