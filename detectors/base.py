@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from detectors.trust_hook import trust_evidence
 from monitor.config import Settings
 from monitor.enrich import EnrichedEvent, Enricher
 from monitor.findings import Finding, Severity
@@ -90,7 +89,7 @@ class Detector:
             source_ip=event.source_ip,
             user_agent=event.user_agent,
             dedup_key=f"{self.id}:{dedup or event.assumption_id}",
-            evidence={**base_evidence(ev), **trust_evidence(ev), **evidence},
+            evidence={**base_evidence(ev), **evidence},
             assumption_id=event.assumption_id,
             category=ev.category,
             metadata=ev.lookup.label,
@@ -120,6 +119,8 @@ def base_evidence(ev: EnrichedEvent) -> dict[str, Any]:
         ),
         "role_tags": dict(ev.role.tags) if ev.role else None,
         "role_metadata": ev.lookup.label,
+        # Which trust-policy grant let the caller in (computed once, in enrichment).
+        "trust_grant": ev.trust_grant_evidence(),
     }
     if event.federation is not None:
         evidence["federation"] = event.federation.model_dump(exclude_none=True)

@@ -23,6 +23,7 @@ from detectors.first_seen import (
 from detectors.flagged import FlaggedSessionUsed
 from detectors.rates import ProviderRateAnomaly, RoleRateAnomaly
 from detectors.root import RootSession, RootSessionDenied, RootTaskPolicyNotAllowed
+from detectors.trust_policy import TrustPolicyOpened
 from monitor.config import ConfigError, Settings
 
 #: The detectors of the contract table (ARCHITECTURE.md): ids and meanings never change.
@@ -52,6 +53,7 @@ BEYOND: tuple[type[Detector], ...] = (
     RoleRateAnomaly,
     ProviderRateAnomaly,
     FederationTokenIssued,
+    TrustPolicyOpened,
 )
 
 ALL: tuple[type[Detector], ...] = CONTRACT + BEYOND

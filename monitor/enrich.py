@@ -1,14 +1,32 @@
-"""Enrichment: a RoleEvent plus what the monitor knows about its role and its caller."""
+"""Enrichment: a RoleEvent plus what the monitor knows about its role and its caller.
+
+Besides the role's metadata and the caller's category, each assumption carries the role's parsed
+trust policy and the grant that admitted the caller (see ``monitor.admission``). Parsing happens
+once per policy version: parsed policies are cached by role ARN and a hash of the document, so a
+policy changed on the stream is parsed anew while a busy role costs one dictionary lookup.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
+import orjson
+
+from monitor.admission import best_admission, caller_facts, grant_evidence
 from monitor.config import BreakGlassConfig, Settings
 from monitor.events import RoleEvent
 from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.organization import OrgDirectory
+from monitor.inventory.trust import GrantScope, TrustPolicy, classify, parse_trust_policy
+from monitor.inventory.trust_match import GrantMatch
+from monitor.inventory.trust_posture import Weakness, weaknesses
+
+POLICY_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,29 +39,78 @@ class EnrichedEvent:
     #: vendor, external, saml, web_identity, service, root, unknown.
     category: str
     break_glass: bool
+    #: The role's trust policy, parsed; None when the role's metadata is not known.
+    trust: TrustPolicy | None = None
+    #: The Allow grant that admitted the caller, best verified first; None when none visibly did.
+    grant: GrantMatch | None = None
+    grant_scope: GrantScope | None = None
+    #: Posture weakness codes of the admitting grant (report material, never a finding alone).
+    grant_weaknesses: tuple[str, ...] = ()
+    #: False for calls no trust policy governs (AssumeRoot, GetSessionToken, ...).
+    trust_applies: bool = False
 
     @property
     def role(self) -> RoleInfo | None:
         return self.lookup.role
 
+    def trust_grant_evidence(self) -> dict[str, Any] | None:
+        """The ``trust_grant`` evidence entry; None when no trust policy governs the call."""
+        if not self.trust_applies:
+            return None
+        if self.trust is None:
+            why = f"trust policy not known (role metadata {self.lookup.label})"
+        else:
+            why = "no visible grant"
+        scope = self.grant_scope.value if self.grant_scope else None
+        return grant_evidence(self.grant, scope, self.grant_weaknesses, why)
+
 
 class Enricher:
-    """Looks up the role and classifies the caller; holds no per-event state."""
+    """Looks up the role, matches the caller against its trust policy, classifies the caller."""
 
     def __init__(self, settings: Settings, catalog: RoleCatalog, org: OrgDirectory) -> None:
         self.settings = settings
         self.catalog = catalog
         self.org = org
         self._trusted = frozenset(settings.trusted_external_accounts)
+        self.org_accounts = frozenset(org.accounts)
+        self._policies: OrderedDict[tuple[str, str], tuple[TrustPolicy, list[Weakness]]]
+        self._policies = OrderedDict()
 
     def enrich(self, event: RoleEvent) -> EnrichedEvent:
         lookup = self.catalog.lookup(event.role_arn)
+        facts = caller_facts(event)
+        role = lookup.role
+        parsed = self.trust_policy(role) if facts and role is not None else None
+        trust, weak = parsed if parsed is not None else (None, [])
+        match = best_admission(trust, facts) if trust is not None else None
         return EnrichedEvent(
             event=event,
             lookup=lookup,
             category=self.category(event),
-            break_glass=is_break_glass(event.role_arn, lookup.role, self.settings.break_glass),
+            break_glass=is_break_glass(event.role_arn, role, self.settings.break_glass),
+            trust=trust,
+            grant=match,
+            grant_scope=self._scope(match, role),
+            grant_weaknesses=tuple(w.code.value for w in weak if match and w.grant == match.grant),
+            trust_applies=bool(facts),
         )
+
+    def trust_policy(self, role: RoleInfo) -> tuple[TrustPolicy, list[Weakness]] | None:
+        """The role's parsed policy and its posture weaknesses, cached per policy version."""
+        if role.trust_policy is None:
+            return None
+        key = (role.arn, policy_hash(role.trust_policy))
+        cached = self._policies.get(key)
+        if cached is not None:
+            self._policies.move_to_end(key)
+            return cached
+        policy = parse_trust_policy(dict(role.trust_policy))
+        weak = weaknesses(policy, role.account, self.org_accounts, self._trusted)
+        self._policies[key] = (policy, weak)
+        if len(self._policies) > POLICY_CACHE_SIZE:
+            self._policies.popitem(last=False)
+        return policy, weak
 
     def category(self, event: RoleEvent) -> str:
         if event.event_name == "AssumeRoot":
@@ -65,6 +132,20 @@ class Enricher:
         if source in self._trusted:
             return "vendor"
         return "external"
+
+    def _scope(self, match: GrantMatch | None, role: RoleInfo | None) -> GrantScope | None:
+        if match is None or role is None:
+            return None
+        return classify(match.grant, role.account, self.org_accounts, self._trusted)
+
+
+def policy_hash(document: Mapping[str, Any]) -> str:
+    """A digest of a policy document that ignores key order."""
+    try:
+        text = orjson.dumps(dict(document), option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a hand-written snapshot may hold non-JSON values
+        text = repr(sorted(document.items(), key=str)).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def is_break_glass(role_arn: str | None, role: RoleInfo | None, config: BreakGlassConfig) -> bool:

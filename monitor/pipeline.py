@@ -23,8 +23,10 @@ from monitor.enrich import EnrichedEvent, Enricher
 from monitor.envelopes import Record, Rejection, decode
 from monitor.events import RoleEvent
 from monitor.findings import Finding, Severity
+from monitor.inventory.usage import record_usage
 from monitor.metrics import Metrics
 from monitor.normalize import RecordRejected, normalize
+from monitor.role_changes import RoleChangeHandler
 from monitor.state import StateStore
 from monitor.suppress import Suppressor
 
@@ -69,6 +71,7 @@ class Pipeline:
         self.state = state
         self.metrics = metrics or Metrics()
         self.suppressor = Suppressor(settings.suppressions)
+        self.changes = RoleChangeHandler(settings, enricher, self.detectors, state, self.metrics)
         self.stats = Stats()
         self.now: datetime | None = None
         self._severity = {
@@ -102,6 +105,9 @@ class Pipeline:
     def process_record(self, record: Record) -> list[Finding]:
         event = normalize(record.data, record.envelope)
         if event is None:
+            changed = self.changes.handle(record.data)
+            if changed is not None:  # an IAM role change: role metadata updated at once
+                return self._noise_controlled([self._with_severity(f) for f in changed])
             self.stats.skipped += 1
             self.metrics.records.labels("skipped").inc()
             return []
@@ -114,6 +120,7 @@ class Pipeline:
         self.stats.processed += 1
         self.metrics.records.labels("processed").inc()
         enriched = self.enricher.enrich(event)
+        record_usage(self.state, enriched)
         self._count_assumption(enriched)
         return self._noise_controlled(self._detect(enriched))
 
@@ -188,9 +195,10 @@ class Pipeline:
     def _count_assumption(self, ev: EnrichedEvent) -> None:
         result = "success" if ev.event.succeeded else "failure"
         self.metrics.assumptions.labels(ev.event.event_name, result, ev.category).inc()
-        self.metrics.enrichment_lookups.labels(
-            ev.lookup.source or "none", ev.lookup.status.value
-        ).inc()
+        if ev.lookup.source != "iam":  # the live IAM source counts its own calls
+            self.metrics.enrichment_lookups.labels(
+                ev.lookup.source or "none", ev.lookup.status.value
+            ).inc()
 
     def prune(self) -> int:
         """Expire state older than the retention period (event time)."""

@@ -1,8 +1,14 @@
 """The role catalog: trust metadata of the roles being assumed, from one or more sources.
 
 Sources are tried in order (snapshot files first, live IAM fills the gaps); the first that
-knows the role's account answers. A source that covers an account and lacks the role says
-``not_found``; one that failed says ``unavailable``, and events still flow with that stated.
+has the role answers. A source that covers an account and lacks the role says ``not_found``;
+one that failed says ``unavailable``, and events still flow with that stated. When no source has
+the role, ``unavailable`` wins over ``not_found``: a source that should know could not answer,
+so the role may well exist (created after the snapshot export).
+
+Role changes seen on the input (CreateRole, UpdateAssumeRolePolicy, ...) go to
+:meth:`RoleCatalog.apply_change`: they are kept in an overlay that takes precedence over every
+source (see ``monitor.inventory.overlay``), and cached live answers for the role are dropped.
 """
 
 from __future__ import annotations
@@ -10,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from monitor.inventory.changes import RoleChange
+    from monitor.inventory.overlay import RoleOverlay
 
 
 class LookupStatus(StrEnum):
@@ -60,6 +70,20 @@ class RoleSource(Protocol):
     def roles(self) -> Iterable[RoleInfo]: ...
 
 
+@runtime_checkable
+class CachingSource(Protocol):
+    """A source with a cache the catalog can read without calling out, and invalidate."""
+
+    def cached(self, account: str, role_name: str) -> RoleLookup | None: ...
+
+    def invalidate(self, account: str, role_name: str) -> None: ...
+
+
+_UNKNOWN = RoleLookup(LookupStatus.UNKNOWN)
+#: Which answer stands when no source has the role: a failure beats a mere absence.
+_WEIGHT = {LookupStatus.UNKNOWN: 0, LookupStatus.NOT_FOUND: 1, LookupStatus.UNAVAILABLE: 2}
+
+
 def split_role_arn(arn: str) -> tuple[str, str] | None:
     """(account, role name) of ``arn:aws:iam::<acct>:role/<path/>Name``; None otherwise."""
     parts = arn.split(":", 5)
@@ -69,28 +93,55 @@ def split_role_arn(arn: str) -> tuple[str, str] | None:
 
 
 class RoleCatalog:
-    """Sources in priority order behind one lookup."""
+    """Sources in priority order behind one lookup, with the stream's changes on top."""
 
-    def __init__(self, sources: Iterable[RoleSource]) -> None:
+    def __init__(self, sources: Iterable[RoleSource], overlay: RoleOverlay | None = None) -> None:
+        from monitor.inventory.overlay import RoleOverlay  # the overlay builds on this module
+
         self.sources = list(sources)
+        self.overlay = overlay if overlay is not None else RoleOverlay()
 
     def lookup(self, role_arn: str | None) -> RoleLookup:
         target = split_role_arn(role_arn) if role_arn else None
         if target is None:
-            return RoleLookup(LookupStatus.UNKNOWN)
-        answer = RoleLookup(LookupStatus.UNKNOWN)
+            return _UNKNOWN
+        return self.overlay.resolve(*target, lambda: self._ask(*target))
+
+    def peek(self, account: str, role_name: str) -> RoleLookup:
+        """What is known without calling out: caching sources answer from their cache only."""
+        return self.overlay.resolve(
+            account, role_name, lambda: self._ask(account, role_name, peek=True)
+        )
+
+    def apply_change(self, change: RoleChange) -> RoleLookup:
+        """Apply a role change seen on the input; return the role as known just before it."""
+        target = change.target
+        if target is None:
+            return _UNKNOWN
+        before = self.peek(*target)
+        self.overlay.apply(change)
         for source in self.sources:
-            result = source.lookup(*target)
-            if result.status is LookupStatus.FOUND:
-                return result
-            if result.status is not LookupStatus.UNKNOWN and answer.status is LookupStatus.UNKNOWN:
-                answer = result
-        return answer
+            if isinstance(source, CachingSource):
+                source.invalidate(*target)
+        return before
 
     def roles(self) -> list[RoleInfo]:
-        """Every known role once (earlier sources win)."""
+        """Every known role once (earlier sources win), with the stream's changes applied."""
         seen: dict[tuple[str, str], RoleInfo] = {}
         for source in self.sources:
             for role in source.roles():
-                seen.setdefault((role.account, role.name), role)
-        return list(seen.values())
+                seen.setdefault((role.account, role.name.lower()), role)
+        return self.overlay.over(seen.values())
+
+    def _ask(self, account: str, role_name: str, peek: bool = False) -> RoleLookup:
+        answer = _UNKNOWN
+        for source in self.sources:
+            if peek and isinstance(source, CachingSource):
+                result = source.cached(account, role_name) or _UNKNOWN
+            else:
+                result = source.lookup(account, role_name)
+            if result.status is LookupStatus.FOUND:
+                return result
+            if _WEIGHT[result.status] > _WEIGHT[answer.status]:
+                answer = result
+        return answer
