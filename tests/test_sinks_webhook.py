@@ -270,6 +270,16 @@ def test_secrets_never_in_connection_errors(caplog: pytest.LogCaptureFixture) ->
     assert_no_secrets(str(failure.value), caplog.text)
 
 
+@pytest.mark.parametrize(
+    "url", ["hooks.example/T0SECRET/XoXoSeCrEtToKeN", "file:///etc/XoXoSeCrEtToKeN"]
+)
+def test_unusable_urls_are_refused_without_showing_them(url: str) -> None:
+    config = WebhookSinkConfig(url=SecretStr(url), format="generic")
+    with pytest.raises(SinkError, match="only http and https") as failure:
+        WebhookSink(config, policy=FAST).send([make_finding()])
+    assert_no_secrets(str(failure.value))
+
+
 def test_a_down_webhook_back_pressures_delivery_and_shows_in_metrics(
     http_receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:

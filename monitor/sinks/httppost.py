@@ -65,12 +65,15 @@ def post_json(
     none chains the underlying exception, whose text or attributes may carry the URL.
     """
     shown = masked(url)
-    request = urllib.request.Request(url, data=body, method="POST")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("User-Agent", f"role-usage-monitor/{__version__}")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
+    if not shown.startswith(("http://", "https://")):
+        # Not only a clear error: urllib would also "POST" to file:// and ftp:// URLs.
+        raise SinkError(f"{shown}: only http and https URLs are supported")
     try:
+        request = urllib.request.Request(url, data=body, method="POST")
+        request.add_header("Content-Type", "application/json")
+        request.add_header("User-Agent", f"role-usage-monitor/{__version__}")
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
         with _opener.open(request, timeout=timeout) as response:
             response.read(65536)
             return int(response.status)
