@@ -142,9 +142,12 @@ class Metrics:
             self.detector_errors.labels(detector)
             for severity in SEVERITIES:
                 self.findings.labels(detector, severity)
+            for reason in ("suppressed", "merged"):
+                self.findings_suppressed.labels(detector, reason)
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)
         for sink in sinks:
+            self.sink_up.labels(sink).set(1)
             for outcome in ("delivered", "failed"):
                 self.alerts.labels(sink, outcome)
 

@@ -231,7 +231,13 @@ class StateStore:
         return removed
 
     def sizes(self) -> list[tuple[str, int]]:
-        """Rows per table, for the state-size metric."""
+        """Rows per table, for the state-size metric (nothing once the store is closed)."""
+        try:
+            return self._sizes()
+        except sqlite3.ProgrammingError:
+            return []
+
+    def _sizes(self) -> list[tuple[str, int]]:
         return [
             (table, int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
             for table in TABLES
