@@ -65,7 +65,7 @@ def render_table(report: PostureReport) -> list[str]:
         seen = f"usage observed {iso_time(window.start)} .. {iso_time(window.end)} ({window.state})"
     else:
         seen = "no usage observed (no state store): last use and dormant trust unknown"
-    lines = [f"{len(report.roles)} roles; {seen}"]
+    lines = _wrap(f"{len(report.roles)} roles; {seen}", "", "  ")
     counts = ", ".join(f"{code} {n}" for code, n in report.flag_counts().items())
     lines += _wrap(f"flags: {counts or 'none'}", "", "  ")
     for role in report.roles:

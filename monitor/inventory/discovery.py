@@ -21,10 +21,11 @@ _TIMEOUT = timedelta(seconds=10)
 _ATTEMPTS = 5
 
 
-def list_accounts(client: Any) -> dict[str, str]:
+def list_accounts(client: Any, page_size: int | None = None) -> dict[str, str]:
     """Every account of the organization (all pages) as {id: name}."""
     accounts: dict[str, str] = {}
-    for page in client.get_paginator("list_accounts").paginate():
+    paging = {"PageSize": page_size} if page_size else {}
+    for page in client.get_paginator("list_accounts").paginate(PaginationConfig=paging):
         for item in page.get("Accounts") or []:
             if item.get("Id"):
                 accounts[str(item["Id"])] = str(item.get("Name") or "")
