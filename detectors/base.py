@@ -45,6 +45,9 @@ class Detector:
     #: What it needs beyond the event: "state", "trust metadata", "organization".
     needs: ClassVar[tuple[str, ...]] = ()
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: What repeats of a finding share (its dedup key), for the documentation; keep it in step
+    #: with the ``dedup`` argument the detector passes to :meth:`finding`.
+    dedup_by: ClassVar[str] = "the assumption: every event is its own finding"
 
     def __init__(self, options: BaseModel | None = None) -> None:
         self.options = options if options is not None else self.Options()

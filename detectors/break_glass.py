@@ -78,6 +78,7 @@ class BreakGlassDenied(Detector):
     """
 
     id = "break_glass_denied"
+    dedup_by = "caller and role"
     severity = Severity.HIGH
     summary = "An attempt to assume a break-glass role failed."
     needs = ("break_glass config", "role tags (optional)")

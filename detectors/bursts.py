@@ -48,6 +48,7 @@ class AssumeRoleDeniedBurst(Detector):
     """
 
     id = "assume_role_denied_burst"
+    dedup_by = "principal and burst start"
     severity = Severity.HIGH
     summary = (
         "One principal got threshold or more failed assumptions within window; one finding "
@@ -108,6 +109,7 @@ class ManyRolesAssumed(Detector):
     """
 
     id = "many_roles_assumed"
+    dedup_by = "principal and burst start"
     severity = Severity.MEDIUM
     summary = "One principal assumed threshold or more distinct roles within window."
     needs = ("state (sliding window per principal)",)

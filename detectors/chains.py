@@ -28,8 +28,10 @@ class RoleChainCrossAccount(Detector):
     """
 
     id = "role_chain_cross_account"
+    dedup_by = "source role (its AROA id, in both copies) and target role"
     severity = Severity.MEDIUM
     summary = "An assumed-role session assumed a role in another account."
+    needs = ("organization accounts (for evidence.relation)",)
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
@@ -82,6 +84,7 @@ class RoleChainDepth(Detector):
     """
 
     id = "role_chain_depth"
+    dedup_by = "the chain (its first assumption)"
     severity = Severity.MEDIUM
     summary = "A role chain grew deeper than max_depth assumptions."
     needs = ("state (sessions until their credentials expire)",)
@@ -110,6 +113,7 @@ class RoleChainLoop(Detector):
     """
 
     id = "role_chain_loop"
+    dedup_by = "the chain (its first assumption) and the account it returned to"
     severity = Severity.HIGH
     summary = "A role chain crossed back into an account it had already left."
     needs = ("state (sessions until their credentials expire)",)

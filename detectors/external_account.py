@@ -26,6 +26,7 @@ class ExternalAccount(Detector):
     """
 
     id = "external_account"
+    dedup_by = "caller (principal id; a role session counts as its role) and role"
     severity = Severity.HIGH
     summary = (
         "A principal from an account outside the organization and not in "
@@ -60,6 +61,7 @@ class MissingExternalId(Detector):
     """
 
     id = "missing_external_id"
+    dedup_by = "source account and role"
     severity = Severity.MEDIUM
     summary = "A trusted external (vendor) account assumed a role without an externalId."
     needs = ("trusted_external_accounts",)

@@ -46,6 +46,7 @@ class FederationUntrustedProvider(Detector):
     """
 
     id = "federation_untrusted_provider"
+    dedup_by = "provider and role"
     severity = Severity.HIGH
     summary = "A SAML / web-identity assumption through a provider not in allowed_providers."
     needs = ("federation.allowed_providers",)
@@ -82,6 +83,7 @@ class FederationSubjectNotAllowed(Detector):
     """
 
     id = "federation_subject_not_allowed"
+    dedup_by = "provider, subject and role"
     severity = Severity.HIGH
     summary = (
         "A web-identity subject (e.g. GitHub repo:org/repo:ref:...) matches none of its "

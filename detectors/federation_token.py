@@ -25,8 +25,10 @@ class FederationTokenIssued(Detector):
     """
 
     id = "federation_token_issued"
+    dedup_by = "the IAM user"
     severity = Severity.LOW
     summary = "An IAM user minted federated-user credentials with GetFederationToken."
+    needs = ("the event only",)
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event

@@ -35,6 +35,7 @@ class FirstSeen(Detector):
     """Base of the first-seen detectors: subclasses say which pair an event makes."""
 
     Options = LearningOptions
+    dedup_by = "the pair: each pair is reported once"
     options: LearningOptions
     needs: ClassVar[tuple[str, ...]] = ("state (baseline per pair)",)
 
@@ -114,6 +115,7 @@ class FederatedSubjectFirstSeen(FirstSeen):
     id = "federated_subject_first_seen"
     severity = Severity.LOW
     summary = "A (federated subject → role) pair is seen for the first time after learning."
+    needs = ("state (baseline per pair)",)
 
     def pair(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
         federation = ev.event.federation

@@ -51,6 +51,7 @@ class FlaggedSessionUsed(Detector):
     """
 
     id = "flagged_session_used"
+    dedup_by = "the tainted session and the role it assumed"
     severity = Severity.HIGH
     summary = (
         "A session issued to an identity with a high/critical finding was used to assume roles."

@@ -69,6 +69,7 @@ class RateAnomaly(Detector):
     severity = Severity.MEDIUM
     needs = ("state (EWMA per key)",)
     Options = RateOptions
+    dedup_by = "key and bucket start"
     options: RateOptions
 
     def key(self, ev: EnrichedEvent) -> str | None:

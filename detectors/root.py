@@ -19,6 +19,8 @@ from monitor.events import RoleEvent
 from monitor.findings import Finding, Severity
 
 _TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
+#: AssumeRoot is logged in the caller's account only: the management (or delegated admin) one.
+_NEEDS = ("the trail of the account that calls AssumeRoot (management or delegated admin)",)
 
 
 def _task(event: RoleEvent) -> str:
@@ -45,6 +47,7 @@ class RootSession(Detector):
     id = "root_session"
     severity = Severity.CRITICAL
     summary = "AssumeRoot (centralized root access) succeeded."
+    needs = _NEEDS
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
@@ -67,8 +70,10 @@ class RootSessionDenied(Detector):
     """
 
     id = "root_session_denied"
+    dedup_by = "caller and target account"
     severity = Severity.HIGH
     summary = "An AssumeRoot (centralized root access) attempt failed."
+    needs = _NEEDS
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
@@ -101,6 +106,7 @@ class RootTaskPolicyNotAllowed(Detector):
     id = "root_task_policy_not_allowed"
     severity = Severity.HIGH
     summary = "AssumeRoot succeeded with a task policy outside the allow-list."
+    needs = _NEEDS
     Options = RootTaskOptions
     options: RootTaskOptions
 

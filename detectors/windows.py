@@ -44,13 +44,14 @@ class BurstWindow:
     def add(
         self, state: StateStore, key: str, at: datetime, item: str
     ) -> list[tuple[datetime, str]]:
-        """Add an entry; return the entries of the window ending at ``at``, oldest first."""
+        """Add an entry; return the entries of the window ending at the key's newest entry,
+        oldest first (so an entry that arrives late still counts with its neighbours)."""
         since = at - self.window
         state.trim_window(self.namespace, key, since)
         state.add_to_window(self.namespace, key, at, item)
-        return [
-            (when, what) for when, what in state.window(self.namespace, key, since) if when <= at
-        ]
+        entries = state.window(self.namespace, key, since)
+        newest = entries[-1][0]
+        return [(when, what) for when, what in entries if when >= newest - self.window]
 
     def open_burst(self, state: StateStore, key: str, at: datetime) -> Burst | None:
         """The burst still open for ``key`` at ``at`` (and keep it open), or None."""
