@@ -1,0 +1,95 @@
+"""``role-monitor run --config FILE``: the long-running Kafka consumer (see ``kafka_consumer``).
+
+Logs go to stderr (JSON lines unless stderr is a terminal); findings go to the configured
+sinks; ``/metrics``, ``/healthz`` and ``/readyz`` are served on ``metrics.host:metrics.port``
+unless the port is null. SIGTERM or SIGINT stops the service gracefully (exit status 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from monitor import __version__
+from monitor.app import build_monitor
+from monitor.config import ConfigError, Settings, load_settings
+from monitor.delivery import Delivery
+from monitor.logs import effective_config, setup_logging
+from monitor.metrics import Metrics
+from monitor.sinks.factory import build_sinks
+from monitor.sources.kafka_consumer import KafkaService
+
+log = logging.getLogger("monitor.run")
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    parser = commands.add_parser(
+        "run", help="consume CloudTrail from Kafka and deliver findings to the alert sinks"
+    )
+    parser.add_argument("--config", help="YAML configuration file")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    setup_logging(settings.log.level, settings.log.format)
+    log.info(
+        "role-monitor run starting",
+        extra={"version": __version__, "config": effective_config(settings)},
+    )
+    monitor = build_monitor(settings)
+    try:
+        sinks = build_sinks(settings, monitor.metrics)
+    except OSError as exc:
+        monitor.close()
+        raise ConfigError(f"cannot open an alert sink: {exc}") from exc
+    monitor.metrics.initialise([], [sink.name for sink in sinks])
+    delivery = Delivery(sinks, monitor.state, monitor.metrics)
+    service = KafkaService(settings, monitor, delivery)
+    server = None
+    try:
+        server = _start_metrics(settings, monitor.metrics, service.ready)
+        with _stop_on_signals(service.request_stop):
+            return service.run()
+    finally:
+        delivery.close()
+        monitor.close()
+        if server is not None:
+            server.close()
+
+
+def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
+    """The HTTP endpoints, or None when ``metrics.port`` is null."""
+    from monitor.http import serve
+
+    port = settings.metrics.port
+    if port is None:
+        return None
+    try:
+        server = serve(metrics, settings.metrics.host, port, ready)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from exc
+    log.info(
+        "serving /metrics, /healthz, /readyz", extra={"host": server.host, "port": server.port}
+    )
+    return server
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM/SIGINT ask the service to stop; the previous handlers come back afterwards."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop()  # only sets a flag: no locks (logging) inside a signal handler
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,365 @@
+"""The long-running Kafka consumer behind ``role-monitor run``: at least once, never twice paged.
+
+One thread polls, runs every message through the shared :class:`~monitor.pipeline.Pipeline`
+and collects findings, dead letters and offsets in a :class:`~monitor.checkpoint.Batch`; every
+``kafka.commit_interval`` or ``kafka.commit_every`` messages the batch is checkpointed (deliver,
+state, dead letters, offsets; see :mod:`monitor.checkpoint`). What can go wrong, and what happens:
+
+- a poison message: whatever it raises becomes a ``processing_error`` dead letter; the consumer
+  moves on, its offset is committed with the rest, so it can never crash-loop the service;
+- a sink is down: the checkpoint fails, partitions are paused (back-pressure), the checkpoint is
+  retried with exponential backoff (``alerts.retry_initial`` … ``alerts.retry_max``), nothing is
+  committed meanwhile, and consumption resumes once everything is delivered;
+- the broker goes away: kafka-python reconnects by itself; failed offset commits are retried at
+  the next checkpoint (commits are cumulative), never fatal;
+- a rebalance: in-flight work is checkpointed before the partitions move (see
+  :mod:`monitor.sources.kafka_rebalance`);
+- SIGTERM / SIGINT (:meth:`KafkaService.request_stop`): the batch in hand is checkpointed and
+  the service leaves the group within a fixed budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from monitor.app import Monitor
+from monitor.checkpoint import (
+    Backoff,
+    Batch,
+    Checkpointer,
+    CommitFailed,
+    DeadLetter,
+    DeadLetterFailed,
+    DeadLetterOutput,
+    Partition,
+)
+from monitor.config import Settings
+from monitor.delivery import Delivery, DeliveryFailed
+from monitor.envelopes import Rejection
+from monitor.sources.kafka_client import consumer_options, producer_options
+from monitor.sources.kafka_lag import LagTracker
+from monitor.sources.kafka_rebalance import HandoverListener
+
+log = logging.getLogger(__name__)
+
+STS_MARKER = b"sts.amazonaws.com"
+POLL_TIMEOUT_MS = 500
+COMMIT_TIMEOUT_MS = 5000
+#: SIGTERM to exit: the final checkpoint and leaving the group fit in this (exit within 10 s).
+SHUTDOWN_BUDGET_S = 8.0
+#: How long a hand-over may retry a failing sink before it abandons the batch to the new owner.
+HANDOVER_BUDGET_S = 20.0
+
+CheckpointError = (DeliveryFailed, DeadLetterFailed, CommitFailed)
+
+
+def out_of_scope(value: bytes) -> bool:
+    """Plain JSON without the STS event source cannot hold a role assumption: skip it unparsed.
+
+    Most of a CloudTrail topic is other services' calls, so this saves a full parse per message.
+    Gzip'd or base64 payloads never match (the marker is not visible in them) and are decoded.
+    """
+    head = value[:64].lstrip()[:1]
+    return head in (b"{", b"[") and STS_MARKER not in value
+
+
+class KafkaService:
+    """Consume ``kafka.topics`` in ``kafka.group_id`` until :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        monitor: Monitor,
+        delivery: Delivery,
+        consumer_factory: Callable[[], Any] | None = None,
+        producer_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kafka = settings.kafka
+        self.pipeline = monitor.pipeline
+        self.metrics = monitor.metrics
+        # Built now so a configuration mistake (e.g. SASL without a password) fails at startup.
+        self._consumer_options = consumer_options(self.kafka, settings.resolve)
+        self._new_consumer = consumer_factory or self._default_consumer
+        self.dead_letters = DeadLetterOutput(
+            self.kafka.dead_letter_topic, producer_factory or self._default_producer
+        )
+        self.checkpointer = Checkpointer(delivery, monitor.state, self.dead_letters, self._commit)
+        self.batch = Batch()
+        alerts = settings.alerts
+        self.backoff = Backoff(
+            alerts.retry_initial.total_seconds(), alerts.retry_max.total_seconds()
+        )
+        self.lag = LagTracker()
+        self.metrics.watch_lag(self.lag.snapshot)
+        self.consumer: Any = None
+        self.closing = False
+        self._assigned: frozenset[Any] = frozenset()
+        self._stop = threading.Event()
+        # The batch is touched by this service's thread and, during a hand-over, by a worker
+        # thread while this one is blocked in poll(); the lock makes that exclusion explicit.
+        self._lock = threading.RLock()
+        self._commit_timeout_ms = COMMIT_TIMEOUT_MS
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish the batch in hand and exit (safe from a signal handler)."""
+        self._stop.set()
+
+    def ready(self) -> bool:
+        """True while partitions are assigned (readiness)."""
+        return bool(self._assigned) and not self.closing
+
+    def run(self) -> int:
+        consumer = self._connect()
+        if consumer is None:
+            return 0
+        self.consumer = consumer
+        consumer.subscribe(
+            topics=list(self.kafka.topics), listener=HandoverListener(self, consumer)
+        )
+        log.info(
+            "consuming", extra={"topics": list(self.kafka.topics), "group": self.kafka.group_id}
+        )
+        try:
+            while not self._stop.is_set():
+                self.step()
+        finally:
+            self._shutdown()
+        return 0
+
+    def step(self) -> None:
+        """One poll and what follows it: process, checkpoint when due, retry when paused."""
+        if self.backoff.active:
+            self._pause_all()
+            if self.backoff.ready(time.monotonic()):
+                with self._lock:
+                    self._checkpoint()
+        records = self._poll()
+        with self._lock:
+            for messages in records.values():
+                for message in messages:
+                    self._handle(message)
+                    if not self.backoff.active and self._due():
+                        self._checkpoint()
+            if not self.backoff.active and self._due():
+                self._checkpoint()
+        self.lag.refresh(self.consumer, time.monotonic())
+
+    def _connect(self) -> Any:
+        """A consumer, retried with backoff while no broker answers (until stopped)."""
+        backoff = Backoff(1.0, 30.0)
+        while not self._stop.is_set():
+            try:
+                return self._new_consumer()
+            except KafkaError as exc:
+                delay = backoff.fail(time.monotonic())
+                log.warning(
+                    "cannot reach Kafka; retrying",
+                    extra={"error": _describe(exc), "retry_in_s": delay},
+                )
+                self._stop.wait(delay)
+        return None
+
+    def _poll(self) -> Mapping[Any, list[Any]]:
+        try:
+            records: Mapping[Any, list[Any]] = self.consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
+        except KafkaError as exc:
+            log.warning("poll failed; retrying", extra={"error": _describe(exc)})
+            self._stop.wait(1.0)
+            return {}
+        return records
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + SHUTDOWN_BUDGET_S
+        log.info("stopping", extra={"pending_messages": self.batch.messages})
+        self.closing = True
+        self._commit_timeout_ms = 3000
+        self.dead_letters.timeout_s = 2.0
+        with self._lock:
+            if not self.batch.empty:
+                try:
+                    self.checkpointer.run(self.batch)
+                except CheckpointError as exc:
+                    log.warning(
+                        "final checkpoint failed; uncommitted records will be read again",
+                        extra={"error": _describe(exc), "findings": len(self.batch.findings)},
+                    )
+        self.metrics.ready.set(0)
+        remaining_ms = max(int((deadline - time.monotonic()) * 1000), 500)
+        try:
+            self.consumer.close(autocommit=False, timeout_ms=remaining_ms)
+        except KafkaError as exc:
+            log.warning("leaving the group failed", extra={"error": _describe(exc)})
+        self.dead_letters.close(timeout_s=max(deadline - time.monotonic(), 0.5))
+        log.info("stopped", extra={"messages": self.pipeline.stats.messages})
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def _handle(self, message: Any) -> None:
+        value: bytes = message.value or b""
+        where = (message.topic, message.partition, message.offset)
+        if out_of_scope(value):
+            self._skip()
+        else:
+            self._process(value, where)
+        self.batch.advance(*where, now=time.monotonic())
+
+    def _skip(self) -> None:
+        stats = self.pipeline.stats
+        stats.messages += 1
+        stats.records += 1
+        stats.skipped += 1
+        self.metrics.records.labels("skipped").inc()
+
+    def _process(self, value: bytes, where: tuple[str, int, int]) -> None:
+        try:
+            processed = self.pipeline.process(value)
+        except Exception as exc:  # a poison message costs itself, never the service
+            log.exception("processing a message failed", extra={"source_offset": where[2]})
+            self._poison(value, where, exc)
+            return
+        self.batch.findings.extend(processed.findings)
+        self.batch.dead_letters.extend(
+            DeadLetter.of(rejection, value, where) for rejection in processed.rejections
+        )
+
+    def _poison(self, value: bytes, where: tuple[str, int, int], exc: Exception) -> None:
+        rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}"[:500])
+        self.pipeline.stats.rejected[rejection.reason] += 1
+        self.metrics.records.labels("rejected").inc()
+        self.metrics.dead_letters.labels(rejection.reason).inc()
+        self.batch.dead_letters.append(DeadLetter.of(rejection, value, where))
+
+    # -- checkpoints and back-pressure ----------------------------------------------------------
+
+    def _due(self) -> bool:
+        interval = self.kafka.commit_interval.total_seconds()
+        return self.batch.due(time.monotonic(), interval, self.kafka.commit_every)
+
+    def _checkpoint(self) -> bool:
+        try:
+            self.checkpointer.run(self.batch)
+        except (DeliveryFailed, DeadLetterFailed) as exc:
+            self._back_pressure(exc)
+            return False
+        except CommitFailed as exc:
+            log.warning("offset commit failed; retrying next checkpoint", extra={"error": str(exc)})
+            self.batch.restart_clock(time.monotonic())
+            return False
+        if self.backoff.active:
+            self._resume_all()
+        return True
+
+    def _back_pressure(self, exc: Exception) -> None:
+        delay = self.backoff.fail(time.monotonic())
+        self._pause_all()
+        log.warning(
+            "checkpoint failed; partitions paused until it succeeds",
+            extra={
+                "error": _describe(exc),
+                "retry_in_s": round(delay, 3),
+                "attempt": self.backoff.failures,
+                "pending_findings": len(self.batch.findings),
+                "pending_dead_letters": len(self.batch.dead_letters),
+            },
+        )
+
+    def _pause_all(self) -> None:
+        assigned = self.consumer.assignment()
+        if assigned:
+            self.consumer.pause(*assigned)
+
+    def _resume_all(self) -> None:
+        log.info("checkpoint succeeded again; resuming", extra={"attempts": self.backoff.failures})
+        self.backoff.reset()
+        paused = self.consumer.paused()
+        if paused:
+            self.consumer.resume(*paused)
+
+    def _commit(self, offsets: Mapping[Partition, int]) -> None:
+        """Commit offsets of partitions still owned (a lost partition is the new owner's)."""
+        owned = self.consumer.assignment()
+        commit = {
+            tp: OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in offsets.items()
+            if (tp := TopicPartition(topic, partition)) in owned
+        }
+        if not commit:
+            return
+        try:
+            self.consumer.commit(commit, timeout_ms=self._commit_timeout_ms)
+        except KafkaError as exc:
+            raise CommitFailed(_describe(exc)) from exc
+        self.lag.committed(offsets)
+
+    # -- rebalances (called by HandoverListener on kafka-python's IO thread) --------------------
+
+    def partitions_assigned(self, assigned: Collection[Any]) -> None:
+        self._assigned = frozenset(assigned)
+        self.lag.keep_only(self._assigned)
+        self.metrics.ready.set(1 if self._assigned else 0)
+        log.info("partitions assigned", extra={"partitions": _names(assigned)})
+
+    def partitions_revoked(self, revoked: Collection[Any]) -> bool:
+        self._assigned = self._assigned - frozenset(revoked)
+        self.metrics.ready.set(1 if self._assigned else 0)
+        if revoked:
+            log.info("partitions revoked", extra={"partitions": _names(revoked)})
+        return bool(revoked) and not self.closing and not self.batch.empty
+
+    def hand_over(self) -> None:
+        """Checkpoint before the partitions move; abandon the batch if that cannot succeed."""
+        deadline = time.monotonic() + HANDOVER_BUDGET_S
+        retry = Backoff(self.backoff.initial, self.backoff.maximum)
+        with self._lock:
+            while True:
+                try:
+                    self.checkpointer.run(self.batch)
+                    break
+                except CheckpointError as exc:
+                    delay = retry.fail(time.monotonic())
+                    if self.closing or time.monotonic() + delay > deadline:
+                        log.warning(
+                            "hand-over checkpoint failed; the new owner re-reads the batch",
+                            extra={"error": _describe(exc)},
+                        )
+                        self.checkpointer.abandon(self.batch)
+                        break
+                    time.sleep(delay)
+            self.backoff.reset()
+
+    def partitions_lost(self, lost: Collection[Any]) -> None:
+        log.warning(
+            "partitions lost; dropping uncommitted work", extra={"partitions": _names(lost)}
+        )
+        self._assigned = frozenset()
+        self.metrics.ready.set(0)
+        with self._lock:
+            self.checkpointer.abandon(self.batch)
+            self.backoff.reset()
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def _default_consumer(self) -> KafkaConsumer:
+        return KafkaConsumer(**self._consumer_options)
+
+    def _default_producer(self) -> KafkaProducer:
+        return KafkaProducer(**producer_options(self.kafka, self.settings.resolve))
+
+
+def _names(partitions: Collection[Any]) -> list[str]:
+    return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
