@@ -89,7 +89,7 @@ def parse_role_change(record: dict[str, Any]) -> RoleChange | None:
         path=_text(request.get("path")) or _text(role.get("path")),
         trust_policy=_trust_policy(request, role),
         tags=_tags(request.get("tags")),
-        tag_keys=tuple(str(key) for key in request.get("tagKeys") or () if key),
+        tag_keys=tuple(str(key) for key in _list(request.get("tagKeys")) if key),
         create_date=_text(role.get("createDate")),
         caller=_caller(identity),
         source_ip=_text(record.get("sourceIPAddress")),
@@ -125,7 +125,7 @@ def _document(value: Any) -> dict[str, Any] | None:
 def _tags(value: Any) -> dict[str, str]:
     """CloudTrail writes ``[{"key", "value"}]``; the API's ``Key``/``Value`` is accepted too."""
     tags: dict[str, str] = {}
-    for item in value if isinstance(value, list) else ():
+    for item in _list(value):
         if not isinstance(item, dict):
             continue
         key = item.get("key", item.get("Key"))
@@ -164,6 +164,10 @@ def _caller(identity: dict[str, Any]) -> Caller:
         session_issuer_account=_text(issuer.get("accountId")),
         invoked_by=_text(identity.get("invokedBy")),
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _mapping(value: Any) -> dict[str, Any]:
