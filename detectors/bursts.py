@@ -1,6 +1,6 @@
 """Many calls by one principal in a short time: failed assumptions, or many different roles.
 
-Both use :class:`detectors.windows.BurstWindow`: one finding when a burst opens, none while it
+Both use :class:`detectors.windows.BurstGate`: one finding when a burst opens, none while it
 goes on, a new one only after the principal has been quiet for a whole window. The dedup key is
 principal + burst start, so two separate bursts are two findings even within the dedup window.
 """
@@ -8,13 +8,13 @@ principal + burst start, so two separate bursts are two findings even within the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import Field
 
 from detectors.base import DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
-from detectors.windows import BurstWindow, human
+from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
 from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
@@ -25,10 +25,6 @@ EVIDENCE_ITEMS = 20
 
 def _distinct(items: Iterable[str]) -> list[str]:
     return sorted(set(items))[:EVIDENCE_ITEMS]
-
-
-def _span(entries: list[tuple[datetime, str]]) -> dict[str, str]:
-    return {"first": entries[0][0].isoformat(), "last": entries[-1][0].isoformat()}
 
 
 class DeniedBurstOptions(NoOptions):
@@ -62,31 +58,34 @@ class AssumeRoleDeniedBurst(Detector):
         event = ev.event
         if event.succeeded:
             return
-        key = principal_key(event.caller)
-        windows = BurstWindow(self.id, self.options.window)
-        item = f"{event.role_arn or '?'}|{event.error_code}|{event.event_id}"
-        entries = windows.add(ctx.state, key, event.event_time, item)
-        if windows.open_burst(ctx.state, key, event.event_time) is not None:
+        key, at = principal_key(event.caller), event.event_time
+        gate = BurstGate(self.id, self.options.window)
+        if gate.holding(ctx.state, key, at):
             return
+        window = EventWindow(self.id, self.options.window)
+        item = f"{event.role_arn or '?'}|{event.error_code}|{event.event_id}"
+        entries = window.add(ctx.state, key, at, item)
         if len(entries) < self.options.threshold:
             return
-        burst = windows.open(ctx.state, key, entries[0][0], event.event_time)
+        start = gate.open(ctx.state, key, entries[0][0], at)
+        window.clear(ctx.state, key)
         parts = [what.split("|") for _, what in entries]
-        roles = _distinct(p[0] for p in parts)
+        roles = {p[0] for p in parts}
         yield self.finding(
             ev,
             f"{len(entries)} failed role assumptions by {event.caller.identifier} within "
-            f"{human(self.options.window)} ({len(set(p[0] for p in parts))} roles)",
+            f"{human(self.options.window)} ({len(roles)} roles)",
             {
                 "failures": len(entries),
                 "threshold": self.options.threshold,
                 "window_seconds": self.options.window.total_seconds(),
-                "roles": roles,
+                "roles": _distinct(roles),
                 "error_codes": _distinct(p[1] for p in parts),
                 "event_ids": [p[-1] for p in parts][:EVIDENCE_ITEMS],
-                **_span(entries),
+                "first": entries[0][0].isoformat(),
+                "last": entries[-1][0].isoformat(),
             },
-            dedup=f"{key}@{burst.start.isoformat()}",
+            dedup=f"{key}@{start.isoformat()}",
         )
 
 
@@ -120,15 +119,16 @@ class ManyRolesAssumed(Detector):
         event = ev.event
         if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
             return
-        key = principal_key(event.caller)
-        windows = BurstWindow(self.id, self.options.window)
-        entries = windows.add(ctx.state, key, event.event_time, event.role_arn)
-        roles = {role for _, role in entries}
-        if windows.open_burst(ctx.state, key, event.event_time) is not None:
+        key, at = principal_key(event.caller), event.event_time
+        gate = BurstGate(self.id, self.options.window)
+        if gate.holding(ctx.state, key, at):
             return
+        window = DistinctWindow(self.id, self.options.window, self.options.threshold)
+        roles = window.add(ctx.state, key, at, event.role_arn)
         if len(roles) < self.options.threshold:
             return
-        burst = windows.open(ctx.state, key, entries[0][0], event.event_time)
+        start = gate.open(ctx.state, key, min(roles.values()), at)
+        window.clear(ctx.state, key)
         accounts = {role.split(":")[4] for role in roles if role.count(":") >= 5}
         yield self.finding(
             ev,
@@ -140,8 +140,8 @@ class ManyRolesAssumed(Detector):
                 "window_seconds": self.options.window.total_seconds(),
                 "roles": _distinct(roles),
                 "accounts": _distinct(accounts),
-                "attempts": len(entries),
-                **_span(entries),
+                "first": min(roles.values()).isoformat(),
+                "last": max(roles.values()).isoformat(),
             },
-            dedup=f"{key}@{burst.start.isoformat()}",
+            dedup=f"{key}@{start.isoformat()}",
         )

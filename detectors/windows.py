@@ -1,13 +1,13 @@
-"""Time in detectors: learning periods and one-finding-per-burst sliding windows (event time).
+"""Time in detectors: learning periods, sliding windows and one finding per burst (event time).
 
 Kept apart from the detectors so that every threshold detector means the same thing by
-"within the window" and "one finding per burst".
+"within the window" and "one finding per burst", and so that the work per event stays bounded
+by the threshold, however hard one principal hammers STS.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from detectors.base import DetectionContext
@@ -20,21 +20,54 @@ def learning(ctx: DetectionContext, period: timedelta, at: datetime) -> bool:
     return at < ctx.observation_start + period
 
 
-@dataclass(frozen=True)
-class Burst:
-    """An open burst: when it started (the oldest entry of the window that opened it)."""
+def human(delta: timedelta) -> str:
+    """``5m``, ``1h``, ``7d``: durations the way the config writes them, for titles."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
-    start: datetime
-    opened_now: bool
+
+class BurstGate:
+    """Lets one finding out per burst.
+
+    A burst opens when a detector says its window met the condition, and stays open while
+    events keep coming: it closes only after ``window`` passes with no event for the key. So a
+    principal hammering a role for an hour yields one finding, not one every 5 minutes, and the
+    finding's dedup key (key + burst start) differs from that of the next, separate burst.
+    """
+
+    def __init__(self, namespace: str, window: timedelta) -> None:
+        self.namespace = f"{namespace}:burst"
+        self.window = window
+
+    def holding(self, state: StateStore, key: str, at: datetime) -> bool:
+        """True (and the burst kept open) when a burst of ``key`` is still open at ``at``."""
+        stored = state.recall(self.namespace, key, at)
+        if stored is None:
+            return False
+        held = json.loads(stored)
+        last = max(at, datetime.fromisoformat(held["last"]))
+        self._hold(state, key, datetime.fromisoformat(held["start"]), last)
+        return True
+
+    def open(self, state: StateStore, key: str, start: datetime, at: datetime) -> datetime:
+        """Open a burst that started at ``start``; returns the start (for the dedup key)."""
+        self._hold(state, key, start, at)
+        return start
+
+    def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
+        # ``last`` never moves back, so a late (out-of-order) event cannot close a burst early.
+        value = json.dumps({"start": start.isoformat(), "last": last.isoformat()})
+        state.remember(self.namespace, key, value, last + self.window)
 
 
-class BurstWindow:
-    """A sliding window per key with a gate that lets one finding out per burst.
+class EventWindow:
+    """Every event of a key within ``window``, in the state store's window table.
 
-    A burst opens when the window's entries meet the detector's condition, and stays open while
-    entries keep arriving: it closes only after ``window`` passes with no entry for the key.
-    So a principal hammering a role for an hour yields one finding, not one every 5 minutes,
-    and the finding's dedup key (key + burst start) differs from the next, separate burst's.
+    Detectors stop adding while a burst is open (see :class:`BurstGate`) and clear the window
+    when one opens, so a key never holds more than about ``threshold`` rows.
     """
 
     def __init__(self, namespace: str, window: timedelta) -> None:
@@ -53,35 +86,38 @@ class BurstWindow:
         newest = entries[-1][0]
         return [(when, what) for when, what in entries if when >= newest - self.window]
 
-    def open_burst(self, state: StateStore, key: str, at: datetime) -> Burst | None:
-        """The burst still open for ``key`` at ``at`` (and keep it open), or None."""
-        stored = state.recall(self._bursts, key, at)
-        if stored is None:
-            return None
-        held = json.loads(stored)
-        start = datetime.fromisoformat(held["start"])
-        self._hold(state, key, start, max(at, datetime.fromisoformat(held["last"])))
-        return Burst(start, opened_now=False)
-
-    def open(self, state: StateStore, key: str, start: datetime, at: datetime) -> Burst:
-        """Open a burst that started at ``start``; it stays open until a quiet window passes."""
-        self._hold(state, key, start, at)
-        return Burst(start, opened_now=True)
-
-    @property
-    def _bursts(self) -> str:
-        return f"{self.namespace}:burst"
-
-    def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
-        # ``last`` never moves back, so a late (out-of-order) entry cannot close a burst early.
-        value = json.dumps({"start": start.isoformat(), "last": last.isoformat()})
-        state.remember(self._bursts, key, value, last + self.window)
+    def clear(self, state: StateStore, key: str) -> None:
+        state.clear_window(self.namespace, key)
 
 
-def human(delta: timedelta) -> str:
-    """``5m``, ``1h``, ``7d``: durations the way the config writes them, for titles."""
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+class DistinctWindow:
+    """The distinct items of a key within ``window`` with when each was last seen.
+
+    Kept as one expiring fact per key and capped at ``limit`` items (the newest), because a
+    detector that counts distinct items only needs to know whether there are ``limit`` of them:
+    a job assuming the same role ten thousand times an hour stays one entry.
+    """
+
+    def __init__(self, namespace: str, window: timedelta, limit: int) -> None:
+        self.namespace = namespace
+        self.window = window
+        self.limit = limit
+
+    def add(self, state: StateStore, key: str, at: datetime, item: str) -> dict[str, datetime]:
+        """Record ``item`` at ``at``; return the items seen within the window, by last sighting."""
+        stored = state.recall(self.namespace, key, at - self.window)
+        seen = {name: datetime.fromisoformat(when) for name, when in _load(stored).items()}
+        seen[item] = max(at, seen.get(item, at))
+        newest = max(seen.values())
+        current = {name: when for name, when in seen.items() if when >= newest - self.window}
+        kept = dict(sorted(current.items(), key=lambda pair: pair[1])[-self.limit :])
+        value = json.dumps({name: when.isoformat() for name, when in kept.items()})
+        state.remember(self.namespace, key, value, newest + self.window)
+        return kept
+
+    def clear(self, state: StateStore, key: str) -> None:
+        state.forget(self.namespace, key)
+
+
+def _load(stored: str | None) -> dict[str, str]:
+    return dict(json.loads(stored)) if stored else {}

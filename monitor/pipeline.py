@@ -204,7 +204,7 @@ class Pipeline:
         """Expire state older than the retention period (event time)."""
         if self.now is None:
             return 0
-        return self.state.prune(self.now - self.settings.state.retention)
+        return self.state.prune(self.now - self.settings.state.retention, now=self.now)
 
 
 def _sample(record: Record) -> bytes:

@@ -215,8 +215,12 @@ class StateStore:
 
     # -- housekeeping -------------------------------------------------------------------------
 
-    def prune(self, before: datetime) -> int:
-        """Forget everything last touched before ``before`` (event time); rows removed."""
+    def prune(self, before: datetime, now: datetime | None = None) -> int:
+        """Forget everything last touched before ``before`` (event time); rows removed.
+
+        Expiring facts (see :meth:`remember`) are useless once expired, so they go as soon as
+        they have expired at ``now`` (the pipeline's clock) rather than a retention later.
+        """
         cutoff = _ts(before)
         removed = 0
         for sql in (
@@ -225,9 +229,10 @@ class StateStore:
             "DELETE FROM assumption WHERE at < ?",
             "DELETE FROM delivered WHERE at < ?",
             "DELETE FROM merged WHERE last_seen < ?",
-            "DELETE FROM fact WHERE expires < ?",
         ):
             removed += self._db.execute(sql, (cutoff,)).rowcount
+        expired = _ts(max(before, now)) if now is not None else cutoff
+        removed += self._db.execute("DELETE FROM fact WHERE expires < ?", (expired,)).rowcount
         return removed
 
     def sizes(self) -> list[tuple[str, int]]:

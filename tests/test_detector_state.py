@@ -58,3 +58,63 @@ def test_facts_survive_commit_and_roll_back_without_it(tmp_path: object) -> None
     assert reopened.recall("ns", "kept", T0) == "1"
     assert reopened.recall("ns", "lost", T0) is None
     reopened.close()
+
+
+def test_prune_with_the_pipeline_clock_drops_facts_as_soon_as_they_expire() -> None:
+    state = StateStore()
+    now = T0 + timedelta(days=1)
+    state.remember("ns", "expired", "x", now - timedelta(minutes=1))
+    state.remember("ns", "live", "y", now + timedelta(minutes=1))
+    state.touch("baseline", "recent", now - timedelta(days=2))
+    assert state.prune(now - timedelta(days=90), now=now) == 1
+    assert dict(state.sizes())["fact"] == 1
+    assert dict(state.sizes())["baseline"] == 1
+
+
+def test_pipeline_prune_passes_its_clock() -> None:
+    import orjson
+    from test_detector_cases import BASE_CONFIG, CASES, load_case
+
+    from monitor.app import build_monitor
+    from monitor.config import Settings
+
+    monitor = build_monitor(Settings(**BASE_CONFIG))
+    case = load_case(CASES / "role_chain_depth" / "three_hops_negative.json")
+    for record in case["records"]:
+        monitor.pipeline.process(orjson.dumps(record))
+    assert monitor.pipeline.now is not None
+    then = monitor.pipeline.now
+    assert monitor.state.recall("session_chain", "key:ASIAHOP1000000000001", then)
+    # a day later every session has expired, long before the 90-day retention: its facts go,
+    # the rate baselines (kept for the retention period) stay
+    monitor.pipeline.now += timedelta(days=1)
+    monitor.pipeline.prune()
+    assert monitor.state.recall("session_chain", "key:ASIAHOP1000000000001", then) is None
+    assert monitor.state.recall("role_rate_anomaly", "arn:aws:iam::111111111111:role/Hop1", then)
+    monitor.close()
+
+
+def test_a_hammering_principal_keeps_its_state_bounded() -> None:
+    """500 denials and 500 successes by one principal in 25 minutes: a few rows, not 1000."""
+    import copy
+
+    import orjson
+    from test_detector_cases import BASE_CONFIG, CASES, load_case
+
+    from monitor.app import build_monitor
+    from monitor.config import Settings
+
+    denied = load_case(CASES / "assume_role_denied_burst" / "four_in_window_negative.json")
+    allowed = load_case(CASES / "many_roles_assumed" / "nine_roles_negative.json")
+    monitor = build_monitor(Settings(**BASE_CONFIG))
+    findings = []
+    for n in range(500):
+        for template in (denied["records"][0], allowed["records"][0]):
+            record = copy.deepcopy(template)
+            record["eventID"] = f"{template['eventID']}-{n}"
+            record["eventTime"] = (T0 + timedelta(seconds=3 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            findings.extend(monitor.pipeline.process(orjson.dumps(record)).findings)
+    sizes = dict(monitor.state.sizes())
+    assert sizes["window_event"] <= 5  # denied-burst entries only, cleared when a burst opens
+    assert [f.detector for f in findings].count("assume_role_denied_burst") == 1
+    monitor.close()
