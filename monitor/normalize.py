@@ -42,7 +42,8 @@ class RecordRejected(Exception):
 
 
 def in_scope(record: dict[str, Any]) -> bool:
-    return record.get("eventSource") == STS_SOURCE and record.get("eventName") in IN_SCOPE
+    name = record.get("eventName")
+    return record.get("eventSource") == STS_SOURCE and isinstance(name, str) and name in IN_SCOPE
 
 
 def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | None:
