@@ -70,18 +70,44 @@ def _compact(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+class LibraryThrottle(logging.Filter):
+    """At most one line per ``interval`` seconds for each message of a chatty library.
+
+    kafka-python logs every failed reconnect attempt (several a second while a broker is
+    away); one line per kind and interval still tells the story without burying ours.
+    """
+
+    def __init__(self, prefix: str = "kafka", interval: float = 30.0) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.interval = interval
+        self._last: dict[tuple[str, int, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefix) or record.levelno >= logging.CRITICAL:
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        last = self._last.get(key)
+        if last is not None and record.created - last < self.interval:
+            return False
+        self._last[key] = record.created
+        return True
+
+
 def setup_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Route every logger to ``stream`` (stderr) in the chosen format; idempotent."""
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not _is_tty(out))
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    if level != "DEBUG":
+        handler.addFilter(LibraryThrottle())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # kafka-python logs every reconnect attempt at INFO/WARNING; keep ours readable.
+    # kafka-python narrates every connection at INFO; its warnings and errors are enough.
     logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 

@@ -195,14 +195,14 @@ def sts_stream(first: int, count: int, noise_every: int = 3) -> list[Message]:
 GARBAGE_REASONS = {"invalid_json", "invalid_gzip", "unknown_envelope", "not_an_object"}
 
 
-def test_settings(**sections: Any) -> Any:
+def stream_settings(**sections: Any) -> Any:
     """The detection settings every Kafka test shares (the org is one account)."""
     return settings(organization={"accounts": [ORG_ACCOUNT]}, **sections)
 
 
 def expected_findings(messages: Iterable[Message]) -> dict[str, Finding]:
     """Finding id → finding, as the pipeline produces them for ``messages`` (in memory)."""
-    monitor = build_monitor(test_settings(), state_path=":memory:")
+    monitor = build_monitor(stream_settings(), state_path=":memory:")
     delivered: dict[str, Finding] = {}
     sink = _Collect(delivered)
     delivery = Delivery([sink], monitor.state, monitor.metrics)

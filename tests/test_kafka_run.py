@@ -149,36 +149,44 @@ def test_broker_restart_is_survived_without_loss(kafka_broker: KafkaBroker, setu
 
 
 def test_two_instances_share_partitions_and_page_once(setup: Setup) -> None:
-    """A second instance joins mid-stream; together they deliver every finding exactly once.
+    """A second instance joins while the first holds undelivered work; each finding once.
 
     Dedup state is per instance (each has its own SQLite file), so "once" rests on partition
     ownership: a record is processed by the one instance that owns its partition, the producer
     keys both copies of a cross-account call alike (one partition), and on a rebalance the
-    instance giving a partition up first delivers and commits what it read (the hand-over), so
-    the next owner starts exactly where it stopped.
+    instance giving partitions up first delivers and commits what it read (the hand-over), so
+    the next owner starts exactly where it stopped. Instance a never checkpoints on its own
+    here (a one-minute interval), so only the hand-over can deliver its first batch.
     """
     first, second = sts_stream(0, 150), sts_stream(150, 150)
+    expected_first = set(expected_findings(first))
     expected = set(expected_findings(first + second))
     send(setup.bootstrap, setup.topic, first)
-    one = Service(setup.config("a"), name="a")
+    holding = setup.config("a", commit_interval="60s", commit_every=10**6, metrics_port=0)
+    one = Service(holding, name="a")
     two = None
     try:
-        wait_until(lambda: len(setup.delivered("a")) > 10, 30, "instance a's first findings")
+        one.wait_assigned()
+        wait_until(lambda: _findings_metric(one) == len(expected_first), 30, "a's batch")
+        assert setup.delivered("a") == []
         two = Service(setup.config("b"), name="b")
         two.wait_assigned()
+        assert set(setup.delivered("a")) == expected_first, "the hand-over delivers a's batch"
+        assert setup.all_committed(), "... and commits it before b reads"
         send(setup.bootstrap, setup.topic, second)
+        wait_until(lambda: len(setup.delivered("b")) > 0, 30, "b's first findings")
+        assert one.stop()[0] == 0  # a's final checkpoint; b then owns every partition
         wait_until(
             lambda: set(setup.delivered("a", "b")) == expected and setup.all_committed(),
             timeout=60,
             what="every finding from the pair",
         )
-        assert one.stop()[0] == 0
         assert two.stop()[0] == 0
     finally:
         one.ensure_stopped()
         if two is not None:
             two.ensure_stopped()
-    assert setup.delivered("b"), "the second instance should have owned some partitions"
+    assert not one.logged("hand-over checkpoint failed; the new owner re-reads the batch")
     assert_exactly_once(setup.delivered("a", "b"), expected)
 
 

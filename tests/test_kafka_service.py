@@ -102,7 +102,9 @@ def test_failing_sink_pauses_retries_and_delivers_after_recovery(
     sink = SwitchSink(down=True)
     settings = service_settings(kafka_broker.bootstrap, kafka_topic, group)
     with running(settings, sink, tmp_path / "state.db") as service:
+        service.lag.refresh_every = 0.1
         wait_until(lambda: sink.attempts >= 4, 30, "retries against the failing sink")
+        wait_until(lambda: _lag(service) == len(messages), 10, "lag of everything uncommitted")
         committed, _ = offsets(kafka_broker.bootstrap, kafka_topic, group)
         assert set(committed.values()) == {0}, "nothing may be committed while the sink fails"
         assert service.backoff.failures >= 3
@@ -119,6 +121,7 @@ def test_failing_sink_pauses_retries_and_delivers_after_recovery(
             "delivery after the sink recovered",
         )
         assert not service.backoff.active
+        wait_until(lambda: _lag(service) == 0, 10, "no lag once committed")
         assert (
             service.metrics.registry.get_sample_value("role_monitor_sink_up", {"sink": "switch"})
             == 1
@@ -171,6 +174,17 @@ def test_reread_of_delivered_records_pages_nobody_twice(
     with running(settings, second, state):
         wait_until(lambda: _all_committed(kafka_broker, kafka_topic, group), 30, "re-read")
     assert second.findings == []
+
+
+def _lag(service: KafkaService) -> float:
+    """role_monitor_consumer_lag summed over partitions, as a scrape would see it."""
+    registry = service.metrics.registry
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "role_monitor_consumer_lag"
+        for sample in metric.samples
+    )
 
 
 def _all_committed(broker: KafkaBroker, topic: str, group: str) -> bool:

@@ -5,8 +5,9 @@ and collects findings, dead letters and offsets in a :class:`~monitor.checkpoint
 ``kafka.commit_interval`` or ``kafka.commit_every`` messages the batch is checkpointed (deliver,
 state, dead letters, offsets; see :mod:`monitor.checkpoint`). What can go wrong, and what happens:
 
-- a poison message: whatever it raises becomes a ``processing_error`` dead letter; the consumer
-  moves on, its offset is committed with the rest, so it can never crash-loop the service;
+- a poison message: whatever it raises becomes a ``processing_error`` dead letter (see
+  :mod:`monitor.sources.kafka_intake`); its offset is committed with the rest, so it can never
+  crash-loop the service;
 - a sink is down: the checkpoint fails, partitions are paused (back-pressure), the checkpoint is
   retried with exponential backoff (``alerts.retry_initial`` … ``alerts.retry_max``), nothing is
   committed meanwhile, and consumption resumes once everything is delivered;
@@ -36,21 +37,19 @@ from monitor.checkpoint import (
     Batch,
     Checkpointer,
     CommitFailed,
-    DeadLetter,
     DeadLetterFailed,
     DeadLetterOutput,
     Partition,
 )
 from monitor.config import Settings
 from monitor.delivery import Delivery, DeliveryFailed
-from monitor.envelopes import Rejection
 from monitor.sources.kafka_client import consumer_options, producer_options
+from monitor.sources.kafka_intake import Intake
 from monitor.sources.kafka_lag import LagTracker
 from monitor.sources.kafka_rebalance import HandoverListener
 
 log = logging.getLogger(__name__)
 
-STS_MARKER = b"sts.amazonaws.com"
 POLL_TIMEOUT_MS = 500
 COMMIT_TIMEOUT_MS = 5000
 #: SIGTERM to exit: the final checkpoint and leaving the group fit in this (exit within 10 s).
@@ -59,16 +58,6 @@ SHUTDOWN_BUDGET_S = 8.0
 HANDOVER_BUDGET_S = 20.0
 
 CheckpointError = (DeliveryFailed, DeadLetterFailed, CommitFailed)
-
-
-def out_of_scope(value: bytes) -> bool:
-    """Plain JSON without the STS event source cannot hold a role assumption: skip it unparsed.
-
-    Most of a CloudTrail topic is other services' calls, so this saves a full parse per message.
-    Gzip'd or base64 payloads never match (the marker is not visible in them) and are decoded.
-    """
-    head = value[:64].lstrip()[:1]
-    return head in (b"{", b"[") and STS_MARKER not in value
 
 
 class KafkaService:
@@ -94,11 +83,12 @@ class KafkaService:
         )
         self.checkpointer = Checkpointer(delivery, monitor.state, self.dead_letters, self._commit)
         self.batch = Batch()
+        self.intake = Intake(self.pipeline, self.metrics)
         alerts = settings.alerts
         self.backoff = Backoff(
             alerts.retry_initial.total_seconds(), alerts.retry_max.total_seconds()
         )
-        self.lag = LagTracker()
+        self.lag = LagTracker(from_beginning=self.kafka.auto_offset_reset == "earliest")
         self.metrics.watch_lag(self.lag.snapshot)
         self.consumer: Any = None
         self.closing = False
@@ -148,7 +138,8 @@ class KafkaService:
         with self._lock:
             for messages in records.values():
                 for message in messages:
-                    self._handle(message)
+                    where = (message.topic, message.partition, message.offset)
+                    self.intake.take(message.value or b"", where, self.batch, time.monotonic())
                     if not self.backoff.active and self._due():
                         self._checkpoint()
             if not self.backoff.active and self._due():
@@ -202,43 +193,6 @@ class KafkaService:
             log.warning("leaving the group failed", extra={"error": _describe(exc)})
         self.dead_letters.close(timeout_s=max(deadline - time.monotonic(), 0.5))
         log.info("stopped", extra={"messages": self.pipeline.stats.messages})
-
-    # -- messages -------------------------------------------------------------------------------
-
-    def _handle(self, message: Any) -> None:
-        value: bytes = message.value or b""
-        where = (message.topic, message.partition, message.offset)
-        if out_of_scope(value):
-            self._skip()
-        else:
-            self._process(value, where)
-        self.batch.advance(*where, now=time.monotonic())
-
-    def _skip(self) -> None:
-        stats = self.pipeline.stats
-        stats.messages += 1
-        stats.records += 1
-        stats.skipped += 1
-        self.metrics.records.labels("skipped").inc()
-
-    def _process(self, value: bytes, where: tuple[str, int, int]) -> None:
-        try:
-            processed = self.pipeline.process(value)
-        except Exception as exc:  # a poison message costs itself, never the service
-            log.exception("processing a message failed", extra={"source_offset": where[2]})
-            self._poison(value, where, exc)
-            return
-        self.batch.findings.extend(processed.findings)
-        self.batch.dead_letters.extend(
-            DeadLetter.of(rejection, value, where) for rejection in processed.rejections
-        )
-
-    def _poison(self, value: bytes, where: tuple[str, int, int], exc: Exception) -> None:
-        rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}"[:500])
-        self.pipeline.stats.rejected[rejection.reason] += 1
-        self.metrics.records.labels("rejected").inc()
-        self.metrics.dead_letters.labels(rejection.reason).inc()
-        self.batch.dead_letters.append(DeadLetter.of(rejection, value, where))
 
     # -- checkpoints and back-pressure ----------------------------------------------------------
 
@@ -319,12 +273,22 @@ class KafkaService:
 
     def hand_over(self) -> None:
         """Checkpoint before the partitions move; abandon the batch if that cannot succeed."""
-        deadline = time.monotonic() + HANDOVER_BUDGET_S
+        started = time.monotonic()
+        deadline = started + HANDOVER_BUDGET_S
         retry = Backoff(self.backoff.initial, self.backoff.maximum)
         with self._lock:
             while True:
+                pending = len(self.batch.findings), self.batch.messages
                 try:
                     self.checkpointer.run(self.batch)
+                    log.info(
+                        "checkpointed before the hand-over",
+                        extra={
+                            "findings": pending[0],
+                            "messages": pending[1],
+                            "seconds": round(time.monotonic() - started, 3),
+                        },
+                    )
                     break
                 except CheckpointError as exc:
                     delay = retry.fail(time.monotonic())
@@ -362,4 +326,6 @@ def _names(partitions: Collection[Any]) -> list[str]:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]
+    """``Type: text`` once (kafka-python's messages often start with their type already)."""
+    text, kind = str(exc), type(exc).__name__
+    return (text if text.startswith(kind) else f"{kind}: {text}")[:500]

@@ -2,8 +2,9 @@
 
 The Prometheus scrape runs on another thread, and the consumer is not thread-safe, so the scrape
 never touches it: the loop refreshes a snapshot every few seconds from values the client already
-holds (each partition's high watermark from fetch responses) and the offsets this instance
-committed, and the collector reads the snapshot.
+holds (each partition's high watermark from fetch responses) and the committed offsets (the
+group's at assignment, then this instance's own commits), and the collector reads the snapshot.
+Lag therefore counts records read but not yet committed too: while a sink is down it grows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ REFRESH_EVERY_S = 5.0
 
 
 class LagTracker:
-    def __init__(self, refresh_every: float = REFRESH_EVERY_S) -> None:
+    def __init__(self, from_beginning: bool = True, refresh_every: float = REFRESH_EVERY_S) -> None:
+        self.from_beginning = from_beginning
         self.refresh_every = refresh_every
         self._committed: dict[tuple[str, int], int] = {}
         self._snapshot: list[tuple[str, int, int]] = []
@@ -53,14 +55,30 @@ class LagTracker:
 
     def _lag(self, consumer: Any, tp: Any) -> int | None:
         end = consumer.highwater(tp)
+        key = (tp.topic, tp.partition)
+        if key not in self._committed:
+            start = self._start(consumer, tp)
+            if start is None:
+                return None
+            self._committed[key] = start
         if end is None:
             return None
-        base = self._committed.get((tp.topic, tp.partition))
-        if base is None:
-            # Nothing committed by this instance yet: the read position stands in for it.
-            try:
-                base = consumer.position(tp, timeout_ms=200)
-            except KafkaError as exc:
-                log.debug("no position for lag", extra={"error": str(exc)})
-                return None
-        return None if base is None else max(int(end) - int(base), 0)
+        return max(int(end) - self._committed[key], 0)
+
+    def _start(self, consumer: Any, tp: Any) -> int | None:
+        """The group's committed offset of a newly owned partition, else where reading began.
+
+        With no commit yet, reading began at the log start (``earliest``) or where the consumer
+        first positioned itself (``latest``). One broker round trip per partition and
+        assignment, on the consumer's own thread.
+        """
+        try:
+            committed = consumer.committed(tp, timeout_ms=1000)
+            if committed is None and self.from_beginning:
+                committed = consumer.beginning_offsets([tp], timeout_ms=1000).get(tp)
+            elif committed is None:
+                committed = consumer.position(tp, timeout_ms=1000)
+        except KafkaError as exc:
+            log.debug("no committed offset for lag yet", extra={"error": str(exc)})
+            return None
+        return None if committed is None else int(committed)
