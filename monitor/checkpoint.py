@@ -144,6 +144,15 @@ class DeadLetterOutput:
         self._producer: Producer | None = None
         self.timeout_s = timeout_s
 
+    def connect(self) -> None:
+        """Make the producer now if possible, so a shutdown never waits for a bootstrap."""
+        if self.topic is None or self._producer is not None:
+            return
+        try:
+            self._producer = self._factory()
+        except Exception as exc:  # retried at the first dead letter
+            log.warning("dead-letter producer not ready yet", extra={"error": str(exc)})
+
     def produce(self, letters: Sequence[DeadLetter]) -> None:
         """Send and wait for every acknowledgement; raises DeadLetterFailed."""
         if not letters:

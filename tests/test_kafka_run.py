@@ -148,6 +148,40 @@ def test_broker_restart_is_survived_without_loss(kafka_broker: KafkaBroker, setu
     assert_exactly_once(setup.delivered(), expected)
 
 
+def test_sigterm_while_the_broker_is_down_still_exits_in_time(
+    kafka_broker: KafkaBroker, setup: Setup
+) -> None:
+    """Nothing can be committed with the broker away: exit 0 in time anyway, and a restart
+    once it is back delivers what was left, once."""
+    kafka_broker.require_managed("restart")
+    messages = sts_stream(0, 100)
+    expected = set(expected_findings(messages))
+    send(setup.bootstrap, setup.topic, messages)
+    config = setup.config(commit_interval="60s", commit_every=10**6, metrics_port=0)
+    service = Service(config)
+    restarted = None
+    try:
+        service.wait_assigned()
+        wait_until(lambda: _findings_metric(service) == len(expected), 30, "all findings raised")
+        kafka_broker.stop()
+        code, seconds = service.stop()
+        assert code == 0 and seconds < 10
+        kafka_broker.start()
+        restarted = Service(setup.config(), name="a2")
+        wait_until(
+            lambda: set(setup.delivered()) == expected and setup.all_committed(),
+            timeout=60,
+            what="every finding after the restart",
+        )
+        assert restarted.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+        if restarted is not None:
+            restarted.ensure_stopped()
+        kafka_broker.ensure_running()
+    assert_exactly_once(setup.delivered(), expected)
+
+
 def test_two_instances_share_partitions_and_page_once(setup: Setup) -> None:
     """A second instance joins while the first holds undelivered work; each finding once.
 

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _connect(settings: Settings) -> KafkaProducer:
     try:
-        return KafkaProducer(**producer_options(settings.kafka, settings.resolve))
+        options = producer_options(settings.kafka, settings.resolve)
+        # A backfill may wait out a leader election; the service's short block is for shutdown.
+        return KafkaProducer(**{**options, "max_block_ms": 30_000})
     except KafkaError as exc:
         servers = ",".join(settings.kafka.bootstrap_servers)
         raise ConfigError(f"cannot reach Kafka at {servers}: {exc}") from exc

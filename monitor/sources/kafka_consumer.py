@@ -114,6 +114,7 @@ class KafkaService:
         if consumer is None:
             return 0
         self.consumer = consumer
+        self.dead_letters.connect()
         consumer.subscribe(
             topics=list(self.kafka.topics), listener=HandoverListener(self, consumer)
         )
@@ -292,7 +293,8 @@ class KafkaService:
                     break
                 except CheckpointError as exc:
                     delay = retry.fail(time.monotonic())
-                    if self.closing or time.monotonic() + delay > deadline:
+                    stopping = self.closing or self._stop.is_set()
+                    if stopping or time.monotonic() + delay > deadline:
                         log.warning(
                             "hand-over checkpoint failed; the new owner re-reads the batch",
                             extra={"error": _describe(exc)},

@@ -48,6 +48,7 @@ class Intake:
         batch.advance(*where, now=now)
 
     def _skip(self) -> None:
+        """Counted as one skipped record: it was never parsed, so nobody knows how many."""
         stats = self.pipeline.stats
         stats.messages += 1
         stats.records += 1

@@ -47,23 +47,19 @@ class LagTracker:
             return
         self._next_refresh = now + self.refresh_every
         rows = []
+        lookups = 1  # broker round trips allowed per refresh: an outage must not stall the loop
         for tp in sorted(consumer.assignment()):
-            lag = self._lag(consumer, tp)
-            if lag is not None:
-                rows.append((tp.topic, tp.partition, lag))
+            key = (tp.topic, tp.partition)
+            if key not in self._committed and lookups > 0:
+                lookups -= 1
+                start = self._start(consumer, tp)
+                if start is not None:
+                    self._committed[key] = start
+                    lookups += 1  # it answered: the broker is there
+            end = consumer.highwater(tp)
+            if end is not None and key in self._committed:
+                rows.append((tp.topic, tp.partition, max(int(end) - self._committed[key], 0)))
         self._snapshot = rows
-
-    def _lag(self, consumer: Any, tp: Any) -> int | None:
-        end = consumer.highwater(tp)
-        key = (tp.topic, tp.partition)
-        if key not in self._committed:
-            start = self._start(consumer, tp)
-            if start is None:
-                return None
-            self._committed[key] = start
-        if end is None:
-            return None
-        return max(int(end) - self._committed[key], 0)
 
     def _start(self, consumer: Any, tp: Any) -> int | None:
         """The group's committed offset of a newly owned partition, else where reading began.
