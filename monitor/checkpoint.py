@@ -22,12 +22,13 @@ partitions meanwhile (back-pressure) and commits nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor import __version__
-from monitor.delivery import Delivery
+from monitor.delivery import Delivery, DeliveryFailed
 from monitor.envelopes import Rejection
 from monitor.findings import Finding
 from monitor.state import StateStore
@@ -248,3 +249,27 @@ class Backoff:
     def reset(self) -> None:
         self.failures = 0
         self.next_at = 0.0
+
+
+def retry_checkpoint(
+    checkpointer: Checkpointer,
+    batch: Batch,
+    backoff: Backoff,
+    deadline: float,
+    give_up: Callable[[], bool],
+) -> None:
+    """Run the checkpoint until it succeeds, backing off in between (a blocking wait).
+
+    Re-raises the last failure once the next attempt would pass ``deadline`` (monotonic) or
+    ``give_up()`` says so. For the rebalance hand-over, which must end before the group moves
+    on, so it runs on its own thread.
+    """
+    while True:
+        try:
+            checkpointer.run(batch)
+            return
+        except (DeliveryFailed, DeadLetterFailed, CommitFailed):
+            delay = backoff.fail(time.monotonic())
+            if give_up() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)

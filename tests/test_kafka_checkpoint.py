@@ -24,6 +24,7 @@ from monitor.checkpoint import (
     DeadLetter,
     DeadLetterFailed,
     DeadLetterOutput,
+    retry_checkpoint,
 )
 from monitor.delivery import Delivery, DeliveryFailed
 from monitor.envelopes import Rejection
@@ -299,3 +300,36 @@ def test_intake_turns_a_poison_message_into_one_dead_letter() -> None:
         )
         == 1
     )
+
+
+def test_retry_checkpoint_backs_off_until_the_sink_recovers(tmp_path: Path) -> None:
+    harness = Harness(tmp_path)
+    harness.sink.fail = True
+    attempts: list[int] = []
+
+    def recover_on_third_try() -> bool:
+        attempts.append(1)
+        harness.sink.fail = len(attempts) < 2
+        return False
+
+    batch = batch_with(findings())
+    retry_checkpoint(
+        harness.checkpointer,
+        batch,
+        Backoff(0.01, 0.02),
+        deadline=1e12,
+        give_up=recover_on_third_try,
+    )
+    assert batch.empty and len(harness.sink.sent) == 3
+    assert harness.events.count("sink.send") == 3
+
+
+def test_retry_checkpoint_gives_up_and_leaves_the_batch(tmp_path: Path) -> None:
+    harness = Harness(tmp_path)
+    harness.sink.fail = True
+    batch = batch_with(findings())
+    with pytest.raises(DeliveryFailed):
+        retry_checkpoint(
+            harness.checkpointer, batch, Backoff(0.01, 0.02), deadline=0.0, give_up=lambda: False
+        )
+    assert len(batch.findings) == 3, "the caller decides: abandon or keep"

@@ -40,6 +40,7 @@ from monitor.checkpoint import (
     DeadLetterFailed,
     DeadLetterOutput,
     Partition,
+    retry_checkpoint,
 )
 from monitor.config import Settings
 from monitor.delivery import Delivery, DeliveryFailed
@@ -208,12 +209,13 @@ class KafkaService:
             self._back_pressure(exc)
             return False
         except CommitFailed as exc:
+            # Everything is delivered and recorded; commits are cumulative, so the next
+            # checkpoint carries these offsets too. No back-pressure: consuming is safe.
             log.warning("offset commit failed; retrying next checkpoint", extra={"error": str(exc)})
             self.batch.restart_clock(time.monotonic())
-            return False
         if self.backoff.active:
             self._resume_all()
-        return True
+        return self.batch.empty
 
     def _back_pressure(self, exc: Exception) -> None:
         delay = self.backoff.fail(time.monotonic())
@@ -275,33 +277,28 @@ class KafkaService:
     def hand_over(self) -> None:
         """Checkpoint before the partitions move; abandon the batch if that cannot succeed."""
         started = time.monotonic()
-        deadline = started + HANDOVER_BUDGET_S
-        retry = Backoff(self.backoff.initial, self.backoff.maximum)
+        pending = len(self.batch.findings), self.batch.messages
         with self._lock:
-            while True:
-                pending = len(self.batch.findings), self.batch.messages
-                try:
-                    self.checkpointer.run(self.batch)
-                    log.info(
-                        "checkpointed before the hand-over",
-                        extra={
-                            "findings": pending[0],
-                            "messages": pending[1],
-                            "seconds": round(time.monotonic() - started, 3),
-                        },
-                    )
-                    break
-                except CheckpointError as exc:
-                    delay = retry.fail(time.monotonic())
-                    stopping = self.closing or self._stop.is_set()
-                    if stopping or time.monotonic() + delay > deadline:
-                        log.warning(
-                            "hand-over checkpoint failed; the new owner re-reads the batch",
-                            extra={"error": _describe(exc)},
-                        )
-                        self.checkpointer.abandon(self.batch)
-                        break
-                    time.sleep(delay)
+            try:
+                retry_checkpoint(
+                    self.checkpointer,
+                    self.batch,
+                    Backoff(self.backoff.initial, self.backoff.maximum),
+                    deadline=started + HANDOVER_BUDGET_S,
+                    give_up=lambda: self.closing or self._stop.is_set(),
+                )
+            except CheckpointError as exc:
+                log.warning(
+                    "hand-over checkpoint failed; the new owner re-reads the batch",
+                    extra={"error": _describe(exc)},
+                )
+                self.checkpointer.abandon(self.batch)
+            else:
+                seconds = round(time.monotonic() - started, 3)
+                log.info(
+                    "checkpointed before the hand-over",
+                    extra={"findings": pending[0], "messages": pending[1], "seconds": seconds},
+                )
             self.backoff.reset()
 
     def partitions_lost(self, lost: Collection[Any]) -> None:
