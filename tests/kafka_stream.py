@@ -11,7 +11,6 @@ so the tests never hard-code detector output.
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
 from collections.abc import Iterable
@@ -235,7 +234,3 @@ def finding_ids(lines: Iterable[bytes]) -> list[str]:
             finding = Finding.model_validate_json(line)
             ids.append(finding_id(finding))
     return ids
-
-
-def deep(record: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(record)
