@@ -194,17 +194,21 @@ class Checkpointer:
         state: StateStore,
         dead_letters: DeadLetterOutput,
         commit_offsets: Callable[[Mapping[Partition, int]], None],
+        housekeeping: Callable[[], object] = lambda: None,
     ) -> None:
         self.delivery = delivery
         self.state = state
         self.dead_letters = dead_letters
         self._commit_offsets = commit_offsets
+        #: Runs inside the state transaction just before it commits (expiring old state).
+        self._housekeeping = housekeeping
 
     def run(self, batch: Batch) -> None:
         """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed or CommitFailed."""
         if batch.findings:
             self.delivery.deliver(batch.findings)
             self.delivery.flush()
+        self._housekeeping()
         self.state.commit()
         self.delivery.checkpoint_done()
         batch.findings.clear()

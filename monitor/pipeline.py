@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -31,6 +31,9 @@ from monitor.state import StateStore
 from monitor.suppress import Suppressor
 
 log = logging.getLogger(__name__)
+
+#: How often (in event time) expired state is deleted; each prune is a few indexed DELETEs.
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Pipeline:
         self.changes = RoleChangeHandler(settings, enricher, self.detectors, state, self.metrics)
         self.stats = Stats()
         self.now: datetime | None = None
+        self._pruned_at: datetime | None = None
         self._severity = {
             detector_id: Severity(config.severity)
             for detector_id, config in settings.detectors.items()
@@ -204,7 +208,16 @@ class Pipeline:
         """Expire state older than the retention period (event time)."""
         if self.now is None:
             return 0
+        self._pruned_at = self.now
         return self.state.prune(self.now - self.settings.state.retention, now=self.now)
+
+    def maybe_prune(self) -> int:
+        """:meth:`prune` at most once per hour of event time (called at checkpoints)."""
+        if self.now is None:
+            return 0
+        if self._pruned_at is not None and self.now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        return self.prune()
 
 
 def _sample(record: Record) -> bytes:

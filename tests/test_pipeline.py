@@ -123,3 +123,15 @@ def test_suppression_is_counted_not_silent() -> None:
         {"detector": "external_account", "reason": "suppressed"},
     )
     assert value == 1
+
+
+def test_state_older_than_retention_is_expired_at_checkpoints() -> None:
+    config = settings(state={"path": ":memory:", "retention": "1d"})
+    old, new = corpus_record(CALLER), corpus_record(CALLER)
+    new.update(eventTime="2014-07-21T15:07:39Z", eventID="later", sharedEventID="later-shared")
+    monitor, _ = run_records([old], config)
+    assert monitor.pipeline.maybe_prune() == 0  # nothing old enough yet
+    monitor.pipeline.process(json.dumps(new).encode())  # three days later (event time)
+    assert monitor.pipeline.maybe_prune() > 0
+    assert dict(monitor.state.sizes())["assumption"] == 1
+    assert monitor.pipeline.maybe_prune() == 0  # at most once per hour of event time

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             for message in read_messages(source):
                 _replay_message(monitor, delivery, message, dead_letters)
             progress.advance(monitor.pipeline.stats.records)
+            monitor.pipeline.maybe_prune()
         delivery.flush()
         monitor.state.commit()
     finally:

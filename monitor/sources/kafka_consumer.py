@@ -82,7 +82,13 @@ class KafkaService:
         self.dead_letters = DeadLetterOutput(
             self.kafka.dead_letter_topic, producer_factory or self._default_producer
         )
-        self.checkpointer = Checkpointer(delivery, monitor.state, self.dead_letters, self._commit)
+        self.checkpointer = Checkpointer(
+            delivery,
+            monitor.state,
+            self.dead_letters,
+            self._commit,
+            housekeeping=self.pipeline.maybe_prune,
+        )
         self.batch = Batch()
         self.intake = Intake(self.pipeline, self.metrics)
         alerts = settings.alerts
