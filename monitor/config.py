@@ -76,6 +76,10 @@ class KafkaConfig(Section):
     #: ...and after this many messages, whichever comes first.
     commit_every: int = Field(default=1000, ge=1)
     max_poll_records: int = Field(default=500, ge=1)
+    #: How soon a crashed instance's partitions move to another (heartbeats every third of it).
+    session_timeout: Duration = timedelta(seconds=10)
+    #: Static group membership: a restart under the same id does not trigger a rebalance.
+    group_instance_id: str | None = None
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None

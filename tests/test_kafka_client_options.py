@@ -150,3 +150,14 @@ def test_msk_token_without_region_is_a_config_error(
 
 def _unbase64(token: str) -> str:
     return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+
+
+def test_session_timeout_and_static_membership_are_configurable() -> None:
+    from monitor.sources.kafka_client import consumer_options
+
+    kafka = KafkaConfig(session_timeout="30s", group_instance_id="monitor-0")
+    options = consumer_options(kafka)
+    assert options["session_timeout_ms"] == 30_000
+    assert options["heartbeat_interval_ms"] == 10_000
+    assert options["group_instance_id"] == "monitor-0"
+    assert "group_instance_id" not in consumer_options(KafkaConfig())

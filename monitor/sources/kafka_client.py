@@ -36,8 +36,6 @@ _MSK_MECHANISMS = ("AWS_MSK_IAM", "OAUTHBEARER")
 RECONNECT_BACKOFF_MAX_MS = 2000
 BOOTSTRAP_TIMEOUT_MS = 5000
 PRODUCER_MAX_BLOCK_MS = 2000
-SESSION_TIMEOUT_MS = 10_000
-HEARTBEAT_INTERVAL_MS = 2_000
 
 Resolve = Callable[[Path], Path]
 
@@ -71,6 +69,7 @@ def client_options(kafka: KafkaConfig, resolve: Resolve | None = None) -> dict[s
 
 def consumer_options(kafka: KafkaConfig, resolve: Resolve | None = None) -> dict[str, Any]:
     """A group consumer that commits only when told to (after delivery)."""
+    session_ms = int(kafka.session_timeout.total_seconds() * 1000)
     return {
         **client_options(kafka, resolve),
         "group_id": kafka.group_id,
@@ -80,8 +79,9 @@ def consumer_options(kafka: KafkaConfig, resolve: Resolve | None = None) -> dict
         # kafka-python 3 heartbeats from its IO thread, so a slow batch cannot expire the
         # session; a short one means a crashed instance's partitions move on in seconds
         # (Kafka's 45 s default would stall them for most of a minute).
-        "session_timeout_ms": SESSION_TIMEOUT_MS,
-        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
+        "session_timeout_ms": session_ms,
+        "heartbeat_interval_ms": max(session_ms // 3, 100),
+        **({"group_instance_id": kafka.group_instance_id} if kafka.group_instance_id else {}),
         # Raw bytes: the pipeline decodes every envelope itself.
         "key_deserializer": None,
         "value_deserializer": None,
