@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from plugins.processes import require_binary
 from prometheus_client import CollectorRegistry
 
 from monitor.metrics import Metrics
@@ -45,17 +44,6 @@ TYPE_SUFFIXES = {
 #: Values that stand in for Grafana's variables so the expression is plain PromQL.
 GRAFANA_DURATIONS = {"__rate_interval": "5m", "__interval": "1m", "__range": "6h"}
 GRAFANA_VARIABLE = re.compile(r"\$\{?(\w+)(?::\w+)?\}?")
-
-
-def require_tool(name: str) -> str:
-    """Path of a Prometheus tool; a missing one fails in CI and skips elsewhere."""
-    path = shutil.which(name)
-    if path:
-        return path
-    message = f"{name} not found: `make test` installs it (scripts/install-system-deps)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def load_generator() -> ModuleType:
@@ -220,7 +208,7 @@ def test_exposed_metric_names_cover_the_known_metrics() -> None:
 
 @pytest.mark.prom
 def test_every_query_parses_as_promql(tmp_path: Path) -> None:
-    promtool = require_tool("promtool")
+    promtool = require_binary("promtool")
     rules: list[dict[str, str]] = []
     where_by_record: dict[str, str] = {}
     for name in DASHBOARD_FILES:

@@ -7,15 +7,14 @@ elsewhere, so a laptop without the packages can still run the rest of the suite.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from plugins.processes import require_binary
 
 REPO = Path(__file__).resolve().parents[1]
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -29,17 +28,6 @@ RUNBOOK_BASE = (
 )
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 KINDS = ("health", "security")
-
-
-def require_tool(name: str) -> str:
-    """Path of a Prometheus tool; a missing one fails in CI and skips elsewhere."""
-    path = shutil.which(name)
-    if path:
-        return path
-    message = f"{name} not found: `make test` installs it (scripts/install-system-deps)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,7 +55,7 @@ def github_anchor(heading: str) -> str:
 
 @pytest.mark.prom
 def test_rule_files_are_valid() -> None:
-    promtool = require_tool("promtool")
+    promtool = require_binary("promtool")
     assert RULE_FILES
     result = run(promtool, "check", "rules", *map(str, RULE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,7 +63,7 @@ def test_rule_files_are_valid() -> None:
 
 @pytest.mark.prom
 def test_rule_unit_tests_pass() -> None:
-    promtool = require_tool("promtool")
+    promtool = require_binary("promtool")
     assert RULE_TESTS
     result = run(promtool, "test", "rules", *map(str, RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -83,7 +71,7 @@ def test_rule_unit_tests_pass() -> None:
 
 @pytest.mark.prom
 def test_prometheus_config_is_valid() -> None:
-    promtool = require_tool("promtool")
+    promtool = require_binary("promtool")
     result = run(promtool, "check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     # The config must load the rules under test, not some other file.
@@ -92,7 +80,7 @@ def test_prometheus_config_is_valid() -> None:
 
 @pytest.mark.prom
 def test_alertmanager_config_is_valid() -> None:
-    amtool = require_tool("amtool")
+    amtool = require_binary("amtool")
     result = run(amtool, "check-config", str(ALERTMANAGER))
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -127,7 +115,7 @@ ROUTES = {
 @pytest.mark.prom
 @pytest.mark.parametrize("case", sorted(ROUTES))
 def test_alertmanager_routes(case: str) -> None:
-    amtool = require_tool("amtool")
+    amtool = require_binary("amtool")
     labels, receivers = ROUTES[case]
     result = run(
         amtool,

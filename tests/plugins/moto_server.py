@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from plugins.processes import stop
+
 START_TIMEOUT_S = 30.0
 
 
@@ -83,9 +85,4 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_ready(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

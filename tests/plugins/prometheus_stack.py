@@ -8,8 +8,6 @@ vanish) and skips elsewhere with what to install; a binary that does not become 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -23,21 +21,9 @@ from typing import Any
 
 import pytest
 
+from plugins.processes import require_binary, stop
+
 READY_TIMEOUT_S = 30.0
-
-
-def require_binary(name: str) -> str:
-    """Path of a Debian Prometheus binary; missing: fail in CI, skip elsewhere."""
-    path = shutil.which(name)
-    if path:
-        return path
-    message = (
-        f"{name} not found: `make test` installs it as root (scripts/install-system-deps), "
-        "or run: sudo apt-get install prometheus prometheus-alertmanager"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -60,12 +46,7 @@ def running(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.P
         _wait_ready(process, ready_url, log)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
