@@ -71,11 +71,14 @@ def _knobs(detector_id: str, options: type[BaseModel]) -> list[str]:
     rows = ["| knob | default | meaning |", "|---|---|---|"]
     for name, spec in options.model_fields.items():
         meaning = (spec.description or "").replace("\n", " ")
-        rows.append(f"| `detectors.{detector_id}.{name}` | `{_value(spec.default)}` | {meaning} |")
+        rows.append(
+            f"| `detectors.{detector_id}.{name}` | `{knob_value(spec.default)}` | {meaning} |"
+        )
     return [*rows, ""]
 
 
-def _value(value: Any) -> str:
+def knob_value(value: Any) -> str:
+    """A knob's default as an operator writes it in YAML (``7d``, not ``7 days, 0:00:00``)."""
     if isinstance(value, timedelta):
         return human(value)
     if isinstance(value, list):

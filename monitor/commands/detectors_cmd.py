@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from detectors import registry
+from detectors.docs import knob_value
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -19,7 +20,11 @@ def describe() -> list[dict[str, Any]]:
     rows = []
     for cls in registry.ALL:
         knobs = {
-            name: {"default": _plain(field.default), "type": str(field.annotation)}
+            name: {
+                "default": knob_value(field.default),
+                "type": str(field.annotation),
+                "meaning": field.description or "",
+            }
             for name, field in cls.Options.model_fields.items()
         }
         rows.append(
@@ -45,9 +50,5 @@ def run(args: argparse.Namespace) -> int:
         if row["needs"]:
             print(f"    needs: {', '.join(row['needs'])}")
         for name, knob in row["knobs"].items():
-            print(f"    detectors.{row['id']}.{name} (default {knob['default']})")
+            print(f"    detectors.{row['id']}.{name} = {knob['default']}: {knob['meaning']}")
     return 0
-
-
-def _plain(value: Any) -> Any:
-    return value if isinstance(value, int | float | str | bool | type(None)) else str(value)
