@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 ## The whole suite: lint, types, then every test against real components.
 test: $(STAMP) system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=10
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor detectors tests bench scripts
