@@ -8,10 +8,13 @@ for a given seed, so two runs measure the same work.
 
 from __future__ import annotations
 
+import gzip
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -237,3 +240,142 @@ class Generator:
             f"on resource: {role_arn}"
         )
         return record
+
+
+# -- role catalog and files ---------------------------------------------------------------------
+
+
+def _trust(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _role_detail(account: str, name: str, trust: dict[str, Any], tags: dict[str, str]) -> dict:
+    return {
+        "Path": "/",
+        "RoleName": name,
+        "RoleId": f"AROA{zlib.crc32(f'{account}/{name}'.encode()):016d}",
+        "Arn": f"arn:aws:iam::{account}:role/{name}",
+        "CreateDate": "2024-01-15T09:00:00Z",
+        "AssumeRolePolicyDocument": trust,
+        "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+        "RoleLastUsed": {},
+        "InstanceProfileList": [],
+        "RolePolicyList": [],
+        "AttachedManagedPolicies": [],
+    }
+
+
+def inventory(spec: StreamSpec) -> dict[str, dict[str, Any]]:
+    """``get-account-authorization-details`` output per organization account for the stream's
+    roles, with the trust policies real organizations write: workloads trusting the org (by
+    ``aws:PrincipalOrgID``), services and the vendor (with an external id); SSO roles trusting
+    the IAM Identity Center SAML provider; GitHub deploy roles trusting the OIDC provider per
+    repository; a tagged break-glass role.
+    """
+    services = ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "logs.amazonaws.com"]
+    details: dict[str, list[dict[str, Any]]] = {account: [] for account in ORG}
+    for n in range(spec.roles):
+        account = ORG[n % len(ORG)]
+        trust = _trust(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-acme12345"}},
+            },
+            {"Effect": "Allow", "Principal": {"Service": services}, "Action": "sts:AssumeRole"},
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{VENDOR}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": "vendor-7f3a"}},
+            },
+        )
+        details[account].append(
+            _role_detail(account, f"workload-{n}", trust, {"team": f"team-{n % 50}"})
+        )
+    for account in ORG:
+        saml = f"arn:aws:iam::{account}:saml-provider/AWSSSO_abc_DO_NOT_DELETE"
+        for k in range(20):
+            trust = _trust(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": saml},
+                    "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}
+                    },
+                }
+            )
+            details[account].append(_role_detail(account, f"AWSReservedSSO_Dev_{k}", trust, {}))
+        oidc = f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+        trust = _trust(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+                    },
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"},
+                },
+            }
+        )
+        details[account].append(_role_detail(account, "github-deploy", trust, {}))
+    account = ORG[1]
+    trust = _trust(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ORG[0]}:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        }
+    )
+    details[account].append(
+        _role_detail(account, "BreakGlassAdmin", trust, {"break-glass": "true"})
+    )
+    return {account: {"RoleDetailList": roles} for account, roles in details.items()}
+
+
+def write_inventory(spec: StreamSpec, folder: Path) -> list[Path]:
+    """One authorization-details file per account, plus ``accounts.json``; returns the former."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for account, document in inventory(spec).items():
+        path = folder / f"{account}-authorization-details.json"
+        path.write_bytes(orjson.dumps(document))
+        paths.append(path)
+    accounts = {"Accounts": [{"Id": a, "Name": f"acct-{a[-3:]}", "Status": "ACTIVE"} for a in ORG]}
+    (folder / "accounts.json").write_bytes(orjson.dumps(accounts))
+    return paths
+
+
+class LogFileWriter:
+    """Records into gzip'd CloudTrail log files (``{"Records": [...]}``), ``per_file`` each,
+    named and foldered the way CloudTrail delivers them to S3 (so replay sorts them in order).
+    """
+
+    def __init__(self, folder: Path, per_file: int = 1000, level: int = 6) -> None:
+        self.folder = folder
+        self.per_file = per_file
+        self.level = level
+        self.files = 0
+        self._pending: list[bytes] = []
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, encoded: bytes) -> None:
+        self._pending.append(encoded)
+        if len(self._pending) >= self.per_file:
+            self._write()
+
+    def close(self) -> None:
+        if self._pending:
+            self._write()
+
+    def _write(self) -> None:
+        body = b'{"Records":[' + b",".join(self._pending) + b"]}"
+        name = f"{ORG[0]}_CloudTrail_us-east-1_20261101T0000Z_{self.files:08d}.json.gz"
+        (self.folder / name).write_bytes(gzip.compress(body, compresslevel=self.level, mtime=0))
+        self.files += 1
+        self._pending = []
