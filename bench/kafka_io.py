@@ -8,6 +8,7 @@ log segments with a demo broker running next to it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -80,22 +81,63 @@ def producer(bootstrap: str, **options: Any) -> KafkaProducer:
 
 
 class Loader:
-    """Sends ``(key, value)`` pairs as fast as the client goes; acknowledgements at the end."""
+    """Sends ``(key, value)`` pairs as fast as possible; every acknowledgement by :meth:`close`.
+
+    Through ``bench/Loader.java`` on the broker's own client jars when Java is there (the
+    kafka-python producer computes CRC32C in pure Python and manages ~7k records/s here), else
+    through kafka-python. Only loading uses Java: every measured consumer is kafka-python.
+    """
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
-        self.producer = producer(bootstrap)
         self.sent = 0
         self.bytes = 0
+        self._java: subprocess.Popen[bytes] | None = None
+        self._producer: KafkaProducer | None = None
+        libs = _client_jars()
+        if libs is not None:
+            self._java = subprocess.Popen(
+                ["java", "-cp", f"{libs}/*", str(JAVA_LOADER), bootstrap, topic],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        else:
+            self._producer = producer(bootstrap)
 
     def send(self, key: bytes | None, value: bytes) -> None:
-        self.producer.send(self.topic, key=key, value=value)
+        if self._java is not None:
+            assert self._java.stdin is not None
+            self._java.stdin.write((key or b"") + b"\t" + value + b"\n")
+        else:
+            assert self._producer is not None
+            self._producer.send(self.topic, key=key, value=value)
         self.sent += 1
         self.bytes += len(value)
 
     def close(self) -> None:
-        self.producer.flush(timeout=300)
-        self.producer.close(timeout=10)
+        if self._java is not None:
+            out, _ = self._java.communicate(timeout=600)
+            acknowledged = int(out.decode().strip() or -1)
+            if self._java.returncode != 0 or acknowledged != self.sent:
+                raise RuntimeError(f"bench loader sent {acknowledged} of {self.sent} records")
+        if self._producer is not None:
+            self._producer.flush(timeout=300)
+            self._producer.close(timeout=10)
+
+
+JAVA_LOADER = Path(__file__).resolve().parent / "Loader.java"
+
+
+def _client_jars() -> str | None:
+    """The folder of Kafka's jars (``scripts/kafka-local fetch``), or None without Java."""
+    if shutil.which("java") is None:
+        return None
+    fetched = subprocess.run(
+        [str(SCRIPT), "fetch"], capture_output=True, text=True, timeout=600, check=False
+    )
+    if fetched.returncode != 0:
+        return None
+    return fetched.stdout.strip().splitlines()[-1]
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
@@ -117,11 +159,12 @@ class Timed:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
-def floor(bootstrap: str, topic: str, max_poll_records: int) -> Timed:
+def floor(bootstrap: str, topic: str, max_poll_records: int, check_crcs: bool = True) -> Timed:
     """A bare kafka-python consumer reading ``topic`` from the beginning to its end offsets.
 
     No group (assigned partitions), nothing done per record but touching its value: the most
     any consumer built on this client can do on this machine. Timed from the first poll.
+    ``check_crcs`` on as in the monitor (kafka-python's default) unless told otherwise.
     """
     ends = end_offsets(bootstrap, topic)
     total = sum(ends.values())
@@ -132,6 +175,7 @@ def floor(bootstrap: str, topic: str, max_poll_records: int) -> Timed:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=max_poll_records,
+        check_crcs=check_crcs,
         **FETCH,
     )
     try:
@@ -165,3 +209,10 @@ class Offsets:
 
     def close(self) -> None:
         self.admin.close()
+
+
+def crc_in_c() -> bool:
+    """Whether kafka-python found the optional ``crc32c`` C extension (else pure Python)."""
+    from kafka.record import util
+
+    return util.crc32c_c is not None

@@ -14,6 +14,7 @@ from pathlib import Path
 ROWS = (
     "kafka, 10 % STS mix",
     "kafka, 100 % STS",
+    "kafka, 10 % mix vs. floor without CRC check",
     "replay, gzip'd log files",
     "latency p50 (produce → finding)",
     "latency p99 (produce → finding)",

@@ -1,0 +1,56 @@
+"""``python -m bench --quick`` end to end against the session's broker: the table is complete.
+
+A smoke run only: it proves every measurement runs and reports, never how fast anything is
+(no figure or target verdict is checked; the bench itself is ``make bench``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from plugins.kafka_broker import KafkaBroker
+
+pytestmark = pytest.mark.kafka
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The table's rows (bench/report.py ROWS): a new measurement belongs here too.
+ROWS = (
+    "kafka, 10 % STS mix",
+    "kafka, 100 % STS",
+    "kafka, 10 % mix vs. floor without CRC check",
+    "replay, gzip'd log files",
+    "latency p50 (produce → finding)",
+    "latency p99 (produce → finding)",
+    "peak RSS, monitor run",
+)
+
+
+def test_quick_bench_prints_and_appends_every_row(
+    kafka_broker: KafkaBroker, tmp_path: Path
+) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--results", str(results)],
+        cwd=REPO,
+        env={**os.environ, "KAFKA_BOOTSTRAP": kafka_broker.bootstrap},
+        capture_output=True,
+        text=True,
+        timeout=180,  # a hang guard, not a speed check (a quick run takes ~20 s)
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    labels = [line.split("|")[1].strip() for line in table[1:]]
+    assert labels == list(ROWS)
+    for line in table[1:]:
+        monitor = line.split("|")[2].strip()
+        assert monitor and "nan" not in monitor, line
+    assert "machine:" in done.stdout and "kafka-python" in done.stdout
+    appended = results.read_text()
+    assert appended.startswith("# Benchmark results")
+    assert all(f"| {label} |" in appended for label in ROWS)
