@@ -10,7 +10,7 @@ until its credentials expire, so the next hop finds its parent whichever copy it
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from detectors.identity import caller_session_keys, issued_session_keys, session_expiry
 from monitor.events import RoleEvent
@@ -39,7 +39,16 @@ class Chain:
         return self.event_ids[0] if self.event_ids else "unknown"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # Spelled out: dataclasses.asdict deep-copies every tuple, and this runs per assumption.
+        return json.dumps(
+            {
+                "depth": self.depth,
+                "accounts": list(self.accounts),
+                "roles": list(self.roles),
+                "event_ids": list(self.event_ids),
+                "complete": self.complete,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Chain:
@@ -83,15 +92,30 @@ def parent_chain(event: RoleEvent, state: StateStore) -> Chain:
 def follow(event: RoleEvent, state: StateStore) -> Hop | None:
     """The hop a successful assumption makes, recorded under the issued session's names.
 
-    Idempotent: several detectors may call it for the same event and get the same answer.
+    Idempotent: several detectors may call it for the same event and get the same answer; the
+    answer for the latest event is kept, so the second caller costs no state round trips.
     """
+    global _last
+    last = _last
+    if last is not None and last[0] is event and last[1] is state:
+        return last[2]
+    hop = _follow(event, state)
+    _last = (event, state, hop)  # strong references: an `is` match is always the same event
+    return hop
+
+
+_last: tuple[RoleEvent, StateStore, Hop | None] | None = None
+
+
+def _follow(event: RoleEvent, state: StateStore) -> Hop | None:
     if event.event_name not in _ISSUING or not event.succeeded or not event.role_account:
         return None
     parent = parent_chain(event, state)
     chain = _extend(parent, event)
     expires = session_expiry(event)
+    value = chain.to_json()
     for key in issued_session_keys(event):
-        state.remember(NAMESPACE, key, chain.to_json(), expires)
+        state.remember(NAMESPACE, key, value, expires)
     return Hop(parent, chain, event.role_account)
 
 
