@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import Field
@@ -45,6 +45,17 @@ class Baseline:
     count: int
     average: float
     since: float  # start of the key's first bucket
+
+    def to_json(self) -> str:
+        # Spelled out: dataclasses.asdict deep-copies, and this runs twice per assumption.
+        return json.dumps(
+            {
+                "bucket": self.bucket,
+                "count": self.count,
+                "average": self.average,
+                "since": self.since,
+            }
+        )
 
     def threshold(self, options: RateOptions) -> float:
         return max(float(options.min_count), options.factor * self.average)
@@ -130,7 +141,7 @@ class RateAnomaly(Detector):
     def _save(self, ctx: DetectionContext, key: str, baseline: Baseline, at: datetime) -> None:
         # Kept as long as any state: a key unused for the retention period relearns.
         expires = at + ctx.settings.state.retention
-        ctx.state.remember(self.id, key, json.dumps(asdict(baseline)), expires)
+        ctx.state.remember(self.id, key, baseline.to_json(), expires)
 
 
 class RoleRateAnomaly(RateAnomaly):
