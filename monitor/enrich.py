@@ -2,7 +2,7 @@
 
 Besides the role's metadata and the caller's category, each assumption carries the role's parsed
 trust policy and the grant that admitted the caller (see ``monitor.admission``). Parsing happens
-once per policy version: parsed policies are cached by role ARN and a hash of the document, so a
+once per policy version: parsed policies are cached by account and a hash of the document, so a
 policy changed on the stream is parsed anew while a busy role costs one dictionary lookup.
 """
 
@@ -97,10 +97,15 @@ class Enricher:
         )
 
     def trust_policy(self, role: RoleInfo) -> tuple[TrustPolicy, list[Weakness]] | None:
-        """The role's parsed policy and its posture weaknesses, cached per policy version."""
+        """The role's parsed policy and its posture weaknesses, cached per policy version.
+
+        Keyed by account and document, not by role: the parse depends on the document alone and
+        the weaknesses on the account, and organizations stamp one trust policy onto many roles
+        (SSO permission sets, workload templates), so those share one entry.
+        """
         if role.trust_policy is None:
             return None
-        key = (role.arn, policy_hash(role.trust_policy))
+        key = (role.account, policy_hash(role.trust_policy))
         cached = self._policies.get(key)
         if cached is not None:
             self._policies.move_to_end(key)
