@@ -38,6 +38,7 @@ class Intake:
     def __init__(self, pipeline: Pipeline, metrics: Metrics) -> None:
         self.pipeline = pipeline
         self.metrics = metrics
+        self._skipped = metrics.records.labels("skipped")  # once: nine messages in ten
 
     def take(self, value: bytes, where: Where, batch: Batch, now: float) -> None:
         """Process one message and count it read, whatever happens to it."""
@@ -53,7 +54,7 @@ class Intake:
         stats.messages += 1
         stats.records += 1
         stats.skipped += 1
-        self.metrics.records.labels("skipped").inc()
+        self._skipped.inc()
 
     def _process(self, value: bytes, where: Where, batch: Batch) -> None:
         try:
