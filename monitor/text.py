@@ -25,7 +25,8 @@ def clean(value: object, limit: int = DEFAULT_LIMIT) -> str | None:
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit * 4:
         text = text[: limit * 4]
-    text = _CONTROL.sub(_visible, text)
+    if not text.isprintable():  # every character _CONTROL names is non-printable: skip the scan
+        text = _CONTROL.sub(_visible, text)
     if len(text) > limit:
         text = text[: limit - 1] + _ELLIPSIS
     return text
