@@ -92,6 +92,15 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
+@lru_cache(maxsize=4096)
+def _action_covered(actions: tuple[str, ...], not_actions: tuple[str, ...], action: str) -> bool:
+    """`TrustGrant.allows_action`, remembered: asked for every grant of every assumption."""
+    wanted = action.lower()
+    if actions:
+        return any(iam_glob_match(a.lower(), wanted) for a in actions)
+    return not any(iam_glob_match(a.lower(), wanted) for a in not_actions)
+
+
 def arn_account(value: str) -> str | None:
     """The 12-digit account of an ARN or bare account id, None when there is none to read."""
     if _ACCOUNT_RE.fullmatch(value):
@@ -218,10 +227,7 @@ class TrustGrant:
 
     def allows_action(self, action: str) -> bool:
         """Whether `Action`/`NotAction` covers `action` (IAM wildcards, case-insensitive)."""
-        wanted = action.lower()
-        if self.actions:
-            return any(iam_glob_match(a.lower(), wanted) for a in self.actions)
-        return not any(iam_glob_match(a.lower(), wanted) for a in self.not_actions)
+        return _action_covered(self.actions, self.not_actions, action)
 
     @property
     def allows_assumption(self) -> bool:

@@ -129,6 +129,8 @@ def _targets(grant: TrustGrant, caller: CallerFacts) -> bool | None:
     if not grant.allows_action(caller.action):
         return False
     fit = principal_matches(grant.principal_ref, caller)
+    if not grant.excluded_principals:  # all but NotPrincipal grants
+        return fit if fit is None else bool(fit)
     excluded = {principal_matches(ref, caller) for ref in grant.excluded_principals}
     if fit is False or True in excluded:
         return False
