@@ -104,6 +104,15 @@ class StateStore:
         )
         return _dt(row[0])
 
+    def see(self, namespace: str, key: str, at: datetime) -> None:
+        """:meth:`touch` for callers that do not need the answer: one statement, not two."""
+        self._db.execute(
+            "INSERT INTO baseline VALUES (?, ?, ?, ?, 1) ON CONFLICT (namespace, key) DO UPDATE "
+            "SET last_seen=max(last_seen, excluded.last_seen), hits=hits+1, "
+            "first_seen=min(first_seen, excluded.first_seen)",
+            (namespace, key, _ts(at), _ts(at)),
+        )
+
     def last_seen(self, namespace: str, key: str) -> datetime | None:
         row = self._db.execute(
             "SELECT last_seen FROM baseline WHERE namespace=? AND key=?", (namespace, key)

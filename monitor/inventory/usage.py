@@ -25,9 +25,9 @@ def record_usage(state: StateStore, ev: EnrichedEvent) -> None:
     arn = ev.role.arn if ev.role is not None else event.role_arn
     if not event.succeeded or not arn or not ev.trust_applies:
         return
-    state.touch(ROLE_ASSUMED, arn, event.event_time)
+    state.see(ROLE_ASSUMED, arn, event.event_time)
     if ev.grant is not None:
-        state.touch(GRANT_USED, grant_key(arn, ev.grant.grant), event.event_time)
+        state.see(GRANT_USED, grant_key(arn, ev.grant.grant), event.event_time)
 
 
 def last_assumed(state: StateStore, role_arn: str) -> datetime | None:
