@@ -71,6 +71,8 @@ class StateStore:
         self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        #: ``observation_start`` as stored, read once: it is asked for on every assumption.
+        self._observation_start: datetime | None = None
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -80,6 +82,7 @@ class StateStore:
 
     def rollback(self) -> None:
         self._db.rollback()
+        self._observation_start = None  # it may have been set in the rolled-back transaction
 
     def close(self) -> None:
         self._db.rollback()
@@ -224,14 +227,19 @@ class StateStore:
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        if key == "observation_start":
+            self._observation_start = None
 
     def observation_start(self, at: datetime) -> datetime:
         """Event time of the first event this store ever saw (the learning period's start)."""
+        if self._observation_start is not None:
+            return self._observation_start
         stored = self.get_meta("observation_start")
         if stored is None:
             self.set_meta("observation_start", at.isoformat())
             return at
-        return datetime.fromisoformat(stored)
+        self._observation_start = datetime.fromisoformat(stored)
+        return self._observation_start
 
     # -- housekeeping -------------------------------------------------------------------------
 
