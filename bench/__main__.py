@@ -8,8 +8,9 @@
    monitor's peak RSS;
 3. prints one table and appends it to ``bench/RESULTS.md``.
 
-Floors are measured before and after the monitor and the faster one is used, so a noisy
-neighbour can only make the ratio look worse, never better.
+Short floors are measured before and after the monitor and the faster one is used, so a noisy
+neighbour can only make the ratio look worse; the 1 M-record Kafka floor runs once (two minutes
+of pure-Python CRC32C per run would push ``make bench`` past its 15-minute budget).
 """
 
 from __future__ import annotations
@@ -181,13 +182,12 @@ def run(options: Options, work: Path) -> str:
         sts_records, _, _ = load(bootstrap, topic_sts, sts, None)
         offsets = Offsets(bootstrap)
         try:
-            say("kafka 10 % mix: floor, monitor, floor")
-            floor_mix_a = floor(bootstrap, topic_mix, max_poll)
+            say("kafka 10 % mix: floor, monitor, floor without CRC check")
+            floor_mix = floor(bootstrap, topic_mix, max_poll)
             config, group = monitor_proc.write_config(work, "mix", inventory, bootstrap, topic_mix)
             run_mix = monitor_proc.run_to_end(
                 config, group, topic_mix, mix_records, offsets, work, "mix"
             )
-            floor_mix = best(floor_mix_a, floor(bootstrap, topic_mix, max_poll))
             floor_nocrc = floor(bootstrap, topic_mix, max_poll, check_crcs=False)
             say("kafka 100 % STS: floor, monitor, floor")
             floor_sts_a = floor(bootstrap, topic_sts, max_poll)
@@ -260,8 +260,8 @@ def run(options: Options, work: Path) -> str:
         f"{tuning}; state in SQLite on disk; findings to a JSON-lines file",
         f"kafka timing: from partition assignment to committed offsets == end offsets "
         f"(monitor; {run_mix.findings:,} + {run_sts.findings:,} findings) vs. a bare "
-        "kafka-python consumer from its first poll to the end offsets (faster of two runs, one "
-        "before and one after the monitor)",
+        "kafka-python consumer from its first poll to the end offsets (100 % STS: the faster of "
+        "a run before and one after the monitor; the 1 M mix floor runs once, for time)",
         f"latency: {lat_result.rate:,.0f} rec/s offered for {lat_result.seconds:.0f} s, "
         f"{lat_result.delivered}/{lat_result.injected} injected break-glass findings seen in "
         f"the sink file (max {lat_result.max_ms:.0f} ms)",

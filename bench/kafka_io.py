@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "kafka-local"
@@ -202,7 +203,10 @@ class Offsets:
 
     def committed(self, group: str, topic: str) -> int:
         """Sum of the group's committed offsets over ``topic`` (0 when none)."""
-        found = self.admin.list_group_offsets(group).get(group, {})
+        try:
+            found = self.admin.list_group_offsets(group).get(group, {})
+        except KafkaError:  # e.g. the coordinator of a brand-new group is not there yet
+            return 0
         return sum(
             meta.offset for tp, meta in found.items() if tp.topic == topic and meta.offset > 0
         )
