@@ -173,7 +173,7 @@ def run(options: Options, work: Path) -> str:
     max_poll = int(monitor_proc.KAFKA_TUNING["max_poll_records"])
     run_id = uuid.uuid4().hex[:8]
     with broker(work) as bootstrap:
-        say(f"broker {bootstrap}; loading {options.records:,} records (10 % run) and log files")
+        say(f"broker {bootstrap}; loading {options.records:,} records and their log files")
         topic_mix = create_topic(bootstrap, f"bench-mix-{run_id}")
         topic_sts = create_topic(bootstrap, f"bench-sts-{run_id}")
         topic_lat = create_topic(bootstrap, f"bench-latency-{run_id}")
