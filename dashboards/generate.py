@@ -86,14 +86,16 @@ def thresholds(*steps: tuple[float | None, str]) -> Json:
 GREEN_ONLY = thresholds((None, "green"))
 
 
+def fixed_color(matcher: str, options: str, color: str) -> Json:
+    """A field override painting series matched by name (``byName``/``byRegexp``) one colour."""
+    return {
+        "matcher": {"id": matcher, "options": options},
+        "properties": [{"id": "color", "value": {"fixedColor": color, "mode": "fixed"}}],
+    }
+
+
 def severity_overrides() -> list[Json]:
-    return [
-        {
-            "matcher": {"id": "byName", "options": severity},
-            "properties": [{"id": "color", "value": {"fixedColor": color, "mode": "fixed"}}],
-        }
-        for severity, color in SEVERITY_COLORS.items()
-    ]
+    return [fixed_color("byName", severity, color) for severity, color in SEVERITY_COLORS.items()]
 
 
 def severity_threshold_overrides() -> list[Json]:
@@ -561,14 +563,7 @@ def overview() -> Json:
             ],
             unit="short",
             axis_label="per second",
-            overrides=[
-                {
-                    "matcher": {"id": "byRegexp", "options": "^external.*"},
-                    "properties": [
-                        {"id": "color", "value": {"fixedColor": "red", "mode": "fixed"}}
-                    ],
-                }
-            ],
+            overrides=[fixed_color("byRegexp", "^external.*", "red")],
         ),
         12,
         8,
@@ -747,14 +742,7 @@ def overview() -> Json:
             ],
             unit="short",
             axis_label="per second",
-            overrides=[
-                {
-                    "matcher": {"id": "byRegexp", "options": ".* failed$"},
-                    "properties": [
-                        {"id": "color", "value": {"fixedColor": "red", "mode": "fixed"}}
-                    ],
-                }
-            ],
+            overrides=[fixed_color("byRegexp", ".* failed$", "red")],
         ),
         12,
         8,
