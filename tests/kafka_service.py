@@ -130,7 +130,9 @@ class Setup:
         for name in names or ("a",):
             path = self.findings_file(name)
             if path.exists():
-                ids.extend(finding_ids(path.read_bytes().splitlines()))
+                data = path.read_bytes()
+                # Only whole lines: the monitor may be half-way through writing the last one.
+                ids.extend(finding_ids(data[: data.rfind(b"\n") + 1].splitlines()))
         return ids
 
     def offsets(self) -> tuple[dict[int, int], dict[int, int]]:
