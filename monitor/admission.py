@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.events import RoleEvent
 from monitor.inventory.trust import TrustCondition, TrustGrant, TrustPolicy
-from monitor.inventory.trust_match import CallerFacts, GrantMatch
+from monitor.inventory.trust_match import CallerFacts, GrantMatch, best_match
 
 #: STS calls judged against a role's trust policy, with the action they need.
 ACTIONS = {
@@ -55,7 +55,7 @@ def caller_facts(event: RoleEvent) -> list[CallerFacts]:
 
 def best_admission(policy: TrustPolicy, facts: Iterable[CallerFacts]) -> GrantMatch | None:
     """The best-verified admitting grant over every way the caller is known."""
-    found = [match for fact in facts if (match := policy.best_match(fact)) is not None]
+    found = [match for fact in facts if (match := best_match(policy, fact)) is not None]
     if not found:
         return None
     return min(found, key=lambda m: (not m.verified, len(m.unverified_conditions)))

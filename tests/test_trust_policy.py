@@ -27,7 +27,7 @@ from monitor.inventory.trust import (
     parse_trust_policy,
     provider_name,
 )
-from monitor.inventory.trust_match import CallerFacts
+from monitor.inventory.trust_match import CallerFacts, best_match, match_grants
 from monitor.inventory.trust_posture import WeaknessCode, weaknesses
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trust-policies"
@@ -832,10 +832,10 @@ def test_matching(
 ) -> None:
     policy = parse_trust_policy(document)
     assert policy.problems == ()
-    match = policy.best_match(caller)
+    match = best_match(policy, caller)
     assert (match is not None) is admitted
-    assert (policy.admitting_grant(caller) is not None) is admitted
-    assert bool(policy.grants_admitting(caller)) is admitted
+    assert (best_match(policy, caller) is not None) is admitted
+    assert bool(match_grants(policy, caller)) is admitted
     if match is not None:
         assert tuple(c.key for c in match.unverified_conditions) == unverified
         assert match.verified is (not unverified)
@@ -910,7 +910,7 @@ def test_deny_wins(
     deny: dict[str, Any], caller: CallerFacts, admitted: bool, possible_denials: int
 ) -> None:
     policy = parse_trust_policy(two_statements(ALLOW_ORG, deny))
-    matches = policy.matches(caller)
+    matches = match_grants(policy, caller)
     assert bool(matches) is admitted
     if matches:
         assert len(matches[0].possible_denials) == possible_denials
@@ -924,11 +924,11 @@ def test_account_only_caller_may_be_the_named_role() -> None:
             doc({"AWS": f"arn:aws:iam::{VENDOR}:user/old"}, effect="Deny"),
         )
     )
-    match = policy.best_match(CallerFacts(ASSUME, principal_account=VENDOR))
+    match = best_match(policy, CallerFacts(ASSUME, principal_account=VENDOR))
     assert match is not None
     assert not match.principal_verified and not match.verified
     assert [d.principal for d in match.possible_denials] == [f"arn:aws:iam::{VENDOR}:user/old"]
-    assert policy.best_match(CallerFacts(ASSUME, principal_account="333333333333")) is None
+    assert best_match(policy, CallerFacts(ASSUME, principal_account="333333333333")) is None
 
 
 def test_best_match_prefers_verified_then_specific() -> None:
@@ -939,7 +939,9 @@ def test_best_match_prefers_verified_then_specific() -> None:
             doc({"AWS": SESSION}, Condition=cond("StringEquals", "aws:PrincipalOrgID", "o-abc")),
         )
     )
-    order = [m.grant.principal for m in policy.matches(CallerFacts(ASSUME, principal_arn=SESSION))]
+    order = [
+        m.grant.principal for m in match_grants(policy, CallerFacts(ASSUME, principal_arn=SESSION))
+    ]
     assert order == [f"arn:aws:iam::{ROLE_ACCOUNT}:role/Deploy", ROLE_ACCOUNT, "*", SESSION]
 
 
@@ -1352,7 +1354,7 @@ def test_never_raises(document: Any, caller: CallerFacts, encode: bool) -> None:
     assert all(isinstance(line, str) for line in policy.problems)
     weaknesses(policy, ROLE_ACCOUNT, ORG, TRUSTED)
     weaknesses(policy, None)
-    policy.matches(caller)
+    match_grants(policy, caller)
     for grant in policy.grants:
         classify(grant, None, frozenset(), frozenset())
         _ = (grant.requires_mfa, grant.requires_external_id, grant.oidc_subject_patterns)

@@ -13,51 +13,22 @@ source (see ``monitor.inventory.overlay``), and cached live answers for the role
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from monitor.inventory.changes import RoleChange
-    from monitor.inventory.overlay import RoleOverlay
+from monitor.inventory.changes import RoleChange
+from monitor.inventory.overlay import RoleOverlay
+from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup, split_role_arn
 
-
-class LookupStatus(StrEnum):
-    FOUND = "found"
-    NOT_FOUND = "not_found"
-    #: No source covers the role's account.
-    UNKNOWN = "unknown"
-    #: A source that should know failed (IAM unreachable, throttled beyond retries).
-    UNAVAILABLE = "unavailable"
-
-
-@dataclass(frozen=True)
-class RoleInfo:
-    """What the monitor knows about one IAM role."""
-
-    arn: str
-    account: str
-    name: str
-    source: str
-    path: str = "/"
-    tags: Mapping[str, str] = field(default_factory=dict)
-    trust_policy: Mapping[str, Any] | None = None
-    create_date: str | None = None
-
-
-@dataclass(frozen=True)
-class RoleLookup:
-    status: LookupStatus
-    role: RoleInfo | None = None
-    source: str | None = None
-
-    @property
-    def label(self) -> str:
-        """What a finding says about its metadata: the source when found, else the status."""
-        if self.status is LookupStatus.FOUND and self.source:
-            return self.source
-        return self.status.value
+__all__ = [
+    "CachingSource",
+    "LookupStatus",
+    "RoleCatalog",
+    "RoleInfo",
+    "RoleLookup",
+    "RoleSource",
+    "split_role_arn",
+]
 
 
 class RoleSource(Protocol):
@@ -84,20 +55,10 @@ _UNKNOWN = RoleLookup(LookupStatus.UNKNOWN)
 _WEIGHT = {LookupStatus.UNKNOWN: 0, LookupStatus.NOT_FOUND: 1, LookupStatus.UNAVAILABLE: 2}
 
 
-def split_role_arn(arn: str) -> tuple[str, str] | None:
-    """(account, role name) of ``arn:aws:iam::<acct>:role/<path/>Name``; None otherwise."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
-        return None
-    return parts[4], parts[5].rsplit("/", 1)[-1]
-
-
 class RoleCatalog:
     """Sources in priority order behind one lookup, with the stream's changes on top."""
 
     def __init__(self, sources: Iterable[RoleSource], overlay: RoleOverlay | None = None) -> None:
-        from monitor.inventory.overlay import RoleOverlay  # the overlay builds on this module
-
         self.sources = list(sources)
         self.overlay = overlay if overlay is not None else RoleOverlay()
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitor.inventory.catalog import LookupStatus, RoleInfo, RoleLookup
 from monitor.inventory.changes import ChangeKind, RoleChange
+from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup
 
 SOURCE = "stream"
 MAX_PATCHES = 10_000

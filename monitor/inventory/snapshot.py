@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import ConfigError
-from monitor.inventory.catalog import LookupStatus, RoleInfo, RoleLookup, split_role_arn
+from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup, split_role_arn
 
 
 class SnapshotSource:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from monitor.inventory.trust import (
+from monitor.inventory.trust_model import (
     PrincipalKind,
     PrincipalRef,
     TrustCondition,
@@ -115,6 +115,12 @@ def match_grants(policy: TrustPolicy, caller: CallerFacts) -> list[GrantMatch]:
         if satisfiable:
             found.append(GrantMatch(grant, unverified, tuple(possible_denials), bool(targeted)))
     return sorted(found, key=_rank)
+
+
+def best_match(policy: TrustPolicy, caller: CallerFacts) -> GrantMatch | None:
+    """The most specific, best-verified grant admitting `caller`; None when none does."""
+    found = match_grants(policy, caller)
+    return found[0] if found else None
 
 
 def _rank(match: GrantMatch) -> tuple[bool, int, int, int]:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from monitor.inventory.trust import (
+from monitor.inventory.trust_model import (
     Effect,
     PrincipalKind,
     PrincipalRef,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from monitor.inventory.trust import (
+from monitor.inventory.trust_model import (
     GrantScope,
     PrincipalKind,
     TrustCondition,
