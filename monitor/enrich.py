@@ -138,6 +138,12 @@ class Enricher:
             return "vendor"
         return "external"
 
+    def replace_org(self, org: OrgDirectory) -> None:
+        """The organization changed on the stream: classify against ``org`` from now on."""
+        self.org = org
+        self.org_accounts = frozenset(org.accounts)
+        self._policies.clear()  # cached weaknesses were judged against the old members
+
     def _scope(self, match: GrantMatch | None, role: RoleInfo | None) -> GrantScope | None:
         if match is None or role is None:
             return None

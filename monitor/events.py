@@ -1,14 +1,17 @@
-"""The normalised event model: one ``RoleEvent`` per STS role-assumption record.
+"""The normalised event model: one typed event per in-scope record (see ``monitor.scope``).
 
-Detectors see only this model, never raw CloudTrail, so every record variant (old and new
-``eventVersion``s, both copies of a cross-account call, failures without request parameters,
-bare-issuer web identities) is dealt with here, once.
+``RoleEvent`` for an STS role assumption; ``RoleChange``, ``ProviderChange`` and
+``OrganizationChange`` for the calls that change who may assume a role. Detectors see only
+this model, never raw CloudTrail, so every record variant (old and new ``eventVersion``s, both
+copies of a cross-account call, failures without request parameters, bare-issuer web
+identities) is dealt with once, in ``monitor.normalize``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -156,3 +159,127 @@ class RoleEvent(Frozen):
             and self.principal_account
             and self.role_account != self.principal_account
         )
+
+
+class ChangeKind(StrEnum):
+    """The IAM calls that change a role (see :data:`monitor.scope.ROLE_CHANGES`)."""
+
+    CREATE = "CreateRole"
+    DELETE = "DeleteRole"
+    UPDATE_TRUST = "UpdateAssumeRolePolicy"
+    TAG = "TagRole"
+    UNTAG = "UntagRole"
+
+
+class ChangeEvent(Frozen):
+    """What every change event shares: when, who, from where."""
+
+    event_id: str
+    event_time: datetime
+    caller: Caller = Caller()
+    source_ip: str | None = None
+    user_agent: str | None = None
+    aws_region: str | None = None
+    envelope: str = "bare"
+
+
+class RoleChange(ChangeEvent):
+    """One successful IAM call that changed a role's existence, trust policy or tags.
+
+    Why: the same topic that carries STS calls carries the IAM calls that change who may assume
+    a role; applied as they pass, they keep trust metadata current between snapshot exports and
+    live refreshes, and a trust policy that suddenly admits outsiders is reported at once.
+    Fields CloudTrail left out stay None.
+    """
+
+    kind: ChangeKind
+    account: str | None = None
+    role_name: str | None = None
+    role_arn: str | None = None
+    path: str | None = None
+    #: The new trust policy (CreateRole, UpdateAssumeRolePolicy) when the record carries it.
+    trust_policy: dict[str, Any] | None = None
+    #: Tags set (CreateRole, TagRole) and tag keys removed (UntagRole).
+    tags: dict[str, str] = {}
+    tag_keys: tuple[str, ...] = ()
+    create_date: str | None = None
+
+    @property
+    def event_name(self) -> str:
+        return self.kind.value
+
+    @property
+    def copy_key(self) -> str:
+        """The key a second copy of this record is recognised by."""
+        return f"iam:{self.event_id}"
+
+    @property
+    def target(self) -> tuple[str, str] | None:
+        """(account, role name) the change applies to, when the record names both."""
+        if not self.account or not self.role_name:
+            return None
+        return self.account, self.role_name
+
+    @property
+    def sets_trust_policy(self) -> bool:
+        return self.kind in (ChangeKind.CREATE, ChangeKind.UPDATE_TRUST)
+
+
+class ProviderChange(ChangeEvent):
+    """A SAML or OIDC identity provider created, updated or deleted.
+
+    A trust policy's ``Federated`` grant trusts whatever the provider vouches for, so swapping a
+    SAML provider's metadata (its signing certificate) or adding an OIDC client id widens who may
+    assume every role that trusts it, without touching a single trust policy.
+    """
+
+    event_name: str
+    #: "saml" or "oidc".
+    provider_type: str
+    #: "create", "update" or "delete".
+    action: str
+    account: str | None = None
+    provider_arn: str | None = None
+    #: What changed, never the documents themselves: client ids, thumbprint count, a digest
+    #: of the SAML metadata, the issuer URL.
+    detail: dict[str, Any] = {}
+
+    @property
+    def copy_key(self) -> str:
+        return f"iam:{self.event_id}"
+
+    @property
+    def provider_name(self) -> str | None:
+        """What follows ``saml-provider/`` or ``oidc-provider/`` in the provider's ARN."""
+        if not self.provider_arn:
+            return None
+        return self.provider_arn.rsplit("-provider/", 1)[-1]
+
+
+class MembershipChange(StrEnum):
+    LEFT = "left"
+    REMOVED = "removed"
+    JOINED = "joined"
+
+
+class OrganizationChange(ChangeEvent):
+    """An account joined, left or was removed from the organization."""
+
+    event_name: str
+    kind: MembershipChange
+    #: The member account whose membership changed.
+    account: str
+    #: ``o-…`` when the record names it.
+    organization_id: str | None = None
+
+    @property
+    def copy_key(self) -> str:
+        return f"organizations:{self.event_id}"
+
+    @property
+    def departs(self) -> bool:
+        return self.kind is not MembershipChange.JOINED
+
+
+#: What normalising a record in scope yields.
+Event = RoleEvent | RoleChange | ProviderChange | OrganizationChange

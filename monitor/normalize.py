@@ -1,4 +1,9 @@
-"""CloudTrail record (a dict) → :class:`RoleEvent`, or None when the record is out of scope.
+"""CloudTrail record (a dict) → one typed event (``monitor.events.Event``), or None.
+
+The single entry point from raw records to the event model: what is in scope is decided by
+:mod:`monitor.scope`; STS assumptions are read here, the changes (IAM roles, identity providers,
+Organizations membership) in :mod:`monitor.normalize_changes`, and every caller by the one
+parser in :mod:`monitor.record_fields`, which cleans every text it reads.
 
 Raises :class:`RecordRejected` with a reason from a small fixed set when a record that claims to
 be in scope cannot be read; the reason becomes a metric label, the detail stays in the dead letter.
@@ -10,52 +15,50 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.events import Caller, Copy, Federation, RoleEvent
+from monitor.events import Caller, Copy, Event, Federation, RoleEvent
+from monitor.normalize_changes import parse_change
+from monitor.record_fields import ARN_LIMIT as _ARN_LIMIT
+from monitor.record_fields import ID_LIMIT as _ID_LIMIT
+from monitor.record_fields import (
+    RecordRejected,
+    identity_of,
+    optional_time,
+    origin,
+    parse_caller,
+    parse_event_time,
+    required_id,
+)
+from monitor.record_fields import integer as _int
+from monitor.record_fields import mapping as _mapping
+from monitor.record_fields import text as _text
+from monitor.scope import ASSUMPTIONS, STS_SOURCE, in_scope
 from monitor.text import clean
 
-IN_SCOPE = frozenset(
-    {
-        "AssumeRole",
-        "AssumeRoleWithSAML",
-        "AssumeRoleWithWebIdentity",
-        "AssumeRoot",
-        "GetFederationToken",
-        "GetSessionToken",
-    }
-)
-STS_SOURCE = "sts.amazonaws.com"
+__all__ = ["RecordRejected", "in_scope", "normalize", "normalize_assumption", "parse_event_time"]
+
+#: Kept for readers of the old name: the STS calls in scope.
+IN_SCOPE = ASSUMPTIONS
 
 _ROLE_IN_MESSAGE = re.compile(r"(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _EXPIRATION_FORMATS = ("%b %d, %Y, %I:%M:%S %p", "%b %d, %Y %I:%M:%S %p")
-_ID_LIMIT = 256
-_ARN_LIMIT = 2048
 
 
-class RecordRejected(Exception):
-    """A record in scope that cannot be read. ``reason`` is a bounded metric label."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-def in_scope(record: dict[str, Any]) -> bool:
-    name = record.get("eventName")
-    return record.get("eventSource") == STS_SOURCE and isinstance(name, str) and name in IN_SCOPE
-
-
-def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | None:
-    """Read one CloudTrail record; None when it is not an STS role-assumption-family call."""
+def normalize(record: dict[str, Any], envelope: str = "bare") -> Event | None:
+    """The typed event of one record; None when it is out of scope or changed nothing."""
     if not in_scope(record):
         return None
-    identity = record.get("userIdentity")
-    if identity is not None and not isinstance(identity, dict):
-        raise RecordRejected("bad_field_type", "userIdentity is not an object")
+    if record.get("eventSource") == STS_SOURCE:
+        return normalize_assumption(record, envelope)
+    return parse_change(record, envelope)
+
+
+def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> RoleEvent:
+    """Read one STS role-assumption-family record (already known to be in scope)."""
+    identity = identity_of(record)
     request = _mapping(record, "requestParameters")
     response = _mapping(record, "responseElements")
-    caller = _caller(identity or {})
+    caller = parse_caller(identity)
     event_name = str(record["eventName"])
     target = _text(request.get("targetPrincipal"), _ID_LIMIT)
     if event_name == "AssumeRoot":
@@ -66,15 +69,13 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | Non
     assumed = _mapping(response, "assumedRoleUser")
     credentials = _mapping(response, "credentials")
     return RoleEvent(
-        event_id=_required_id(record, "eventID"),
+        event_id=required_id(record, "eventID"),
         shared_event_id=_text(record.get("sharedEventID"), _ID_LIMIT),
         request_id=_text(record.get("requestID"), _ID_LIMIT),
         event_time=parse_event_time(record.get("eventTime")),
         event_name=event_name,
-        aws_region=_text(record.get("awsRegion"), 64),
         recipient_account_id=_text(record.get("recipientAccountId"), 32),
-        source_ip=_text(record.get("sourceIPAddress"), 128),
-        user_agent=_text(record.get("userAgent"), 512),
+        **origin(record),
         error_code=_text(record.get("errorCode"), 128),
         error_message=_text(record.get("errorMessage"), 1024),
         caller=caller,
@@ -88,7 +89,7 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | Non
         source_identity=_text(
             request.get("sourceIdentity") or response.get("sourceIdentity"), _ID_LIMIT
         ),
-        federation=_federation(event_name, identity or {}, request, response),
+        federation=_federation(event_name, identity, request, response),
         assumed_role_arn=_text(assumed.get("arn"), _ARN_LIMIT),
         assumed_role_id=_text(assumed.get("assumedRoleId"), _ID_LIMIT),
         issued_access_key_id=_text(credentials.get("accessKeyId"), 128),
@@ -96,43 +97,6 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> RoleEvent | Non
         target_principal=target,
         task_policy_arn=_task_policy(request),
         envelope=envelope,
-    )
-
-
-def parse_event_time(value: object) -> datetime:
-    """CloudTrail ``eventTime`` (RFC 3339; also the space-separated form some tools write)."""
-    if not isinstance(value, str):
-        raise RecordRejected("bad_event_time", f"eventTime is {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise RecordRejected("bad_event_time", f"eventTime {clean(value, 64)!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _caller(identity: dict[str, Any]) -> Caller:
-    context = identity.get("sessionContext")
-    context = context if isinstance(context, dict) else {}
-    issuer = context.get("sessionIssuer")
-    issuer = issuer if isinstance(issuer, dict) else {}
-    attributes = context.get("attributes")
-    attributes = attributes if isinstance(attributes, dict) else {}
-    return Caller(
-        identity_type=_text(identity.get("type"), 64) or "Unknown",
-        arn=_text(identity.get("arn"), _ARN_LIMIT),
-        account_id=_text(identity.get("accountId"), 32),
-        principal_id=_text(identity.get("principalId"), _ARN_LIMIT),
-        user_name=_text(identity.get("userName"), _ARN_LIMIT),
-        access_key_id=_text(identity.get("accessKeyId"), 128),
-        session_issuer_arn=_text(issuer.get("arn"), _ARN_LIMIT),
-        session_issuer_account=_text(issuer.get("accountId"), 32),
-        session_issuer_type=_text(issuer.get("type"), 64),
-        session_created=_optional_time(attributes.get("creationDate")),
-        mfa_authenticated=_bool(attributes.get("mfaAuthenticated")),
-        source_identity=_text(context.get("sourceIdentity"), _ID_LIMIT),
-        invoked_by=_text(identity.get("invokedBy"), 256),
-        identity_provider=_text(identity.get("identityProvider"), _ARN_LIMIT),
-        assumed_root=_bool(context.get("assumedRoot")) is True,
     )
 
 
@@ -203,47 +167,6 @@ def _task_policy(request: dict[str, Any]) -> str | None:
     return _text(policy, _ARN_LIMIT)
 
 
-def _mapping(container: dict[str, Any], key: str) -> dict[str, Any]:
-    """A nested object, or {} when it is null, absent or (hostile input) not an object."""
-    value = container.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _required_id(record: dict[str, Any], key: str) -> str:
-    value = _text(record.get(key), _ID_LIMIT)
-    if not value:
-        raise RecordRejected("missing_field", f"{key} is missing")
-    return value
-
-
-def _text(value: object, limit: int) -> str | None:
-    if value is None or value == "" or isinstance(value, dict | list):
-        return None
-    return clean(value, limit)
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
-    except ValueError:
-        return None
-
-
-def _bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    return None
-
-
-def _optional_time(value: object) -> datetime | None:
-    try:
-        return parse_event_time(value)
-    except RecordRejected:
-        return None
-
-
 def _expiration(value: object) -> datetime | None:
     """``credentials.expiration``: text such as ``Jul 30, 2024, 9:46:15 PM`` (both comma forms)."""
     if not isinstance(value, str):
@@ -256,7 +179,7 @@ def _expiration(value: object) -> datetime | None:
             return datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
-    return _optional_time(value)
+    return optional_time(value)
 
 
 _CANONICAL_EXPIRATION = re.compile(

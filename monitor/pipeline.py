@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,34 +20,31 @@ from detectors.base import DetectionContext, Detector
 from monitor.config import Settings
 from monitor.enrich import EnrichedEvent, Enricher
 from monitor.envelopes import Record, Rejection, decode
-from monitor.events import RoleEvent
+from monitor.events import Event, OrganizationChange, ProviderChange, RoleChange, RoleEvent
 from monitor.findings import Finding, Severity
 from monitor.inventory.usage import record_usage
 from monitor.metrics import Metrics
 from monitor.normalize import RecordRejected, normalize
-from monitor.role_changes import RoleChangeHandler
+from monitor.outcomes import Outcomes, Stats
+from monitor.role_changes import ChangeHandler
+from monitor.scope import may_be_in_scope
 from monitor.state import StateStore
 from monitor.suppress import Suppressor
+
+__all__ = ["PRUNE_EVERY", "Pipeline", "Processed", "Stats"]
 
 log = logging.getLogger(__name__)
 
 #: How often (in event time) expired state is deleted; each prune is a few indexed DELETEs.
 PRUNE_EVERY = timedelta(hours=1)
 
-
-@dataclass
-class Stats:
-    """Counts for the closing summary (not metrics: these may be keyed by anything)."""
-
-    messages: int = 0
-    records: int = 0
-    processed: int = 0
-    skipped: int = 0
-    duplicates: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    findings: Counter[str] = field(default_factory=Counter)
-    suppressed: Counter[str] = field(default_factory=Counter)
-    detector_errors: Counter[str] = field(default_factory=Counter)
+#: The ``Stats.kinds`` key of each event type.
+_KIND = {
+    RoleEvent: "assumption",
+    RoleChange: "role_change",
+    ProviderChange: "provider_change",
+    OrganizationChange: "organization_change",
+}
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,9 @@ class Pipeline:
         self.state = state
         self.metrics = metrics or Metrics()
         self.suppressor = Suppressor(settings.suppressions)
-        self.changes = RoleChangeHandler(settings, enricher, self.detectors, state, self.metrics)
         self.stats = Stats()
+        self.outcomes = Outcomes(self.stats, self.metrics)
+        self.changes = ChangeHandler(enricher, self.detectors, state, self.outcomes)
         self.now: datetime | None = None
         self._pruned_at: datetime | None = None
         self._severity = {
@@ -83,87 +80,83 @@ class Pipeline:
             for detector_id, config in settings.detectors.items()
             if config.severity
         }
-        # Labelled children looked up once: labels() costs more than the inc() it serves, and
-        # the skipped count alone runs for nine records in ten.
-        self._skipped = self.metrics.records.labels("skipped")
-        self._duplicate = self.metrics.records.labels("duplicate")
-        self._processed = self.metrics.records.labels("processed")
         self._series: dict[tuple[str, ...], Any] = {}
 
     def process(self, payload: bytes) -> Processed:
-        """Every record of one message (any envelope); never raises for bad input."""
+        """Every record of one message (any envelope); never raises for bad input.
+
+        The front door of ``run`` and ``replay`` alike: a message that cannot hold an in-scope
+        record (``monitor.scope.may_be_in_scope``) is counted as one skipped record, unparsed.
+        """
         started = time.perf_counter()
-        self.stats.messages += 1
+        self.outcomes.message()
         findings: list[Finding] = []
         rejections: list[Rejection] = []
+        if not may_be_in_scope(payload):
+            self.outcomes.skipped()
+            return Processed(findings, rejections)
         for decoded in decode(payload):
             if isinstance(decoded, Rejection):
-                self._reject(decoded, rejections)
+                self.reject(decoded, rejections, record=False)
                 continue
-            self.stats.records += 1
+            counted = self.stats.records
             try:
                 findings.extend(self.process_record(decoded))
             except RecordRejected as exc:
-                self._reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
+                self.reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
             except Exception as exc:  # a bug must cost one record, not the stream
                 log.exception("processing a record failed")
                 detail = f"{type(exc).__name__}: {exc}"[:500]
-                self._reject(Rejection("processing_error", detail, _sample(decoded)), rejections)
+                rejection = Rejection("processing_error", detail, _sample(decoded))
+                # Counted once: a record that failed after its outcome was counted stays one.
+                self.reject(rejection, rejections, record=self.stats.records == counted)
         self.metrics.processing.observe(time.perf_counter() - started)
         return Processed(findings, rejections)
 
     def process_record(self, record: Record) -> list[Finding]:
+        """One record: its outcome counted once, its findings noise-controlled."""
         event = normalize(record.data, record.envelope)
         if event is None:
-            changed = self.changes.handle(record.data)
-            if changed is not None:  # an IAM role change: role metadata updated at once
-                return self._noise_controlled([self._with_severity(f) for f in changed])
-            self.stats.skipped += 1
-            self._skipped.inc()
+            self.outcomes.skipped()
             return []
-        self._advance_clock(event)
-        if not self.state.first_copy(event.assumption_id, event.event_time):
-            # The other copy of a cross-account call (or a record read twice): one assumption.
-            self.stats.duplicates += 1
-            self._duplicate.inc()
+        if isinstance(event, RoleEvent):
+            self._advance_clock(event)
+        if not self.state.first_copy(_copy_key(event), event.event_time):
+            # The other copy of a cross-account call (or a record read twice): one event.
+            self.outcomes.duplicate()
             return []
-        self.stats.processed += 1
-        self._processed.inc()
-        enriched = self.enricher.enrich(event)
-        record_usage(self.state, enriched)
-        self._count_assumption(enriched)
-        return self._noise_controlled(self._detect(enriched))
+        self.outcomes.processed(_KIND[type(event)])
+        if isinstance(event, RoleEvent):
+            enriched = self.enricher.enrich(event)
+            record_usage(self.state, enriched)
+            self._count_assumption(enriched)
+            return self._noise_controlled(self._detect(enriched))
+        ctx = self._context(event.event_time)
+        changed = self.changes.handle(event, ctx)
+        return self._noise_controlled([self._with_severity(f) for f in changed])
 
-    def _detect(self, ev: EnrichedEvent) -> list[Finding]:
-        assert self.now is not None
-        ctx = DetectionContext(
+    def _context(self, at: datetime) -> DetectionContext:
+        """What every detector hook sees; ``now`` is the pipeline clock (or ``at`` before it)."""
+        return DetectionContext(
             settings=self.settings,
             org=self.enricher.org,
             enricher=self.enricher,
             state=self.state,
-            now=self.now,
-            observation_start=self.state.observation_start(ev.event.event_time),
+            now=max(self.now, at) if self.now else at,
+            observation_start=self.state.observation_start(at),
         )
+
+    def _detect(self, ev: EnrichedEvent) -> list[Finding]:
+        ctx = self._context(ev.event.event_time)
+        event_id = ev.event.event_id
         found: list[Finding] = []
         for detector in self.detectors:
-            found.extend(self._isolated(detector, ev, detector.detect, ctx))
+            found.extend(self.outcomes.call(detector.id, event_id, detector.detect, ev, ctx))
         final = [self._with_severity(finding) for finding in found]
         flagged = [finding for finding in final if self.suppressor.match(finding) is None]
         for detector in self.detectors:  # second pass: detectors that follow findings
-            self._isolated(detector, ev, detector.after, ctx, flagged)
+            self.outcomes.call(detector.id, event_id, detector.after, ev, ctx, flagged)
         return final
-
-    def _isolated(
-        self, detector: Detector, ev: EnrichedEvent, method: Callable[..., Any], *args: Any
-    ) -> list[Finding]:
-        """One detector call; an exception is logged and counted and never stops the others."""
-        try:
-            return list(method(ev, *args) or ())
-        except Exception:
-            log.exception("detector %s failed on event %s", detector.id, ev.event.event_id)
-            self.stats.detector_errors[detector.id] += 1
-            self.metrics.detector_errors.labels(detector.id).inc()
-            return []
 
     def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
         kept: list[Finding] = []
@@ -176,8 +169,7 @@ class Pipeline:
             if self.state.merge_repeat(finding.dedup_key, finding.event_time, window):
                 self._suppressed(finding, "merged")
                 continue
-            self.stats.findings[finding.detector] += 1
-            self.metrics.findings.labels(finding.detector, finding.severity.value).inc()
+            self.outcomes.finding(finding)
             kept.append(finding)
         return kept
 
@@ -186,13 +178,11 @@ class Pipeline:
         return finding.model_copy(update={"severity": override}) if override else finding
 
     def _suppressed(self, finding: Finding, reason: str) -> None:
-        self.stats.suppressed[reason] += 1
-        self.metrics.findings_suppressed.labels(finding.detector, reason).inc()
+        self.outcomes.suppressed(finding, reason)
 
-    def _reject(self, rejection: Rejection, into: list[Rejection]) -> None:
-        self.stats.rejected[rejection.reason] += 1
-        self.metrics.records.labels("rejected").inc()
-        self.metrics.dead_letters.labels(rejection.reason).inc()
+    def reject(self, rejection: Rejection, into: list[Rejection], record: bool = True) -> None:
+        """Count ``rejection`` and add it to the dead letters ``into``."""
+        self.outcomes.rejected(rejection, record=record)
         into.append(rejection)
 
     def _advance_clock(self, event: RoleEvent) -> None:
@@ -231,6 +221,11 @@ class Pipeline:
         if self._pruned_at is not None and self.now - self._pruned_at < PRUNE_EVERY:
             return 0
         return self.prune()
+
+
+def _copy_key(event: Event) -> str:
+    """What a second copy of ``event`` is recognised by."""
+    return event.assumption_id if isinstance(event, RoleEvent) else event.copy_key
 
 
 def _sample(record: Record) -> bytes:

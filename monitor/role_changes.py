@@ -1,28 +1,28 @@
-"""IAM role changes on the input: applied to the role catalog at once, then judged.
+"""Change events on the input: applied to what the monitor knows at once, then judged.
 
-Why a second entry point next to ``Detector.detect``: a change to a role is not a role
-assumption, and detectors that judge changes need what the role looked like *before* it, which
-only the catalog knows at the moment the change is applied. A detector takes part by also
-implementing :class:`ChangeDetector`; it stays in the one registry, so ``role-monitor detectors``
-lists it and ``detectors.<id>.enabled`` / ``severity`` work as for any other.
+Why entry points next to ``Detector.detect``: a change is not a role assumption, and detectors
+that judge changes need what things looked like *before* it (the role's old trust policy,
+whether the account was a member), which only the inventory knows at the moment the change is
+applied. A detector takes part by also implementing one of the protocols below; it stays in the
+one registry, so ``role-monitor detectors`` lists it and ``detectors.<id>.enabled`` /
+``severity`` work as for any other. The change is applied whether or not any detector is on.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from detectors.base import DetectionContext, Detector
-from monitor.config import Settings
 from monitor.enrich import Enricher
+from monitor.events import OrganizationChange, ProviderChange, RoleChange
 from monitor.findings import Finding
-from monitor.inventory.catalog import RoleLookup
-from monitor.inventory.changes import RoleChange, parse_role_change
-from monitor.metrics import Metrics
+from monitor.inventory.roles import RoleLookup
+from monitor.membership import Membership
+from monitor.outcomes import Outcomes
 from monitor.state import StateStore
 
-log = logging.getLogger(__name__)
+Change = RoleChange | ProviderChange | OrganizationChange
 
 
 @runtime_checkable
@@ -38,57 +38,69 @@ class ChangeDetector(Protocol):
         ...
 
 
-class RoleChangeHandler:
-    """Recognises role-change records, updates the catalog, runs the change detectors."""
+@runtime_checkable
+class ProviderChangeDetector(Protocol):
+    """A detector that judges SAML / OIDC identity-provider changes."""
+
+    id: str
+
+    def detect_provider_change(
+        self, change: ProviderChange, ctx: DetectionContext
+    ) -> Iterable[Finding]: ...
+
+
+@runtime_checkable
+class OrganizationChangeDetector(Protocol):
+    """A detector that judges organization membership changes."""
+
+    id: str
+
+    def detect_organization_change(
+        self, change: OrganizationChange, was_member: bool, ctx: DetectionContext
+    ) -> Iterable[Finding]:
+        """Findings on ``change``; ``was_member`` says whether the account was one before."""
+        ...
+
+
+class ChangeHandler:
+    """Applies each change to the inventory, then runs the detectors that judge it."""
 
     def __init__(
         self,
-        settings: Settings,
         enricher: Enricher,
         detectors: Sequence[Detector],
         state: StateStore,
-        metrics: Metrics,
+        outcomes: Outcomes,
     ) -> None:
-        self.settings = settings
         self.enricher = enricher
-        self.detectors = [d for d in detectors if isinstance(d, ChangeDetector)]
-        self.state = state
-        self.metrics = metrics
+        self.detectors = list(detectors)
+        self.outcomes = outcomes
+        self.membership = Membership(enricher, state)
 
-    def handle(self, record: dict[str, Any]) -> list[Finding] | None:
-        """Findings of a role-change record; None when the record is no role change."""
-        change = parse_role_change(record)
-        if change is None:
-            return None
-        if not self.state.first_copy(f"iam:{change.event_id}", change.event_time):
-            self.metrics.records.labels("duplicate").inc()
-            return []
-        self.metrics.records.labels("processed").inc()
-        before = self.enricher.catalog.apply_change(change)
-        ctx = DetectionContext(
-            settings=self.settings,
-            org=self.enricher.org,
-            enricher=self.enricher,
-            state=self.state,
-            now=change.event_time,
-            observation_start=self.state.observation_start(change.event_time),
-        )
+    def handle(self, change: Change, ctx: DetectionContext) -> list[Finding]:
+        """Apply ``change`` and return the findings of every detector judging its kind."""
+        calls: list[tuple[str, Any, tuple[Any, ...]]] = []
+        if isinstance(change, RoleChange):
+            before = self.enricher.catalog.apply_change(change)
+            calls = [
+                (d.id, d.detect_change, (change, before, ctx))
+                for d in self.detectors
+                if isinstance(d, ChangeDetector)
+            ]
+        elif isinstance(change, ProviderChange):
+            calls = [
+                (d.id, d.detect_provider_change, (change, ctx))
+                for d in self.detectors
+                if isinstance(d, ProviderChangeDetector)
+            ]
+        else:
+            was_member = self.membership.apply(change)
+            calls = [
+                (d.id, d.detect_organization_change, (change, was_member, ctx))
+                for d in self.detectors
+                if isinstance(d, OrganizationChangeDetector)
+            ]
         found: list[Finding] = []
-        for detector in self.detectors:
-            found.extend(self._isolated(detector, change, before, ctx))
+        for detector_id, hook, args in calls:
+            found.extend(self.outcomes.call(detector_id, change.event_id, hook, *args))
         return found
-
-    def _isolated(
-        self,
-        detector: ChangeDetector,
-        change: RoleChange,
-        before: RoleLookup,
-        ctx: DetectionContext,
-    ) -> list[Finding]:
-        """One detector call; an exception is logged and counted, never stops the others."""
-        try:
-            return list(detector.detect_change(change, before, ctx))
-        except Exception:
-            log.exception("detector %s failed on change %s", detector.id, change.event_id)
-            self.metrics.detector_errors.labels(detector.id).inc()
-            return []

@@ -7,7 +7,6 @@ while the real-broker tests show the whole service keeps the promise.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from monitor.envelopes import Rejection
 from monitor.findings import Finding
 from monitor.metrics import Metrics
 from monitor.sinks.base import SinkError
-from monitor.sources.kafka_intake import Intake, out_of_scope
+from monitor.sources.kafka_intake import Intake
 from monitor.state import StateStore
 
 Events = list[str]
@@ -246,21 +245,6 @@ def test_no_dead_letter_topic_drops_letters_with_a_warning(
     output = DeadLetterOutput(None, lambda: pytest.fail("no producer without a topic"))
     output.produce([DeadLetter("invalid_json", "x", b"{", "t", 0, 1)])
     assert "dead_letter_topic is not set" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("value", "skipped"),
-    [
-        (b'{"eventSource": "ec2.amazonaws.com", "eventName": "RunInstances"}', True),
-        (b'  [{"eventSource": "s3.amazonaws.com"}]', True),
-        (b'{"eventSource": "sts.amazonaws.com", "eventName": "AssumeRole"}', False),
-        (gzip.compress(b'{"eventSource": "ec2.amazonaws.com"}'), False),
-        (b"eyJldmVudFNvdXJjZSI6ICJlYzIuYW1hem9uYXdzLmNvbSJ9", False),  # base64: decode it
-        (b"not json", False),  # garbage must reach the dead-letter topic
-    ],
-)
-def test_pre_filter(value: bytes, skipped: bool) -> None:
-    assert out_of_scope(value) is skipped
 
 
 def test_intake_of_the_mixed_stream() -> None:

@@ -16,7 +16,8 @@ import pytest
 from monitor.app import Monitor, build_monitor
 from monitor.config import load_settings
 from monitor.inventory.catalog import LookupStatus, RoleCatalog, RoleInfo, RoleLookup
-from monitor.inventory.changes import ChangeKind, parse_role_change
+from monitor.inventory.changes import ChangeKind
+from monitor.normalize_changes import parse_role_change
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "fixtures" / "iam-changes"

@@ -25,6 +25,14 @@ class OrgDirectory:
     def merged(self, more: Mapping[str, str]) -> OrgDirectory:
         return OrgDirectory({**more, **self.accounts})
 
+    def joined(self, account: str) -> OrgDirectory:
+        """This directory with ``account`` a member (its name kept when known)."""
+        return OrgDirectory({**self.accounts, account: self.accounts.get(account, "")})
+
+    def without(self, account: str) -> OrgDirectory:
+        """This directory with ``account`` no longer a member."""
+        return OrgDirectory({k: v for k, v in self.accounts.items() if k != account})
+
     @classmethod
     def build(cls, ids: Iterable[str], accounts_file: Path | None) -> OrgDirectory:
         accounts = {account: "" for account in ids}

@@ -1,7 +1,9 @@
-"""One Kafka message into the batch: pre-filter, pipeline, dead letters; never raises.
+"""One Kafka message into the batch: pipeline, dead letters; never raises.
 
-Kept apart from the consumer loop so the rules (what is skipped unparsed, what becomes a dead
-letter, what a poison message costs) are plain functions, testable without a broker.
+Kept apart from the consumer loop so the rules (what becomes a dead letter, what a poison
+message costs) are plain functions, testable without a broker. What is skipped unparsed is not
+decided here: :meth:`monitor.pipeline.Pipeline.process` asks :mod:`monitor.scope`, for ``run``
+and ``replay`` alike, so both decide identically on every message.
 """
 
 from __future__ import annotations
@@ -15,21 +17,8 @@ from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-STS_MARKER = b"sts.amazonaws.com"
-
 #: ``(topic, partition, offset)`` of a message.
 Where = tuple[str, int, int]
-
-
-def out_of_scope(value: bytes) -> bool:
-    """Plain JSON without the STS event source cannot hold a role assumption: skip it unparsed.
-
-    Most of a CloudTrail topic is other services' calls, so this saves a full parse per message.
-    Gzip'd or base64 payloads never match (the marker is not visible in them) and are decoded,
-    as is anything that is not JSON at all (so garbage still reaches the dead-letter topic).
-    """
-    head = value[:64].lstrip()[:1]
-    return head in (b"{", b"[") and STS_MARKER not in value
 
 
 class Intake:
@@ -38,23 +27,11 @@ class Intake:
     def __init__(self, pipeline: Pipeline, metrics: Metrics) -> None:
         self.pipeline = pipeline
         self.metrics = metrics
-        self._skipped = metrics.records.labels("skipped")  # once: nine messages in ten
 
     def take(self, value: bytes, where: Where, batch: Batch, now: float) -> None:
         """Process one message and count it read, whatever happens to it."""
-        if out_of_scope(value):
-            self._skip()
-        else:
-            self._process(value, where, batch)
+        self._process(value, where, batch)
         batch.advance(*where, now=now)
-
-    def _skip(self) -> None:
-        """Counted as one skipped record: it was never parsed, so nobody knows how many."""
-        stats = self.pipeline.stats
-        stats.messages += 1
-        stats.records += 1
-        stats.skipped += 1
-        self._skipped.inc()
 
     def _process(self, value: bytes, where: Where, batch: Batch) -> None:
         try:
@@ -76,7 +53,6 @@ class Intake:
         catches bugs in decoding itself.
         """
         rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}"[:500])
-        self.pipeline.stats.rejected[rejection.reason] += 1
-        self.metrics.records.labels("rejected").inc()
-        self.metrics.dead_letters.labels(rejection.reason).inc()
-        batch.dead_letters.append(DeadLetter.of(rejection, value, where))
+        rejected: list[Rejection] = []
+        self.pipeline.reject(rejection, rejected, record=False)
+        batch.dead_letters.extend(DeadLetter.of(r, value, where) for r in rejected)
