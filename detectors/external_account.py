@@ -53,29 +53,49 @@ class ExternalAccount(Detector):
 
 
 class MissingExternalId(Detector):
-    """A trusted vendor account assumed a role without sending an ``ExternalId``.
+    """A trusted vendor account assumed a role without an ``ExternalId``, or through a grant
+    that does not require one (the confused deputy), whatever the caller sent.
 
-    Why it matters: without an external id the role is open to the confused-deputy problem,
-    where any customer of the vendor can make the vendor assume *your* role. The call succeeded,
-    so the trust policy does not require one: add an ``sts:ExternalId`` condition.
+    Why it matters: without an ``sts:ExternalId`` condition on the grant, any customer of the
+    vendor can make the vendor assume *your* role; a vendor that happens to send an ExternalId
+    proves nothing while the grant does not demand it. Add an ``sts:ExternalId`` condition to the
+    grant named in ``evidence.trust_grant``. When the role's trust policy is not known, only a
+    call without an ExternalId is reported (``evidence.reason`` says which case fired).
     """
 
     id = "missing_external_id"
     dedup_by = "source account and role"
     severity = Severity.MEDIUM
-    summary = "A trusted external (vendor) account assumed a role without an externalId."
-    needs = ("trusted_external_accounts",)
+    summary = (
+        "A trusted external (vendor) account assumed a role without an externalId, or through "
+        "a grant that does not require sts:ExternalId."
+    )
+    needs = ("trusted_external_accounts", "trust metadata (for the grant check)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category != "vendor" or not event.succeeded or event.external_id_present:
+        if ev.category != "vendor" or not event.succeeded:
             return
         if event.event_name != "AssumeRole":  # only AssumeRole can carry an ExternalId
             return
+        grant = ev.grant.grant if ev.grant is not None else None
+        if not event.external_id_present:
+            reason, how = "no_external_id_sent", "without an external ID"
+        elif grant is not None and not grant.requires_external_id:
+            reason, how = (
+                "grant_does_not_require_external_id",
+                ("through a grant that does not require sts:ExternalId"),
+            )
+        else:
+            return
         yield self.finding(
             ev,
-            f"Vendor account {event.principal_account} assumed {short_role(event.role_arn)} "
-            "without an external ID",
-            {"source_account": event.principal_account, "trusted_external_account": True},
+            f"Vendor account {event.principal_account} assumed {short_role(event.role_arn)} {how}",
+            {
+                "source_account": event.principal_account,
+                "trusted_external_account": True,
+                "reason": reason,
+                "grant_requires_external_id": grant.requires_external_id if grant else None,
+            },
             dedup=f"{event.principal_account}->{event.role_arn}",
         )

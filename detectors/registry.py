@@ -82,3 +82,12 @@ def build(settings: Settings) -> list[Detector]:
             raise ConfigError(f"detectors.{detector_id}.{where}: {first['msg']}") from exc
         built.append(cls(options))
     return built
+
+
+# Contract rows of the changes that widen who may assume a role (ARCHITECTURE.md), appended
+# here rather than spliced into the tuples above so parallel additions merge cleanly.
+from detectors.identity_provider import IdentityProviderChanged  # noqa: E402
+from detectors.organization_change import AccountLeftOrganization  # noqa: E402
+
+CONTRACT = (*CONTRACT, IdentityProviderChanged, AccountLeftOrganization)
+ALL = CONTRACT + BEYOND

@@ -55,9 +55,14 @@ def parse_change(record: dict[str, Any], envelope: str = "bare") -> ChangeEvents
 
 
 def _common(record: dict[str, Any], envelope: str) -> dict[str, Any]:
-    """Fields of every change event; rejects a record without a readable id or time."""
+    """Fields of every change event; rejects a record without a readable time or any id.
+
+    A change without ``eventID`` (some exporters drop it) is identified by its ``requestID``:
+    unlike an assumption, whose two copies must pair up by id, a change is logged once.
+    """
+    key = "eventID" if text(record.get("eventID"), ID_LIMIT) else "requestID"
     return {
-        "event_id": required_id(record, "eventID"),
+        "event_id": required_id(record, key),
         "event_time": parse_event_time(record.get("eventTime")),
         "caller": parse_caller(identity_of(record)),
         "envelope": envelope,

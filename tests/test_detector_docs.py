@@ -27,7 +27,7 @@ def test_ids_are_unique_and_contract_ids_all_present() -> None:
         "external_account", "cross_account_first_seen", "missing_external_id",
         "federation_untrusted_provider", "federation_subject_not_allowed", "break_glass_assumed",
         "break_glass_denied", "root_session", "role_chain_cross_account",
-        "assume_role_denied_burst",
+        "assume_role_denied_burst", "identity_provider_changed", "account_left_organization",
     }  # fmt: skip
     assert {cls.id for cls in registry.CONTRACT} == contract
     assert len(registry.BEYOND) >= 5
