@@ -101,6 +101,15 @@ class OrganizationConfig(Section):
     discover: bool = False
     endpoint_url: str | None = None
     region: str = "us-east-1"
+    id: str | None = Field(
+        default=None,
+        pattern=r"^o-[a-z0-9]{10,32}$",
+        description=(
+            "The organization's id (o-...): trust-policy conditions on aws:PrincipalOrgID / "
+            "aws:PrincipalOrgPaths count as inside the organization only when they name it; "
+            "unset, such conditions are given the benefit of the doubt."
+        ),
+    )
 
 
 class IamConfig(Section):

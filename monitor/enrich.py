@@ -73,6 +73,7 @@ class Enricher:
         self.catalog = catalog
         self.org = org
         self._trusted = frozenset(settings.trusted_external_accounts)
+        self._org_id = settings.organization.id
         self.org_accounts = frozenset(org.accounts)
         self._policies: OrderedDict[tuple[str, str], tuple[TrustPolicy, list[Weakness]]]
         self._policies = OrderedDict()
@@ -111,7 +112,7 @@ class Enricher:
             self._policies.move_to_end(key)
             return cached
         policy = parse_trust_policy(dict(role.trust_policy))
-        weak = weaknesses(policy, role.account, self.org_accounts, self._trusted)
+        weak = weaknesses(policy, role.account, self.org_accounts, self._trusted, self._org_id)
         self._policies[key] = (policy, weak)
         if len(self._policies) > POLICY_CACHE_SIZE:
             self._policies.popitem(last=False)

@@ -135,6 +135,7 @@ class _Judge:
         self.org = org
         self.org_accounts = frozenset(org.accounts)
         self.trusted = frozenset(settings.trusted_external_accounts)
+        self.org_id = settings.organization.id
         self.state = state
         self.window = window
 
@@ -143,7 +144,7 @@ class _Judge:
         grants = [self._grant(role, grant) for grant in policy.grants]
         flags = [
             Flag(w.code.value, w.severity, w.detail, w.grant.principal)
-            for w in weaknesses(policy, role.account, self.org_accounts, self.trusted)
+            for w in weaknesses(policy, role.account, self.org_accounts, self.trusted, self.org_id)
         ]
         glass = is_break_glass(role.arn, role, self.settings.break_glass)
         assumed = last_assumed(self.state, role.arn) if self.state is not None else None

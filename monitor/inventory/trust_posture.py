@@ -25,24 +25,12 @@ from monitor.inventory.trust_model import (
     classify,
     oidc_claim_key,
 )
+from monitor.inventory.trust_values import ANY, Inside, pins_callers, values_outside
 
 _GITHUB_ISSUER = "token.actions.githubusercontent.com"
 _COGNITO_ISSUER = "cognito-identity.amazonaws.com"
 _GITHUB_PINNED_REPO = re.compile(r"^repo:[^*?/:]+/[^*?/:]+:")
 _LIKE_OPERATORS = frozenset({"stringlike", "arnlike", "arnequals"})
-_RESTRICTING_KEYS = frozenset(
-    {
-        "aws:principalorgid",
-        "aws:principalorgpaths",
-        "aws:principalaccount",
-        "aws:principalarn",
-        "aws:sourceaccount",
-        "aws:sourcearn",
-        "aws:sourceorgid",
-        "aws:sourceorgpaths",
-    }
-)
-"""Keys that pin a `*` principal to known accounts; MFA or an external id pin no one."""
 
 
 class WeaknessCode(StrEnum):
@@ -68,13 +56,7 @@ class Weakness:
     severity: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    role_account: str | None
-    org_accounts: frozenset[str]
-    trusted_accounts: frozenset[str]
-
-
+_Context = Inside
 _Check = Callable[[TrustGrant, _Context], Iterator[Weakness]]
 
 
@@ -83,9 +65,14 @@ def weaknesses(
     role_account: str | None,
     org_accounts: frozenset[str] = frozenset(),
     trusted_accounts: frozenset[str] = frozenset(),
+    org_id: str | None = None,
 ) -> list[Weakness]:
-    """All weaknesses of the policy's Allow grants, in statement order."""
-    context = _Context(role_account, org_accounts, trusted_accounts)
+    """All weaknesses of the policy's Allow grants, in statement order.
+
+    ``org_id`` (``organization.id``) lets organization-id and OU-path conditions be judged by
+    value; without it they are taken as pinning callers to the organization.
+    """
+    context = Inside(role_account, org_accounts, trusted_accounts, org_id)
     found: list[Weakness] = []
     for grant in policy.allows:
         if grant.allows_assumption:
@@ -95,25 +82,38 @@ def weaknesses(
 
 
 def _public(grant: TrustGrant, context: _Context) -> Iterator[Weakness]:
-    """`*` (or NotPrincipal) with no condition tying callers to known accounts."""
+    """`*` (or NotPrincipal) not pinned to the organization by the values of its conditions.
+
+    Conditions are ANDed: one that admits only inside callers closes the grant. Otherwise the
+    grant is open to the outside values its pinning conditions name (or to anyone, when every
+    one of them has a wildcard where the account goes, or there is none).
+    """
     if grant.principal_kind is not PrincipalKind.PUBLIC:
         return
-    if any(_restricts_callers(c) for c in grant.conditions):
+    pins = [c for c in grant.conditions if pins_callers(c)]
+    outside = [values_outside(c, context) for c in pins]
+    if any(not values for values in outside):
         return
     how = "NotPrincipal (everyone but the listed)" if grant.excluded_principals else "'*'"
-    yield Weakness(
-        WeaknessCode.PUBLIC_PRINCIPAL,
-        f"anyone may assume the role: principal {how} without an org/account condition",
-        grant,
-        "critical",
+    named = [c for c, values in zip(pins, outside, strict=True) if ANY not in values]
+    if not named:
+        yield Weakness(
+            WeaknessCode.PUBLIC_PRINCIPAL,
+            f"anyone may assume the role: principal {how} without an org/account condition"
+            + (" limiting it to known accounts" if pins else ""),
+            grant,
+            "critical",
+        )
+        return
+    detail = "; ".join(
+        f"{c.operator} {c.key} = {', '.join(sorted(values_outside(c, context)))}" for c in named
     )
-
-
-def _restricts_callers(condition: TrustCondition) -> bool:
-    return (
-        condition.key in _RESTRICTING_KEYS
-        and condition.requires_key
-        and not any(_only_wildcards(v) for v in condition.values)
+    yield Weakness(
+        WeaknessCode.UNTRUSTED_EXTERNAL_ACCOUNT,
+        f"principal {how} is limited by condition to callers outside the organization and "
+        f"trusted_external_accounts ({detail})",
+        grant,
+        "high",
     )
 
 
