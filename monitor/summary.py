@@ -12,7 +12,7 @@ def summary_lines(stats: Stats, elapsed: float) -> list[str]:
     lines = [
         f"records read: {stats.records} in {stats.messages} messages "
         f"({rate:,.0f} records/s, {elapsed:.2f} s)",
-        f"role assumptions processed: {stats.processed}",
+        f"in-scope events processed: {stats.processed}{_breakdown(stats.kinds)}",
         f"skipped as out of scope: {stats.skipped}",
         f"duplicate copies (cross-account pairs, repeats): {stats.duplicates}",
         f"rejected: {sum(stats.rejected.values())}{_breakdown(stats.rejected)}",
