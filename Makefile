@@ -34,3 +34,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: docs
+## Regenerate the generated documentation (docs/detectors.md, docs/configuration.md).
+docs: $(STAMP)
+	$(PY) -m detectors.docs > docs/detectors.md
+	$(PY) -m monitor.config_docs > docs/configuration.md

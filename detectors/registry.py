@@ -84,7 +84,7 @@ def build(settings: Settings) -> list[Detector]:
     return built
 
 
-# Contract rows of the changes that widen who may assume a role (ARCHITECTURE.md), appended
+# Contract detectors of the changes that widen who may assume a role, appended
 # here rather than spliced into the tuples above so parallel additions merge cleanly.
 from detectors.identity_provider import IdentityProviderChanged  # noqa: E402
 from detectors.organization_change import AccountLeftOrganization  # noqa: E402

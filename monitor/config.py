@@ -2,7 +2,9 @@
 
 ``ROLE_MONITOR_<SECTION>__<KEY>`` overrides ``<section>.<key>`` (e.g.
 ``ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS``). Relative paths resolve against the config file's
-folder. Unknown keys are errors: a typo must not silently disable a detector.
+folder. Unknown keys are errors: a typo must not silently disable a detector. Every key is
+documented in ``docs/configuration.md``, generated from these models (``make docs``): give a new
+setting a ``Field(description=...)``.
 """
 
 from __future__ import annotations
