@@ -17,6 +17,9 @@ from monitor.inventory.organization import OrgDirectory
 from monitor.state import StateStore
 
 META_KEY = "organization_membership"
+#: Accounts whose membership change is remembered; the oldest are forgotten beyond this (a
+#: stream of forged records must not grow the state without bound).
+MAX_REMEMBERED = 10_000
 
 
 class Membership:
@@ -40,8 +43,11 @@ class Membership:
         self.enricher.replace_org(
             org.joined(change.account) if joined else org.without(change.account)
         )
+        self._seen.pop(change.account, None)  # re-inserted last: the newest is kept longest
         self._seen[change.account] = joined
-        self.state.set_meta(META_KEY, json.dumps(self._seen, sort_keys=True))
+        while len(self._seen) > MAX_REMEMBERED:
+            del self._seen[next(iter(self._seen))]
+        self.state.set_meta(META_KEY, json.dumps(self._seen))
         return was_member
 
 

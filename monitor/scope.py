@@ -93,6 +93,6 @@ def may_be_in_scope(payload: bytes) -> bool:
     text = payload.strip()
     if text[:1] not in (b"{", b"[") or text[-1:] not in (b"}", b"]"):
         return True
-    if _ESCAPE in text:
+    if b"\\" in text and _ESCAPE in text:  # one-byte search first: most records have no `\`
         return True
     return any(marker in text for marker in _MARKERS)
