@@ -8,10 +8,14 @@ grant gets (the same code drives ``trust_policy_opened`` and ``role-monitor role
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from monitor.cli import main
 from monitor.inventory.trust import parse_trust_policy
 from monitor.inventory.trust_posture import WeaknessCode, weaknesses
 
@@ -160,3 +164,45 @@ def test_outside_conditions_name_the_accounts_they_open_to() -> None:
 def test_mfa_or_external_id_conditions_pin_no_one() -> None:
     assert verdict(("Bool", "aws:MultiFactorAuthPresent", "true")) == OPEN
     assert verdict(("StringEquals", "sts:ExternalId", "x")) == OPEN
+
+
+def test_the_roles_report_judges_conditions_by_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def role(name: str, operator: str, key: str, value: str) -> dict[str, Any]:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "sts:AssumeRole",
+            "Condition": {operator: {key: value}},
+        }
+        return {
+            "RoleName": name,
+            "Arn": f"arn:aws:iam::{ROLE_ACCOUNT}:role/{name}",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        }
+
+    snapshot = {
+        "RoleDetailList": [
+            role("Backdoor", "StringEquals", "aws:PrincipalAccount", OUTSIDER),
+            role("OrgOnly", "StringEquals", "aws:PrincipalOrgID", ORG_ID),
+            role("OtherOrg", "StringEquals", "aws:PrincipalOrgID", OTHER_ORG),
+            role("AnyOrg", "StringLike", "aws:PrincipalOrgID", "o-*"),
+        ]
+    }
+    (tmp_path / "roles.json").write_text(json.dumps(snapshot))
+    config = {
+        "organization": {"accounts": [ROLE_ACCOUNT, MEMBER], "id": ORG_ID},
+        "inventory": {"authorization_details": ["roles.json"]},
+        "state": {"path": ":memory:"},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["roles", "--config", str(tmp_path / "config.yaml"), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    found = {r["name"]: {f["code"] for f in r["flags"]} for r in data["roles"]}
+    assert found == {
+        "Backdoor": {"untrusted_external_account"},
+        "OrgOnly": set(),
+        "OtherOrg": {"untrusted_external_account"},
+        "AnyOrg": {"public_principal"},
+    }
