@@ -136,13 +136,17 @@ class Pipeline:
         return self._noise_controlled([self._with_severity(f) for f in changed])
 
     def _context(self, at: datetime) -> DetectionContext:
-        """What every detector hook sees; ``now`` is the pipeline clock (or ``at`` before it)."""
+        """What every detector hook sees; ``now`` is the pipeline clock (``at`` until it runs).
+
+        Never ``at`` past the clock: which event times may move the clock is ``_advance_clock``'s
+        decision, and a change event's own time must not get around it.
+        """
         return DetectionContext(
             settings=self.settings,
             org=self.enricher.org,
             enricher=self.enricher,
             state=self.state,
-            now=max(self.now, at) if self.now else at,
+            now=self.now if self.now is not None else at,
             observation_start=self.state.observation_start(at),
         )
 
