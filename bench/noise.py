@@ -7,6 +7,9 @@ day, per detector and severity, before and after the learning period, per 10k as
 and whether the budget of issue 10 holds (after learning: at most 2 findings a day of severity
 medium or above, root sessions excepted, and at most 20 low or info).
 
+Then the attacks of :mod:`bench.attacks` are replayed on top, into a copy of that state, and
+the report says which detector caught each: recall measured on the same baseline.
+
 Text below the ``KEPT`` marker in the report is kept from one run to the next (the closing
 note that quotes earlier tables).
 """
@@ -14,6 +17,7 @@ note that quotes earlier tables).
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,10 +26,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from bench import org
+from bench.attacks import Attack, attacks
 
 HERE = Path(__file__).parent
 KEPT = "<!-- kept: everything below this line survives `make noise` -->"
@@ -186,6 +192,49 @@ def _totals(tally: Tally) -> list[str]:
     return rows
 
 
+def attack_rows(work: Path, config: Path) -> tuple[list[str], bool]:
+    """Replay every attack into a copy of the fortnight's state; which detector caught each."""
+    cases = attacks()
+    stream = work / "attacks.jsonl"
+    stream.write_bytes(b"".join(orjson.dumps(r) + b"\n" for a in cases for r in a.records))
+    state = work / "state-attacks.db"
+    shutil.copyfile(work / "state.db", state)
+    findings = work / "attack-findings.jsonl"
+    replay(config, [stream], state, findings)
+    fired: list[dict[str, Any]] = [
+        orjson.loads(line) for line in findings.read_bytes().splitlines()
+    ]
+    rows = [
+        "",
+        "## Attacks on top (recall on the same baseline)",
+        "",
+        "| attack | expected (any of) | fired | caught |",
+        "|---|---|---|---|",
+    ]
+    caught_all = True
+    for attack in cases:
+        caught = _caught(attack, fired)
+        hit = any(detector in caught for detector in attack.expect)
+        caught_all &= hit
+        rows.append(
+            f"| {attack.name} | {', '.join(attack.expect)} | "
+            f"{', '.join(f'{d} ({s})' for d, s in sorted(caught.items())) or '-'} | "
+            f"{'yes' if hit else '**no**'} |"
+        )
+    return rows, caught_all
+
+
+def _caught(attack: Attack, fired: list[dict[str, Any]]) -> dict[str, str]:
+    """Detector → severity of the findings on the attack's records (either copy of a call)."""
+    ids = {record["eventID"] for record in attack.records}
+    caught = {}
+    for finding in fired:
+        on = {finding["event_id"], *finding.get("evidence", {}).get("event_ids", [])}
+        if ids & on:
+            caught[finding["detector"]] = finding["severity"]
+    return caught
+
+
 def write_report(path: Path, table: str) -> None:
     kept = ""
     if path.exists():
@@ -201,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "NOISE.md", help="report to write")
     parser.add_argument("--work", type=Path, help="folder for the workload (default: temporary)")
     parser.add_argument("--findings", type=Path, help="also keep the findings (JSON lines) here")
+    parser.add_argument(
+        "--no-attacks", action="store_true", help="skip replaying the attacks on top"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="noise-") as scratch:
         work = args.work or Path(scratch)
@@ -212,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in findings.read_bytes().splitlines():
             tally.add(orjson.loads(line))
         table = render(tally, seconds, args.days)
+        if not args.no_attacks:
+            rows, _ = attack_rows(work, config)
+            table += "\n".join(rows) + "\n"
     write_report(args.out, table)
     print(table)
     return 0

@@ -45,6 +45,7 @@ def test_two_days_replay_into_a_complete_report(tmp_path: Path) -> None:
     assert "| 2026-11-02 Mon | learning |" in text
     assert "| 2026-11-03 Tue | learning |" in text
     assert "## Per detector and severity" in text and "## Totals per 10k assumptions" in text
+    assert "| outside account assumes a prod role | external_account |" in text
     assert "old table" not in text and text.endswith("closing note\n")
 
 
