@@ -78,8 +78,12 @@ class FirstSeen(Detector):
         seen_before = ctx.state.touch(self.id, pair, at)
         if seen_before is not None or learning(ctx, self.options.learning_period, at):
             return
+        severity = self.severity_of(ev)
         source = self.source(ev)
-        if source is not None and not self._first_of_source(ctx, source, at):
+        # A routine (low) new pair never hides a serious one of the same source: they merge
+        # apart.
+        merge = f"{source}|{severity.value}" if source is not None else None
+        if merge is not None and not self._first_of_source(ctx, merge, at):
             return
         yield self.finding(
             ev,
@@ -93,8 +97,8 @@ class FirstSeen(Detector):
                 "observation_start": ctx.observation_start.isoformat(),
                 **({"merged_by": source} if source is not None else {}),
             },
-            dedup=source or pair,
-            severity=self.severity_of(ev),
+            dedup=merge or pair,
+            severity=severity,
         )
 
     def _first_of_source(self, ctx: DetectionContext, source: str, at: datetime) -> bool:
