@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit system-deps bench clean
+.PHONY: demo test lint unit system-deps bench clean noise
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ clean:
 docs: $(STAMP)
 	$(PY) -m detectors.docs > docs/detectors.md
 	$(PY) -m monitor.config_docs > docs/configuration.md
+
+## How loud the monitor is on an ordinary organisation's fortnight: writes bench/NOISE.md.
+noise: $(STAMP)
+	$(PY) -m bench.noise

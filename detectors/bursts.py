@@ -8,15 +8,16 @@ principal + burst start, so two separate bursts are two findings even within the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
 from detectors.base import DetectionContext, Detector, NoOptions
-from detectors.identity import principal_key
+from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
 from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
+from monitor.events import Caller
 from monitor.findings import Finding, Severity
 
 #: At most this many distinct items (roles, error codes, ips) are listed in the evidence.
@@ -102,9 +103,10 @@ class ManyRolesAssumed(Detector):
 
     A person or a job normally uses a handful of roles; touching many in a short time is how
     stolen credentials are explored and how an intruder looks for the role that works. AWS
-    service principals are left out (one service assumes roles for all its customers).
-    Organization-wide automation (scanners, deployment pipelines) is best suppressed by
-    principal. One finding per burst.
+    service principals are left out (one service assumes roles for all its customers). Only
+    roles new to the caller count (a role session counts as its role): organization-wide
+    automation (scanners, deployment pipelines, vendors) that assumes the same roles every
+    hour fires on its first fan-out only; failures always count. One finding per burst.
     """
 
     id = "many_roles_assumed"
@@ -120,6 +122,8 @@ class ManyRolesAssumed(Detector):
         if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
             return
         key, at = principal_key(event.caller), event.event_time
+        if event.succeeded and self._familiar(ctx, event.caller, event.role_arn, at):
+            return
         gate = BurstGate(self.id, self.options.window)
         if gate.holding(ctx.state, key, at):
             return
@@ -133,7 +137,8 @@ class ManyRolesAssumed(Detector):
         yield self.finding(
             ev,
             f"{event.caller.identifier} assumed {len(roles)} different roles in "
-            f"{len(accounts)} accounts within {human(self.options.window)}",
+            f"{len(accounts)} accounts within {human(self.options.window)}, none of them "
+            "assumed by it before",
             {
                 "distinct_roles": len(roles),
                 "threshold": self.options.threshold,
@@ -142,6 +147,15 @@ class ManyRolesAssumed(Detector):
                 "accounts": _distinct(accounts),
                 "first": min(roles.values()).isoformat(),
                 "last": max(roles.values()).isoformat(),
+                "why": "roles this identity never assumed successfully before (or failures)",
+                "familiar_since": ctx.observation_start.isoformat(),
             },
             dedup=f"{key}@{start.isoformat()}",
         )
+
+    def _familiar(self, ctx: DetectionContext, caller: Caller, role: str, at: datetime) -> bool:
+        """True when the caller's long-lived identity (a session counts as its role) already
+        assumed ``role`` successfully: a scanner or pipeline fanning out to the same accounts
+        every hour is routine. Records the pair either way (kept for the state retention)."""
+        pair = f"{stable_principal(caller)}->{role}"
+        return ctx.state.touch(f"{self.id}:known", pair, at) is not None

@@ -8,43 +8,72 @@ keeps in state until the credentials expire.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from pydantic import Field
 
 from detectors.base import DetectionContext, Detector, NoOptions, short_role
-from detectors.identity import source_role
+from detectors.identity import MAX_SESSION, source_role
 from detectors.sessions import Chain, Hop, follow, returns_to_earlier_account
+from detectors.windows import human, learning
+from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
 
 
+class ChainPairOptions(NoOptions):
+    learning_period: Duration = Field(
+        default=timedelta(days=7),
+        description="Time after the first event the monitor saw during which (source role → "
+        "target role) pairs are only learned.",
+    )
+
+
 class RoleChainCrossAccount(Detector):
     """A role session (``AssumedRole``, or an ``AROA…`` principal id in the role owner's copy)
-    assumed a role in another account.
+    assumed a role in another account, the (source role → target role) pair new since the
+    monitor has been watching (after ``learning_period``).
 
     Cross-account chaining is how access spreads laterally and how a session sheds the
-    controls of its first account. Expected hub-and-spoke automation is best suppressed by
-    ``evidence.source_role``. Merged per (source role, target role) within the dedup window.
+    controls of its first account. But hub-and-spoke automation (CI, Terraform, StackSets, a
+    scanner) chains across accounts every few minutes: a pair it uses is learned, and only a
+    pair never seen before is reported, once. A trusted vendor admitted by a trust grant that
+    requires its ExternalId, and that sent one, is that grant's expected use and is not
+    reported (its risks have their own detectors: ``missing_external_id``,
+    ``external_account``). New pairs of one source role are merged within the dedup window, so
+    a new job fanning out to every account is one finding.
     """
 
     id = "role_chain_cross_account"
-    dedup_by = "source role (its AROA id, in both copies) and target role"
+    dedup_by = "source role (its AROA id, in both copies): its new pairs merge"
     severity = Severity.MEDIUM
-    summary = "An assumed-role session assumed a role in another account."
-    needs = ("organization accounts (for evidence.relation)",)
+    summary = (
+        "An assumed-role session assumed a role in another account, the (source role → "
+        "target role) pair first seen after the learning period."
+    )
+    needs = ("state (baseline per pair)", "trust metadata (vendor grants)")
+    Options = ChainPairOptions
+    options: ChainPairOptions
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         caller = event.caller
         if event.event_name != "AssumeRole" or not event.succeeded:
             return
-        if not caller.is_role_session or not event.is_cross_account:
+        if not caller.is_role_session or not event.is_cross_account or vendor_by_grant(ev):
             return
         source = source_role(caller)
+        at = event.event_time
+        # Both copies of a call name the same source role: the first one learns the pair.
+        if ctx.state.touch(self.id, f"{source}->{event.role_arn}", at) is not None:
+            return
+        if learning(ctx, self.options.learning_period, at):
+            return
         yield self.finding(
             ev,
             f"Role session {caller.identifier} from account {event.principal_account} "
-            f"assumed {short_role(event.role_arn)}",
+            f"assumed {short_role(event.role_arn)}: a pair not seen since "
+            f"{ctx.observation_start:%Y-%m-%d}",
             {
                 "source_role": source,
                 "source_account": event.principal_account,
@@ -52,9 +81,24 @@ class RoleChainCrossAccount(Detector):
                 "relation": ctx.enricher.account_relation(
                     event.principal_account, event.role_account
                 ),
+                "why": "first time this source role assumed this role",
+                "first_seen": at.isoformat(),
+                "watching_since": ctx.observation_start.isoformat(),
+                "learning_period": human(self.options.learning_period),
             },
-            dedup=f"{source}->{event.role_arn}",
+            dedup=source,
         )
+
+
+def vendor_by_grant(ev: EnrichedEvent) -> bool:
+    """A trusted vendor that sent an ExternalId and was admitted by a grant requiring one."""
+    grant = ev.grant
+    return (
+        ev.category == "vendor"
+        and ev.event.external_id_present
+        and grant is not None
+        and grant.grant.requires_external_id
+    )
 
 
 def _chain_evidence(hop: Hop) -> dict[str, object]:
@@ -66,6 +110,10 @@ def _chain_evidence(hop: Hop) -> dict[str, object]:
         "chain_event_ids": list(chain.event_ids),
         "chain_complete": chain.complete,
     }
+
+
+#: Chains (by their first assumption) that ``role_chain_depth`` already reported.
+REPORTED_CHAINS = "role_chain_depth:reported"
 
 
 class ChainDepthOptions(NoOptions):
@@ -80,7 +128,8 @@ class RoleChainDepth(Detector):
     Depth 1 is a session issued to a user, identity provider or service; each chained
     AssumeRole adds one. Deep chains hide who is behind a session and are rarely designed.
     ``chain_complete: false`` means the chain began before the monitor saw it (depth is then a
-    lower bound). One finding per chain: merged on the chain's first event.
+    lower bound). One finding per chain: the first hop past ``max_depth`` reports it, deeper
+    hops of the same chain (same first assumption) do not, however long the chain lives.
     """
 
     id = "role_chain_depth"
@@ -95,6 +144,14 @@ class RoleChainDepth(Detector):
         hop = follow(ev.event, ctx.state)
         if hop is None or hop.chain.depth <= self.options.max_depth:
             return
+        # One finding per chain, however long it lives and however deep it goes on: the
+        # chain's first assumption is remembered as long as any of its sessions can live.
+        at = ev.event.event_time
+        if ctx.state.recall(REPORTED_CHAINS, hop.chain.origin, at) is not None:
+            return
+        ctx.state.remember(
+            REPORTED_CHAINS, hop.chain.origin, str(hop.chain.depth), at + MAX_SESSION
+        )
         yield self.finding(
             ev,
             f"Role chain {hop.chain.depth} deep reached {short_role(ev.event.role_arn)} "

@@ -2,17 +2,30 @@
 
 A federated-user session outlives the deletion of the user's access key: a known persistence
 trick (Stratus Red Team ``aws.persistence.sts-federation-token``). Some tools (aws-vault's
-console login) use the call legitimately, so it is reported at low severity, merged per user.
+console login, a federation broker for a legacy app) use the call legitimately: the users known
+to do so are listed in ``brokers``; the rest are reported at low severity, merged per user.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
-from detectors.base import DetectionContext, Detector
+from pydantic import Field
+
+from detectors.base import DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
+
+
+class FederationTokenOptions(NoOptions):
+    brokers: tuple[str, ...] = Field(
+        default=(),
+        description="Known federation brokers: fnmatch globs, each tried against the IAM "
+        "user's name and its ARN (e.g. 'arn:aws:iam::*:user/sso-broker'); their "
+        "GetFederationToken calls are expected and not reported.",
+    )
 
 
 class FederationTokenIssued(Detector):
@@ -20,8 +33,8 @@ class FederationTokenIssued(Detector):
 
     The session keeps working for up to 36 hours even if the user's access key is deleted or
     deactivated, which makes the call a way to keep access after detection. Review whether the
-    user is expected to do this (console-login helpers do); the repeats of one user merge within
-    the dedup window.
+    user is expected to do this (console-login helpers do) and list the known brokers in
+    ``brokers``; the repeats of one user merge within the dedup window.
     """
 
     id = "federation_token_issued"
@@ -29,12 +42,14 @@ class FederationTokenIssued(Detector):
     severity = Severity.LOW
     summary = "An IAM user minted federated-user credentials with GetFederationToken."
     needs = ("the event only",)
+    Options = FederationTokenOptions
+    options: FederationTokenOptions
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         if event.event_name != "GetFederationToken" or not event.succeeded:
             return
-        if event.caller.identity_type != "IAMUser":
+        if event.caller.identity_type != "IAMUser" or self._broker(ev):
             return
         yield self.finding(
             ev,
@@ -45,3 +60,8 @@ class FederationTokenIssued(Detector):
             },
             dedup=principal_key(event.caller),
         )
+
+    def _broker(self, ev: EnrichedEvent) -> bool:
+        caller = ev.event.caller
+        names = [name for name in (caller.user_name, caller.arn) if name]
+        return any(fnmatchcase(name, glob) for glob in self.options.brokers for name in names)

@@ -4,13 +4,22 @@ Each detector names a pair (who → which role) and keeps it in its own baseline
 ``learning_period`` after the first event the monitor ever saw, pairs are learned silently;
 after that a pair that is not in the baseline is reported once and learned. Baselines expire
 with the state retention (``state.retention``), so a pair unused for that long is new again.
+
+Why most of them inform rather than page: after learning, new pairs keep coming from the
+ordinary life of an organisation (a joiner's first day, a person's first use of a permission
+set they were assigned, a quarterly job's first run since the monitor started). They are worth
+a line in a review queue, not a page: the attacks they could hide have detectors of their own
+that page (an outside account, an untrusted provider or subject, break glass, a trust policy
+opened). So each detector says which pairs are routine enough to be low or info, and merges
+the new pairs of one source within ``merge_period``: a job fanning out to every account, or a
+joiner trying every assignment, is one finding that says what is new and since when.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import Field
@@ -21,6 +30,7 @@ from detectors.windows import human, learning
 from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
+from monitor.inventory.trust import PrincipalKind
 
 
 class LearningOptions(NoOptions):
@@ -29,19 +39,31 @@ class LearningOptions(NoOptions):
         description="Time after the first event the monitor saw during which pairs are only "
         "learned.",
     )
+    merge_period: Duration = Field(
+        default=timedelta(days=1),
+        description="After a finding, further new pairs of the same source within this period "
+        "are learned without another finding (0s: one finding per pair).",
+    )
 
 
 class FirstSeen(Detector):
     """Base of the first-seen detectors: subclasses say which pair an event makes."""
 
     Options = LearningOptions
-    dedup_by = "the pair: each pair is reported once"
+    dedup_by = "the source (caller or subject) whose new pairs merge, else the pair"
     options: LearningOptions
     needs: ClassVar[tuple[str, ...]] = ("state (baseline per pair)",)
 
     def pair(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
         """The pair this event makes, or None when it is out of this baseline's scope."""
         raise NotImplementedError
+
+    def source(self, ev: EnrichedEvent) -> str | None:
+        """What new pairs merge by (see ``merge_period``); None: every pair is its own finding."""
+        return None
+
+    def severity_of(self, ev: EnrichedEvent) -> Severity:
+        return self.severity
 
     def title(self, ev: EnrichedEvent) -> str:
         raise NotImplementedError
@@ -56,16 +78,39 @@ class FirstSeen(Detector):
         seen_before = ctx.state.touch(self.id, pair, at)
         if seen_before is not None or learning(ctx, self.options.learning_period, at):
             return
+        severity = self.severity_of(ev)
+        source = self.source(ev)
+        # A routine (low) new pair never hides a serious one of the same source: they merge
+        # apart.
+        merge = f"{source}|{severity.value}" if source is not None else None
+        if merge is not None and not self._first_of_source(ctx, merge, at):
+            return
         yield self.finding(
             ev,
-            self.title(ev),
+            f"{self.title(ev)} for the first time since {ctx.observation_start:%Y-%m-%d}",
             {
                 "pair": pair,
+                "why": "pair not seen before",
+                "first_seen": at.isoformat(),
+                "watching_since": ctx.observation_start.isoformat(),
                 "learning_period": human(self.options.learning_period),
                 "observation_start": ctx.observation_start.isoformat(),
+                **({"merged_by": source} if source is not None else {}),
             },
-            dedup=pair,
+            dedup=merge or pair,
+            severity=severity,
         )
+
+    def _first_of_source(self, ctx: DetectionContext, source: str, at: datetime) -> bool:
+        """True for the first new pair of ``source`` within ``merge_period`` (and remembers it)."""
+        period = self.options.merge_period
+        if not period:
+            return True
+        namespace = f"{self.id}:merged"
+        if ctx.state.recall(namespace, source, at) is not None:
+            return False
+        ctx.state.remember(namespace, source, at.isoformat(), at + period)
+        return True
 
 
 class CrossAccountFirstSeen(FirstSeen):
@@ -74,7 +119,11 @@ class CrossAccountFirstSeen(FirstSeen):
 
     New cross-account access paths are where lateral movement shows first; an expected one (a
     new pipeline, a new vendor integration) is learned after this single finding. Both copies
-    of a call name the same source account, so either copy builds the same baseline.
+    of a call name the same source account, so either copy builds the same baseline. New pairs
+    of one caller merge within ``merge_period`` (a quarterly job reading every account is one
+    finding). Medium, except a path someone designed: a caller in the organization admitted
+    (verified) by a trust grant naming that very user or role is low, because the access was
+    written down by whoever owns the role; its first use informs.
     """
 
     id = "cross_account_first_seen"
@@ -87,11 +136,25 @@ class CrossAccountFirstSeen(FirstSeen):
             return None
         return f"{event.principal_account}->{event.role_arn}"
 
+    def source(self, ev: EnrichedEvent) -> str | None:
+        return stable_principal(ev.event.caller)
+
+    def severity_of(self, ev: EnrichedEvent) -> Severity:
+        return Severity.LOW if designed_path(ev) else self.severity
+
     def title(self, ev: EnrichedEvent) -> str:
-        return (
-            f"Account {ev.event.principal_account} assumed {short_role(ev.event.role_arn)} "
-            "for the first time"
-        )
+        return f"Account {ev.event.principal_account} assumed {short_role(ev.event.role_arn)}"
+
+
+def designed_path(ev: EnrichedEvent) -> bool:
+    """An organization caller let in by a verified grant that names the caller's user or role."""
+    match = ev.grant
+    return (
+        ev.category == "organization"
+        and match is not None
+        and match.verified
+        and match.grant.principal_kind is PrincipalKind.ARN
+    )
 
 
 #: GitHub Actions subjects name the branch or tag: ``repo:o/r:ref:refs/heads/feature-x``.
@@ -108,8 +171,13 @@ class FederatedSubjectFirstSeen(FirstSeen):
     """A federated subject (a SAML user, a GitHub repository, a Kubernetes service account)
     assumed a role for the first time, after ``learning_period``.
 
-    GitHub ref subjects are compared without the branch or tag name. SAML subjects are people,
-    so joiners produce findings here: the severity is low, meant for review rather than paging.
+    GitHub ref subjects are compared without the branch or tag name. SAML subjects are people
+    signing in through an identity provider the organization trusts, to a role their
+    administrators assigned: a joiner's first day, or a person's first use of a permission set,
+    is that assignment working. Those are info; a new web-identity subject (a repository, a
+    service account) is low. Both are meant for review rather than paging: an untrusted
+    provider or subject pages through its own detectors. New pairs of one subject merge within
+    ``merge_period``.
     """
 
     id = "federated_subject_first_seen"
@@ -124,12 +192,21 @@ class FederatedSubjectFirstSeen(FirstSeen):
         provider = federation.provider_name or "unknown"
         return f"{provider}|{subject_family(federation.subject)}->{ev.event.role_arn}"
 
+    def source(self, ev: EnrichedEvent) -> str | None:
+        federation = ev.event.federation
+        if federation is None or not federation.subject:
+            return None
+        return f"{federation.provider_name or 'unknown'}|{subject_family(federation.subject)}"
+
+    def severity_of(self, ev: EnrichedEvent) -> Severity:
+        return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
+
     def title(self, ev: EnrichedEvent) -> str:
         federation = ev.event.federation
         assert federation is not None
         return (
             f"{federation.provider_name} subject {federation.subject} assumed "
-            f"{short_role(ev.event.role_arn)} for the first time"
+            f"{short_role(ev.event.role_arn)}"
         )
 
 
@@ -152,6 +229,5 @@ class BreakGlassPrincipalFirstSeen(FirstSeen):
 
     def title(self, ev: EnrichedEvent) -> str:
         return (
-            f"{ev.event.caller.identifier} assumed break-glass role "
-            f"{short_role(ev.event.role_arn)} for the first time"
+            f"{ev.event.caller.identifier} assumed break-glass role {short_role(ev.event.role_arn)}"
         )

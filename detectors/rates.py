@@ -1,10 +1,14 @@
 """Rate anomalies: a role or an identity provider used far more than its own baseline.
 
 Counts go into event-time buckets (hourly by default). When a bucket closes its count is
-folded into an exponentially weighted moving average (EWMA) kept in state with the current
-bucket; empty buckets in between decay the average. A bucket whose count exceeds
-``max(min_count, factor x average)`` fires once, when it crosses the line. Only successful
-calls count: failures can name any role or provider the caller likes.
+folded into two baselines kept in state with the open bucket: an exponentially weighted moving
+average (EWMA) over every bucket, where empty buckets decay it, and one average per slot of the
+week, the hour of day on weekdays and on weekends. A bucket is compared with its own slot (a
+Monday at 09:00 with earlier weekdays at 09:00, not with the weekend that just decayed the
+EWMA), or with the EWMA while its slot has no history yet. A bucket fires once, when its count
+crosses ``max(min_count, factor x expected, expected + min_excess)``: the absolute excess keeps
+a busy-but-ordinary hour of a large key from firing on ratios alone. Only successful calls
+count: failures can name any role or provider the caller likes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pydantic import Field
@@ -23,12 +27,26 @@ from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
 
+#: Empty buckets folded into the slot averages after a gap, at most (two weeks of hours): past
+#: that every slot has seen its zeros and the rest would only be work.
+MAX_EMPTY_FOLDED = 14 * 24
+
 
 class RateOptions(NoOptions):
     bucket: Duration = Field(default=timedelta(hours=1), description="Counting bucket.")
     factor: float = Field(default=5.0, gt=1, description="Times the baseline that is a spike.")
     min_count: int = Field(
         default=20, ge=1, description="A bucket at or below this count never fires."
+    )
+    min_excess: int = Field(
+        default=20,
+        ge=0,
+        description="A bucket must exceed its expected count by at least this many to fire.",
+    )
+    week_aware: bool = Field(
+        default=True,
+        description="Compare each bucket with the same hour on weekdays or on weekends (its "
+        "slot of the week) rather than with the decayed average of every bucket.",
     )
     alpha: float = Field(default=0.1, gt=0, le=1, description="EWMA weight of each closed bucket.")
     learning_period: Duration = Field(
@@ -37,14 +55,22 @@ class RateOptions(NoOptions):
     )
 
 
+def slot_of(bucket: float) -> str:
+    """``weekday 09h`` / ``weekend 14h``: the slot of the week a bucket (unix start) is in."""
+    at = datetime.fromtimestamp(bucket, tz=UTC)
+    return f"{'weekend' if at.weekday() >= 5 else 'weekday'} {at.hour:02d}h"
+
+
 @dataclass
 class Baseline:
-    """One key's rate state: the open bucket and the average of the closed ones."""
+    """One key's rate state: the open bucket, the EWMA of closed ones, the slot averages."""
 
     bucket: float  # start of the open bucket, unix seconds
     count: int
     average: float
     since: float  # start of the key's first bucket
+    #: slot → [average count, buckets seen]
+    slots: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         # Spelled out: dataclasses.asdict deep-copies, and this runs twice per assumption.
@@ -54,11 +80,24 @@ class Baseline:
                 "count": self.count,
                 "average": self.average,
                 "since": self.since,
+                "slots": self.slots,
             }
         )
 
+    def expected(self, options: RateOptions) -> tuple[float, str | None, int]:
+        """The usual count of the open bucket: (count, its slot or None for the EWMA, samples)."""
+        if options.week_aware:
+            slot = slot_of(self.bucket)
+            seen = self.slots.get(slot)
+            if seen is not None:
+                return seen[0], slot, int(seen[1])
+        return self.average, None, 0
+
     def threshold(self, options: RateOptions) -> float:
-        return max(float(options.min_count), options.factor * self.average)
+        expected = self.expected(options)[0]
+        return max(
+            float(options.min_count), options.factor * expected, expected + options.min_excess
+        )
 
     def roll(self, bucket: float, options: RateOptions) -> None:
         """Close the open bucket and move to ``bucket``, decaying over the empty ones.
@@ -71,7 +110,19 @@ class Baseline:
         self.average += options.alpha * (closed - self.average)
         empty = max(round((bucket - self.bucket) / size) - 1, 0)
         self.average *= (1 - options.alpha) ** empty
+        if options.week_aware:
+            self._fold(self.bucket, closed, options)
+            for n in range(1, min(empty, MAX_EMPTY_FOLDED) + 1):
+                self._fold(self.bucket + n * size, 0.0, options)
         self.bucket, self.count = bucket, 0
+
+    def _fold(self, bucket: float, count: float, options: RateOptions) -> None:
+        """A plain mean for a slot's first 1/alpha buckets, then an EWMA: a new slot's first
+        sample is not drowned by the zero an EWMA would start from."""
+        average, seen = self.slots.get(slot_of(bucket), [0.0, 0])
+        seen += 1
+        weight = max(options.alpha, 1 / seen)
+        self.slots[slot_of(bucket)] = [round(average + weight * (count - average), 4), seen]
 
 
 class RateAnomaly(Detector):
@@ -118,16 +169,21 @@ class RateAnomaly(Detector):
         self, ev: EnrichedEvent, key: str, baseline: Baseline, threshold: float
     ) -> Finding:
         start = datetime.fromtimestamp(baseline.bucket, tz=UTC)
+        expected, slot, samples = baseline.expected(self.options)
         return self.finding(
             ev,
-            self.title(ev, baseline.count, baseline),
+            f"{self.title(ev, baseline.count, baseline)} (usually {usual(expected, slot)})",
             {
                 "key": key,
                 "count": baseline.count,
+                "expected": round(expected, 3),
+                "expected_from": f"{slot} ({samples} buckets)" if slot else "EWMA of all buckets",
                 "baseline_average": round(baseline.average, 3),
                 "threshold": round(threshold, 3),
+                "min_excess": self.options.min_excess,
                 "bucket_start": start.isoformat(),
                 "bucket": human(self.options.bucket),
+                "history_since": datetime.fromtimestamp(baseline.since, tz=UTC).isoformat(),
             },
             dedup=f"{key}@{start.isoformat()}",
         )
@@ -144,6 +200,11 @@ class RateAnomaly(Detector):
         ctx.state.remember(self.id, key, baseline.to_json(), expires)
 
 
+def usual(expected: float, slot: str | None) -> str:
+    """``12.5 at weekday 09h`` or ``0.4 on average``: the baseline a finding was measured on."""
+    return f"{expected:.1f} at {slot}" if slot else f"{expected:.1f} on average"
+
+
 class RoleRateAnomaly(RateAnomaly):
     """A role was assumed far more often in one bucket than its own baseline says is usual.
 
@@ -153,7 +214,10 @@ class RoleRateAnomaly(RateAnomaly):
     """
 
     id = "role_rate_anomaly"
-    summary = "A role's assumptions per bucket exceed max(min_count, factor x its EWMA baseline)."
+    summary = (
+        "A role's assumptions per bucket exceed max(min_count, factor x expected, expected + "
+        "min_excess), expected from the same hour of weekdays or weekends."
+    )
 
     def key(self, ev: EnrichedEvent) -> str | None:
         return ev.event.role_arn if ev.event.event_name != "AssumeRoot" else None
@@ -161,7 +225,7 @@ class RoleRateAnomaly(RateAnomaly):
     def title(self, ev: EnrichedEvent, count: int, baseline: Baseline) -> str:
         return (
             f"{count} assumptions of {short_role(ev.event.role_arn)} within "
-            f"{human(self.options.bucket)} (usually {baseline.average:.1f})"
+            f"{human(self.options.bucket)}"
         )
 
 
@@ -175,7 +239,7 @@ class ProviderRateAnomaly(RateAnomaly):
     id = "provider_rate_anomaly"
     summary = (
         "An identity provider's federated sessions per bucket exceed max(min_count, factor x "
-        "its EWMA baseline)."
+        "expected, expected + min_excess), expected from the same hour of the week's kind."
     )
 
     def key(self, ev: EnrichedEvent) -> str | None:
@@ -185,7 +249,4 @@ class ProviderRateAnomaly(RateAnomaly):
     def title(self, ev: EnrichedEvent, count: int, baseline: Baseline) -> str:
         federation = ev.event.federation
         name = federation.provider_name if federation else "unknown"
-        return (
-            f"{count} federated sessions through {name} within {human(self.options.bucket)} "
-            f"(usually {baseline.average:.1f})"
-        )
+        return f"{count} federated sessions through {name} within {human(self.options.bucket)}"
