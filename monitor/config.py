@@ -176,6 +176,13 @@ class DedupConfig(Section):
 class StateConfig(Section):
     path: str = "role-monitor.db"
     retention: Duration = timedelta(days=90)
+    late_event_grace: Duration = Field(
+        default=timedelta(days=1),
+        description="How far behind the newest event (event time) a late event may arrive and "
+        "still see the short-lived facts it belongs to (sessions, open bursts, merge periods); "
+        "expired facts are deleted only this long after they expired, so what a detector sees "
+        "does not depend on when pruning ran.",
+    )
 
 
 class JsonlSinkConfig(Section):

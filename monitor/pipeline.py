@@ -216,7 +216,8 @@ class Pipeline:
         if self.now is None:
             return 0
         self._pruned_at = self.now
-        return self.state.prune(self.now - self.settings.state.retention, now=self.now)
+        state = self.settings.state
+        return self.state.prune(self.now - state.retention, now=self.now - state.late_event_grace)
 
     def maybe_prune(self) -> int:
         """:meth:`prune` at most once per hour of event time (called at checkpoints)."""

@@ -8,10 +8,11 @@ are not valid JSON), every peer case and its record, every golden detector case 
 mixed-envelope stream with its garbage, and hostile messages aimed at the pre-filter. Outcome
 counts, dead letters and findings must be equal.
 
-Retention is set beyond the fixtures' time span (2014 to 2026): ``replay`` prunes expired state
-after each file and ``run`` at checkpoints, so a prune boundary inside the stream would fall at
-different records by design (with 10 years' retention, a 2014 record read again after a prune
-is a new event in one and a duplicate in the other).
+Retention and the late-event grace of expired facts are set beyond the fixtures' time span
+(2014 to 2026): ``replay`` prunes expired state after each file and ``run`` at checkpoints, so
+a prune boundary inside the stream would fall at different records by design (with 10 years'
+retention, a 2014 record read again after a prune is a new event in one and a duplicate in the
+other; with a one-day grace, a 2014 record would miss a session fact pruned after a 2026 one).
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ def config(folder: Path, bootstrap: str, topic: str) -> Path:
             "allowed_providers": ["AWSSSO_*", "token.actions.githubusercontent.com"],
             "allowed_subjects": {"token.actions.githubusercontent.com": ["repo:acme/*"]},
         },
-        "state": {"path": str(folder / "state.db"), "retention": "36500d"},
+        "state": {
+            "path": str(folder / "state.db"),
+            "retention": "36500d",
+            "late_event_grace": "36500d",
+        },
         "alerts": {"jsonl": {"path": str(folder / "findings.jsonl")}},
         "metrics": {"port": 0, "host": "127.0.0.1"},
         "log": {"level": "INFO"},
