@@ -101,8 +101,14 @@ class TrustPolicyOpened(Detector):
         )
 
 
-def _accounts(ctx: DetectionContext) -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(ctx.org.accounts), frozenset(ctx.settings.trusted_external_accounts)
+def _accounts(ctx: DetectionContext) -> tuple[frozenset[str], frozenset[str], str | None]:
+    """Who is inside: member accounts, trusted vendors, and the organization id (for
+    ``aws:PrincipalOrgID`` / ``aws:PrincipalOrgPaths`` conditions judged by value)."""
+    return (
+        frozenset(ctx.org.accounts),
+        frozenset(ctx.settings.trusted_external_accounts),
+        ctx.settings.organization.id,
+    )
 
 
 def _previous(
@@ -125,7 +131,7 @@ def _identity(weakness: Weakness) -> tuple[str, str]:
 def _evidence(
     change: RoleChange, opened: list[Weakness], ctx: DetectionContext, previous_known: bool
 ) -> dict[str, Any]:
-    org, trusted = _accounts(ctx)
+    org, trusted, _ = _accounts(ctx)
     evidence = {
         "change": change.kind.value,
         "role_name": change.role_name,
