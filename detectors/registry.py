@@ -26,7 +26,7 @@ from detectors.root import RootSession, RootSessionDenied, RootTaskPolicyNotAllo
 from detectors.trust_policy import TrustPolicyOpened
 from monitor.config import ConfigError, Settings
 
-#: The detectors of the contract table (ARCHITECTURE.md): ids and meanings never change.
+#: The contract detectors (marked so in docs/detectors.md): their ids and meanings never change.
 CONTRACT: tuple[type[Detector], ...] = (
     ExternalAccount,
     CrossAccountFirstSeen,
