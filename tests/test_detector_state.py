@@ -85,8 +85,13 @@ def test_pipeline_prune_passes_its_clock() -> None:
     assert monitor.pipeline.now is not None
     then = monitor.pipeline.now
     assert monitor.state.recall("session_chain", "key:ASIAHOP1000000000001", then)
-    # a day later every session has expired, long before the 90-day retention: its facts go,
-    # the rate baselines (kept for the retention period) stay
+    # half a day later the sessions have expired but a late event may still belong to them:
+    # within state.late_event_grace (1 day) their facts stay, whenever pruning runs
+    monitor.pipeline.now += timedelta(hours=12)
+    monitor.pipeline.prune()
+    assert monitor.state.recall("session_chain", "key:ASIAHOP1000000000001", then)
+    # past the grace, long before the 90-day retention: the facts go, the rate baselines
+    # (kept for the retention period) stay
     monitor.pipeline.now += timedelta(days=1)
     monitor.pipeline.prune()
     assert monitor.state.recall("session_chain", "key:ASIAHOP1000000000001", then) is None
