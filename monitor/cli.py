@@ -93,11 +93,14 @@ def describe(name: str, parser: argparse.ArgumentParser) -> None:
     module = sys.modules.get(getattr(handler, "__module__", ""))
     if parser.description is None and module is not None and module.__doc__:
         parser.description = module.__doc__.strip()
-    one, extra = EPILOGS.get(name, (DEFAULT_ONE, INTERRUPT_HINT))
-    sections = [ENVIRONMENT, extra, EXIT_CODES.format(one=one)]
+    one, extra = EPILOGS.get(name, (DEFAULT_ONE, ""))
+    sections = [ENVIRONMENT, extra or INTERRUPT_HINT, EXIT_CODES.format(one=one)]
     if parser.epilog is None:
-        parser.epilog = "\n\n".join(section for section in sections if section)
+        parser.epilog = "\n\n".join(sections)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        for sub in getattr(action, "choices", None) or {}:
+            describe(name, action.choices[sub])  # `config check` like `config`
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def env_overrides(model: type[BaseModel], environ: Mapping[str, str]) -> EnvOver
         if target is None or not all(parts):
             result.unknown.append(f"{name}: unknown setting{_env_hint(name, known)}")
             continue
-        value = _env_value(name, environ[name], target)
+        value = _env_value(name, parts, environ[name], target)
         _set(result.data, parts, value)
         result.keys[parts] = name
     return result
@@ -186,21 +186,26 @@ def _optional(annotation: Any) -> bool:
     return type(None) in typing.get_args(annotation)
 
 
-def _env_value(name: str, raw: str, annotation: Any) -> Any:
-    """Text as it should reach the model: JSON for structured settings, None for "null"."""
+def _env_value(name: str, key: Key, raw: str, annotation: Any) -> Any:
+    """Text as it should reach the model: JSON for sections, mappings and lists of sections
+    (plain lists stay comma-separated text for the model's own splitting); None for "null"."""
     if _optional(annotation) and raw.strip().lower() in ENV_NONE:
         return None
     inner = _unwrap(annotation)
-    structured = _model_of(inner) is not None or (
-        typing.get_origin(annotation) is not typing.Annotated
-        and typing.get_origin(inner) in (dict, list)
+    origin = typing.get_origin(inner)
+    items = typing.get_args(inner)
+    structured = (
+        _model_of(inner) is not None
+        or origin is dict
+        or (origin is list and bool(items) and _model_of(items[0]) is not None)
     )
     if not structured:
         return raw
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise EnvError(f"environment variable {name}: expected JSON: {exc.msg}") from exc
+        dotted = ".".join(key)
+        raise EnvError(f"environment variable {name}: {dotted}: expected JSON: {exc.msg}") from exc
 
 
 class EnvError(ValueError):
