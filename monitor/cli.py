@@ -98,9 +98,10 @@ def describe(name: str, parser: argparse.ArgumentParser) -> None:
     if parser.epilog is None:
         parser.epilog = "\n\n".join(sections)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        for sub in getattr(action, "choices", None) or {}:
-            describe(name, action.choices[sub])  # `config check` like `config`
+    for action in parser._actions:  # `config check` gets what `config` has
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                describe(name, sub)
 
 
 if __name__ == "__main__":

@@ -228,9 +228,8 @@ class KafkaSinkConfig(Section):
 class AlertmanagerSinkConfig(Section):
     url: str = "http://127.0.0.1:9093"
     resolve_after: Duration = timedelta(hours=1)
-    runbook_base_url: str = (
-        "https://github.com/role-usage-monitor/role-usage-monitor/blob/main/docs/detectors.md"
-    )
+    #: Older spelling of ``alerts.runbook_base_url``, used when that is not set.
+    runbook_base_url: str | None = None
     generator_url: str | None = None
 
 
@@ -244,6 +243,14 @@ class WebhookSinkConfig(Section):
     url: SecretStr
     format: Literal["slack", "pagerduty", "generic"] = "generic"
     routing_key: SecretStr | None = None
+    #: The ``sink`` label of its metrics; default ``webhook``, or ``webhook-<format>`` (and a
+    #: number when that repeats) when several webhooks are configured.
+    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _one_or_many(value: Any) -> Any:
+    """``webhook:`` takes one receiver (a mapping) or several (a list of them)."""
+    return [value] if isinstance(value, dict | WebhookSinkConfig) else value
 
 
 class AlertsConfig(Section):
@@ -251,7 +258,10 @@ class AlertsConfig(Section):
     kafka: KafkaSinkConfig | None = None
     alertmanager: AlertmanagerSinkConfig | None = None
     sns: SnsSinkConfig | None = None
-    webhook: WebhookSinkConfig | None = None
+    webhook: Annotated[list[WebhookSinkConfig], BeforeValidator(_one_or_many)] | None = None
+    #: Runbook documents: every alert links to ``<runbook_base_url>#<detector id>`` (e.g. this
+    #: project's docs/detectors.md as published in your wiki or repository). No link when unset.
+    runbook_base_url: str | None = None
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
 

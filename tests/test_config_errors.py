@@ -170,7 +170,7 @@ def test_config_check_prints_values_sources_and_masks_secrets(
 ) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
-        "kafka:\n  topics: [trail]\nstate: {path: s.db}\nalerts:\n"
+        "kafka:\n  topics: [trail]\nstate: {path: s.db}\nalerts:\n  runbook_base_url: https://rb\n"
         "  webhook: {url: 'https://hooks.example/T000/SECRET1', format: slack}\n"
     )
     monkeypatch.setenv("ROLE_MONITOR_KAFKA__GROUP_ID", "from-env")
@@ -179,10 +179,11 @@ def test_config_check_prints_values_sources_and_masks_secrets(
     out = capsys.readouterr().out
     rows = {line.split(" = ")[0]: line for line in out.splitlines()}
     assert rows["kafka.topics"].endswith(f"# {path}:2")
+    assert rows["alerts.runbook_base_url"].endswith(f"# {path}:5")
     assert rows["kafka.group_id"].endswith("# environment variable ROLE_MONITOR_KAFKA__GROUP_ID")
     assert rows["kafka.client_id"].endswith("# default")
     assert "SECRET1" not in out and "SECRET2" not in out
-    assert "alerts.webhook.url" in rows
+    assert rows["alerts.webhook.0.url"].startswith('alerts.webhook.0.url = "**********"')
 
 
 def test_config_check_warns_about_what_run_would_do_silently(

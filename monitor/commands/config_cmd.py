@@ -28,6 +28,7 @@ from monitor.app import build_catalog, build_org
 from monitor.config import LoadedConfig, Settings, load_config
 from monitor.config_sources import DEFAULT, Key, Origins, Source
 from monitor.logs import MASK, mask_url_credentials
+from monitor.sinks.factory import runbook_base_url
 from monitor.sources.kafka_client import client_options
 
 
@@ -84,25 +85,31 @@ def source_of(origins: Origins, key: Key) -> Source:
 
 
 def _leaves(value: Any, key: Key) -> Iterator[tuple[Key, Any]]:
+    """Settings one by one; lists of sections (webhooks, suppressions) item by item."""
     if isinstance(value, dict) and value:
         for name, item in value.items():
             yield from _leaves(item, (*key, str(name)))
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*key, str(index)))
     else:
         yield key, value
 
 
 def _shown(value: Any) -> str:
     """As an operator would write it: ``5s`` not ``PT5S``; secrets and URL passwords masked."""
+    if isinstance(value, str):
+        return json.dumps(mask_url_credentials(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_shown(v)}" for k, v in value.items()) + "}"
     if isinstance(value, timedelta):
         return human(value)
     if isinstance(value, SecretStr):
-        return MASK
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(item) for item in value) + "]"
+        return json.dumps(MASK)
     if isinstance(value, Path | date):
-        value = str(value)
-    if isinstance(value, str):
-        return json.dumps(mask_url_credentials(value))
+        return json.dumps(str(value))
     return json.dumps(value)
 
 
@@ -116,6 +123,10 @@ def run_warnings(settings: Settings) -> list[str]:
         )
     if settings.metrics.port is None:
         warnings.append("metrics.port is null: `run` would serve no /metrics, /healthz, /readyz")
+    alerts = settings.alerts
+    for_people = alerts.alertmanager or alerts.webhook or alerts.sns
+    if for_people and runbook_base_url(settings) is None:
+        warnings.append("alerts.runbook_base_url is not set: alerts will carry no runbook link")
     return warnings
 
 
