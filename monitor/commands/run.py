@@ -78,7 +78,7 @@ def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], boo
     except OSError as exc:
         raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from exc
     log.info(
-        "serving /, /metrics, /healthz, /readyz", extra={"host": server.host, "port": server.port}
+        "serving /metrics, /healthz, /readyz", extra={"host": server.host, "port": server.port}
     )
     return server
 
