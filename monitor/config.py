@@ -228,8 +228,10 @@ class KafkaSinkConfig(Section):
 class AlertmanagerSinkConfig(Section):
     url: str = "http://127.0.0.1:9093"
     resolve_after: Duration = timedelta(hours=1)
-    #: Older spelling of ``alerts.runbook_base_url``, used when that is not set.
-    runbook_base_url: str | None = None
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="Older spelling of `alerts.runbook_base_url`, used when that is not set.",
+    )
     generator_url: str | None = None
 
 
@@ -243,9 +245,12 @@ class WebhookSinkConfig(Section):
     url: SecretStr
     format: Literal["slack", "pagerduty", "generic"] = "generic"
     routing_key: SecretStr | None = None
-    #: The ``sink`` label of its metrics; default ``webhook``, or ``webhook-<format>`` (and a
-    #: number when that repeats) when several webhooks are configured.
-    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="The `sink` label of its metrics and log lines; default `webhook`, or "
+        "`webhook-<format>` (numbered when repeated) when several webhooks are configured.",
+    )
 
 
 def _one_or_many(value: Any) -> Any:
@@ -258,10 +263,17 @@ class AlertsConfig(Section):
     kafka: KafkaSinkConfig | None = None
     alertmanager: AlertmanagerSinkConfig | None = None
     sns: SnsSinkConfig | None = None
-    webhook: Annotated[list[WebhookSinkConfig], BeforeValidator(_one_or_many)] | None = None
-    #: Runbook documents: every alert links to ``<runbook_base_url>#<detector id>`` (e.g. this
-    #: project's docs/detectors.md as published in your wiki or repository). No link when unset.
-    runbook_base_url: str | None = None
+    webhook: Annotated[list[WebhookSinkConfig], BeforeValidator(_one_or_many)] | None = Field(
+        default=None,
+        description="Findings posted to webhooks (Slack, PagerDuty or generic JSON): one "
+        "receiver (a mapping) or several (a list of them).",
+    )
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="The runbook every alert links to as `<runbook_base_url>#<detector id>` "
+        "(Alertmanager, Slack, PagerDuty, generic webhooks, SNS), e.g. this project's "
+        "docs/detectors.md where on-call can read it. No link when unset.",
+    )
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
 
