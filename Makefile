@@ -3,17 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test lint unit system-deps bench clean noise
 
+# The runtime dependencies only: all `make demo` (and `role-monitor`) needs. A venv that
+# already has the test extras (below) has them too.
+$(RUNTIME): pyproject.toml
+	if [ ! $(STAMP) -nt pyproject.toml ]; then $(PYTHON) -m venv $(VENV) && $(PIP) -e .; fi
+	touch $(RUNTIME)
+
+# Runtime plus the test extras (pytest, moto, ruff, mypy, ...) for `make test` and `make lint`.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PIP) -e '.[test]'
 	touch $(STAMP)
 
 ## Replay the bundled sample organisation and stream; findings are printed readably.
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(VENV)/bin/role-monitor replay --config examples/config.yaml --format pretty examples/stream
 
 ## The whole suite: lint, types, then every test against real components.

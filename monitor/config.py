@@ -10,6 +10,11 @@ setting a ``Field(description=...)``.
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,17 +33,44 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    SettingsError,
 )
 
+from monitor.config_sources import (
+    DEFAULT,
+    EnvError,
+    Origins,
+    env_overrides,
+    merge,
+    validation_message,
+    yaml_error,
+    yaml_lines,
+)
 from monitor.durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-AccountId = Annotated[str, BeforeValidator(lambda v: str(v).strip().zfill(12))]
+
+
+def _account_id(value: Any) -> str:
+    """Exactly 12 digits: padding a short id would turn a member account into an outsider."""
+    text = str(value).strip()
+    if not (len(text) == 12 and text.isdigit()):
+        hint = " (quote ids that start with 0)" if isinstance(value, int) else ""
+        raise ValueError(f"an AWS account id has 12 digits, got {text!r}{hint}")
+    return text
+
+
+AccountId = Annotated[str, BeforeValidator(_account_id)]
 
 
 class ConfigError(Exception):
-    """A configuration problem, reported as one line and exit status 2."""
+    """A configuration problem, reported as one line and exit status 2.
+
+    ``located``: the message already names its source (file and line, or the variable).
+    """
+
+    def __init__(self, message: str, *, located: bool = False) -> None:
+        super().__init__(message)
+        self.located = located
 
 
 class Section(BaseModel):
@@ -196,8 +228,9 @@ class KafkaSinkConfig(Section):
 class AlertmanagerSinkConfig(Section):
     url: str = "http://127.0.0.1:9093"
     resolve_after: Duration = timedelta(hours=1)
-    runbook_base_url: str = (
-        "https://github.com/role-usage-monitor/role-usage-monitor/blob/main/docs/detectors.md"
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="Older spelling of `alerts.runbook_base_url`, used when that is not set.",
     )
     generator_url: str | None = None
 
@@ -212,6 +245,17 @@ class WebhookSinkConfig(Section):
     url: SecretStr
     format: Literal["slack", "pagerduty", "generic"] = "generic"
     routing_key: SecretStr | None = None
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="The `sink` label of its metrics and log lines; default `webhook`, or "
+        "`webhook-<format>` (numbered when repeated) when several webhooks are configured.",
+    )
+
+
+def _one_or_many(value: Any) -> Any:
+    """``webhook:`` takes one receiver (a mapping) or several (a list of them)."""
+    return [value] if isinstance(value, dict | WebhookSinkConfig) else value
 
 
 class AlertsConfig(Section):
@@ -219,18 +263,31 @@ class AlertsConfig(Section):
     kafka: KafkaSinkConfig | None = None
     alertmanager: AlertmanagerSinkConfig | None = None
     sns: SnsSinkConfig | None = None
-    webhook: WebhookSinkConfig | None = None
+    webhook: Annotated[list[WebhookSinkConfig], BeforeValidator(_one_or_many)] | None = Field(
+        default=None,
+        description="Findings posted to webhooks (Slack, PagerDuty or generic JSON): one "
+        "receiver (a mapping) or several (a list of them).",
+    )
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="The runbook every alert links to as `<runbook_base_url>#<detector id>` "
+        "(Alertmanager, Slack, PagerDuty, generic webhooks, SNS), e.g. this project's "
+        "docs/detectors.md where on-call can read it. No link when unset.",
+    )
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
 
 
 class MetricsConfig(Section):
-    port: int | None = 9464
+    port: int | None = Field(default=9464, ge=0, le=65535)
     host: str = "0.0.0.0"
 
 
 class LogConfig(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+        BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
+    ] = "INFO"
     format: Literal["auto", "json", "text"] = "auto"
 
 
@@ -285,41 +342,107 @@ class Settings(BaseSettings):
         return candidate if candidate.is_absolute() else self.base_dir / candidate
 
 
+class _MergedSettings(Settings):
+    """Settings built from already merged data: no environment source of its own."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+@dataclass
+class LoadedConfig:
+    """The settings plus where each value came from and what looked wrong but is legal."""
+
+    settings: Settings
+    origins: Origins
+    warnings: list[str]
+
+
+#: Origins of the configuration loaded last: errors found later (a detector knob, a TLS
+#: combination) name their key, and :func:`locate` adds the file line or variable to it.
+_last_origins = Origins()
+
+
 def load_settings(path: str | Path | None) -> Settings:
-    """Read the YAML file at ``path`` (or only the environment when None)."""
-    data: dict[str, Any] = {}
-    base_dir = Path.cwd()
-    if path is not None:
-        config_path = Path(path)
-        try:
-            text = config_path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {_one_line(str(exc))}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of sections")
-        data = loaded or {}
-        base_dir = config_path.resolve().parent
-    data["base_dir"] = base_dir
+    """Read the YAML file at ``path`` (or only the environment when None); warnings are logged."""
+    loaded = load_config(path)
+    for warning in loaded.warnings:
+        # Before logging is set up (``run`` sets it from these very settings): plain stderr.
+        print(f"role-monitor: warning: {warning}", file=sys.stderr)
+    return loaded.settings
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """The file, then the ``ROLE_MONITOR_*`` variables over it, validated; ConfigError if bad."""
+    global _last_origins
+    data, origins, base_dir = _read_file(path)
     try:
-        return Settings(**data)
+        env = env_overrides(Settings, os.environ if environ is None else environ)
+    except EnvError as exc:
+        raise ConfigError(str(exc), located=True) from exc
+    origins.env = env.keys
+    _last_origins = origins
+    merged = merge(data, env.data)
+    merged["base_dir"] = base_dir
+    try:
+        # The variables were merged above, with their names: the settings' own environment
+        # source must not apply them a second time (raw, without the names for errors).
+        settings: Settings = _MergedSettings(**merged)
     except ValidationError as exc:
-        raise ConfigError(f"{path or 'environment'}: {_first_error(exc)}") from exc
-    except SettingsError as exc:
-        raise ConfigError(f"environment override: {_one_line(str(exc))}") from exc
+        raise ConfigError(validation_message(exc, origins, Settings), located=True) from exc
+    _check_files(settings, origins)
+    return LoadedConfig(settings, origins, list(env.unknown))
 
 
-def _first_error(exc: ValidationError) -> str:
-    errors = exc.errors()
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return f"{where}: {message}{more}"
+def _read_file(path: str | Path | None) -> tuple[dict[str, Any], Origins, Path]:
+    if path is None:
+        return {}, Origins(), Path.cwd()
+    config_path = Path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(f"cannot read config {path}: {reason}", located=True) from exc
+    try:
+        loaded = yaml.safe_load(text)
+        lines = yaml_lines(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_error(str(path), exc), located=True) from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping of sections", located=True)
+    return loaded or {}, Origins(str(path), lines), config_path.resolve().parent
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _check_files(settings: Settings, origins: Origins) -> None:
+    """Certificate files are read only when connecting, where a missing one would be retried
+    forever without its name: check them now."""
+    for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        value: Path | None = getattr(settings.kafka, key)
+        if value is None:
+            continue
+        resolved = settings.resolve(value)
+        if not resolved.is_file():
+            where = origins.of(("kafka", key))
+            raise ConfigError(f"{where}: kafka.{key}: no such file: {resolved}", located=True)
+
+
+_KEY_AT_START = re.compile(r"^(?P<key>[a-z_]+(?:\.[A-Za-z0-9_*-]+)*)[ :]")
+
+
+def locate(message: str) -> str:
+    """Prefix a message that starts with a dotted key with where that key was set."""
+    match = _KEY_AT_START.match(message)
+    if match is None:
+        return message
+    source = _last_origins.of(match.group("key").split("."))
+    # pydantic's wording for a typo'd detector knob, in this project's words.
+    message = message.replace("Extra inputs are not permitted", "unknown key")
+    return message if source is DEFAULT else f"{source}: {message}"

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from detectors.windows import human
-from monitor.config import DetectorConfig, Settings, Suppression
+from monitor.config import DetectorConfig, Settings, Suppression, WebhookSinkConfig
 
 ENV_PREFIX = "ROLE_MONITOR_"
 #: Not a setting: the loader fills it with the config file's folder.
@@ -94,21 +94,18 @@ MEANINGS: dict[str, str] = {
     "alerts.kafka": "Findings produced to a Kafka topic.",
     "alerts.alertmanager": "Findings as Prometheus Alertmanager alerts.",
     "alerts.sns": "Findings published to an SNS topic.",
-    "alerts.webhook": "Findings posted to a webhook (Slack, PagerDuty or generic JSON).",
     "alerts.jsonl.path": "File findings are appended to as JSON lines; `-` for stdout.",
     "alerts.kafka.topic": "Topic findings are produced to (on the `kafka` brokers).",
     "alerts.alertmanager.url": "Alertmanager base URL (alerts are posted to /api/v2/alerts).",
     "alerts.alertmanager.resolve_after": "How long after its event (or its arrival, if "
     "later) an alert resolves.",
-    "alerts.alertmanager.runbook_base_url": "Base of each alert's runbook link (`#<detector "
-    "id>` is appended).",
     "alerts.alertmanager.generator_url": "Link back to the monitor shown in Alertmanager.",
     "alerts.sns.topic_arn": "SNS topic findings are published to.",
     "alerts.sns.endpoint_url": "SNS endpoint (tests, VPC endpoints).",
     "alerts.sns.region": "Region of the SNS client.",
-    "alerts.webhook.url": "Webhook URL findings are posted to.",
-    "alerts.webhook.format": "Payload shape: slack, pagerduty or generic.",
-    "alerts.webhook.routing_key": "PagerDuty Events v2 routing key (format pagerduty).",
+    "alerts.webhook[].url": "Webhook URL findings are posted to.",
+    "alerts.webhook[].format": "Payload shape: slack, pagerduty or generic.",
+    "alerts.webhook[].routing_key": "PagerDuty Events v2 routing key (format pagerduty).",
     "alerts.retry_initial": "First wait before retrying a failed delivery (doubles each try).",
     "alerts.retry_max": "Longest wait between delivery retries.",
     "metrics.port": "Port of /metrics, /healthz and /readyz (null: not served; 0: any free).",
@@ -188,6 +185,10 @@ def _rows(model: type[BaseModel], prefix: str, env: str | None) -> list[Row]:
             rows.extend(_detector_rows(variable))
         elif name == "suppressions" and not prefix:
             rows.extend(_list_rows(Suppression, "suppressions[]."))
+        elif key == "alerts.webhook":  # one receiver or a list of them
+            meaning = _meaning(model, name, field, key)
+            rows.append(Row(key, "*optional section* or list", "absent", meaning, f"`{variable}`"))
+            rows.extend(_list_rows(WebhookSinkConfig, "alerts.webhook[]."))
         else:
             rows.append(
                 Row(

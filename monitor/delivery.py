@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from monitor.findings import Finding
@@ -37,6 +38,8 @@ class Delivery:
         #: (finding id, sink) pairs already sent in the current checkpoint, so a retry after a
         #: partial failure does not resend to the sinks that succeeded.
         self._sent: set[tuple[str, str]] = set()
+        #: Findings delivered everywhere since the last checkpoint, per detector (for its log).
+        self._delivered: Counter[str] = Counter()
 
     def deliver(self, findings: Sequence[Finding]) -> int:
         """Send new findings to every sink; returns how many were new."""
@@ -63,6 +66,7 @@ class Delivery:
             for finding in fresh:  # not delivered everywhere yet: try again next time
                 self.state.unmark_delivered(finding_id(finding))
             raise DeliveryFailed(", ".join(failures))
+        self._delivered.update(finding.detector for finding in fresh)
         return len(fresh)
 
     def flush(self) -> None:
@@ -74,8 +78,22 @@ class Delivery:
                 raise DeliveryFailed(sink.name) from exc
 
     def checkpoint_done(self) -> None:
-        """Forget per-sink progress once the checkpoint (state + offsets) is committed."""
+        """Forget per-sink progress once the checkpoint (state + offsets) is committed.
+
+        A checkpoint that delivered findings says so in one line: the log then shows when each
+        page went out, without a line per finding.
+        """
         self._sent.clear()
+        if self._delivered:
+            log.info(
+                "delivered %d findings",
+                self._delivered.total(),
+                extra={
+                    "by_detector": dict(sorted(self._delivered.items())),
+                    "sinks": [sink.name for sink in self.sinks],
+                },
+            )
+            self._delivered.clear()
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -1,4 +1,4 @@
-"""The monitor's HTTP endpoints: ``/metrics``, ``/healthz`` and ``/readyz``.
+"""The monitor's HTTP endpoints: ``/metrics``, ``/healthz`` and ``/readyz`` (``/`` links them).
 
 - ``/metrics``: the injected registry, in the format the scraper asks for (OpenMetrics or text).
 - ``/healthz``: 200 while the process can answer at all (liveness: restart me if this fails).
@@ -23,6 +23,17 @@ from prometheus_client.exposition import choose_encoder
 from monitor.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+#: ``/``: where a person opening the port in a browser finds the endpoints (static: no input).
+LANDING_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>role-usage-monitor</title></head>
+<body><h1>role-usage-monitor</h1>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="healthz">/healthz</a>: liveness (200 while the process answers)</li>
+<li><a href="readyz">/readyz</a>: readiness (200 once partitions are assigned and roles loaded)</li>
+</ul></body></html>
+"""
 
 
 class _Server(ThreadingHTTPServer):
@@ -61,7 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
-        if path == "/metrics":
+        if path == "/":
+            self._reply(200, LANDING_PAGE, "text/html; charset=utf-8", send_body)
+        elif path == "/metrics":
             self.server.is_ready()
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._reply(200, encoder(self.server.metrics.registry), content_type, send_body)

@@ -94,12 +94,52 @@ class LibraryThrottle(logging.Filter):
         return True
 
 
+class MissingTopicNote(logging.Filter):
+    """kafka-python's ERROR "Topic X not found in cluster metadata" as one INFO line per topic.
+
+    On a normal first start the topic does not exist until someone produces to it (or creates
+    it), and kafka-python logs that ERROR at every metadata refresh. The first time becomes one
+    INFO line; only a topic still missing after ``patience`` seconds is worth a WARNING (then
+    at most one per ``patience``).
+    """
+
+    MESSAGE = "Topic %s not found in cluster metadata"
+
+    def __init__(self, patience: float = 600.0) -> None:
+        super().__init__()
+        self.patience = patience
+        self._first: dict[str, float] = {}
+        self._warned: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "kafka.cluster" or record.msg != self.MESSAGE or not record.args:
+            return True
+        topic = str(record.args[0] if isinstance(record.args, tuple) else record.args)
+        first = self._first.setdefault(topic, record.created)
+        if first == record.created and topic not in self._warned:
+            self._warned[topic] = record.created
+            self._rewrite(record, logging.INFO, f"topic {topic} does not exist yet: waiting for it")
+            return True
+        if record.created - self._warned[topic] < self.patience:
+            return False
+        self._warned[topic] = record.created
+        self._rewrite(record, logging.WARNING, f"topic {topic} still does not exist")
+        return True
+
+    @staticmethod
+    def _rewrite(record: logging.LogRecord, level: int, message: str) -> None:
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        # The topic goes into the text: later filters throttle per distinct message.
+        record.msg, record.args = message, ()
+
+
 def setup_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Route every logger to ``stream`` (stderr) in the chosen format; idempotent."""
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not _is_tty(out))
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(MissingTopicNote())
     if level != "DEBUG":
         handler.addFilter(LibraryThrottle())
     root = logging.getLogger()

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -51,6 +58,8 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        # process_cpu_seconds_total, process_resident_memory_bytes, open fds, start time.
+        ProcessCollector(registry=r)
         self.records = Counter(
             "role_monitor_records",
             "Input records by outcome (processed, skipped as out of scope, rejected, duplicate).",

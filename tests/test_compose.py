@@ -7,15 +7,23 @@ the files and check that wiring against the repository.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from plugins.processes import require_binary
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
 PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+ALERTMANAGER_CONFIG = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+RECEIVER = REPO / "deploy" / "alert-receiver" / "receiver.py"
 DATASOURCES = REPO / "dashboards" / "provisioning" / "datasources.yml"
 MONITOR_JOB = "role-usage-monitor"
 
@@ -147,3 +155,110 @@ def test_monitor_environment_points_at_compose_services() -> None:
     alertmanager = environment["ROLE_MONITOR_ALERTS__ALERTMANAGER__URL"]
     assert alertmanager.removeprefix("http://").split(":")[0] in services()
     assert environment["ROLE_MONITOR_METRICS__PORT"] == "9464"
+
+
+# ------------------------------------------------------------------ what the issue found broken
+
+
+def test_the_monitor_healthcheck_probes_healthz() -> None:
+    test = " ".join(services()["monitor"]["healthcheck"]["test"])
+    assert "127.0.0.1:9464/healthz" in test
+
+
+def test_the_loader_moves_the_sample_to_now() -> None:
+    """Fixed 2026 timestamps would make RoleMonitorEventsStale fire in the demo."""
+    assert "--shift-to-now" in services()["loader"]["command"]
+
+
+def test_alertmanager_receivers_post_to_a_compose_service_that_listens() -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
+    urls = [
+        hook["url"]
+        for receiver in config["receivers"]
+        for hook in receiver.get("webhook_configs", [])
+    ]
+    assert urls
+    defined = services()
+    for url in urls:
+        host, port = host_port(url.removeprefix("http://").split("/", 1)[0])
+        assert host in defined, f"{url}: no compose service {host}"
+        assert f"{port}" in " ".join(defined[host]["command"]), f"{url}: {host} listens elsewhere"
+
+
+def test_no_top_level_name_for_docker_compose_1_29() -> None:
+    assert "name" not in compose()
+    assert "COMPOSE_PROJECT_NAME=role-usage-monitor" in (REPO / ".env").read_text()
+
+
+def test_docker_compose_1_29_accepts_the_file(tmp_path: Path) -> None:
+    """Debian's docker-compose (1.29) parses and validates without a Docker engine."""
+    binary = require_binary("docker-compose")
+    result = subprocess.run(
+        [binary, "--project-directory", str(REPO), "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_specification_accepts_the_file() -> None:
+    """The compose-spec JSON schema, which compose v2 validates against (check-jsonschema's
+    vendored copy: no network)."""
+    from check_jsonschema.cli.main_command import main as check_jsonschema
+
+    with pytest.raises(SystemExit) as done:
+        check_jsonschema(["--builtin-schema", "vendor.compose-spec", str(COMPOSE)])
+    assert done.value.code == 0
+
+
+def test_the_alert_receiver_really_receives_what_alertmanager_sends(tmp_path: Path) -> None:
+    """The real Alertmanager with deploy/alertmanager/alertmanager.yml (receiver host rewritten
+    to 127.0.0.1) delivers a critical finding to deploy/alert-receiver/receiver.py."""
+    from plugins.prometheus_stack import free_port, get_json, running
+
+    binary = require_binary("prometheus-alertmanager")
+    receiver_port, am_port = free_port(), free_port()
+    receiver = [sys.executable, str(RECEIVER), str(receiver_port)]
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        ALERTMANAGER_CONFIG.read_text(encoding="utf-8").replace(
+            "http://alert-receiver:5001/", f"http://127.0.0.1:{receiver_port}/"
+        ),
+        encoding="utf-8",
+    )
+    manager = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{am_port}",
+        "--cluster.listen-address=",
+    ]
+    receiver_url = f"http://127.0.0.1:{receiver_port}"
+    with (
+        running(receiver, f"{receiver_url}/healthz", tmp_path / "receiver.log"),
+        running(manager, f"http://127.0.0.1:{am_port}/-/ready", tmp_path / "am.log"),
+    ):
+        alert = {
+            "labels": {"alertname": "RoleMonitorBreakGlassAssumed", "severity": "critical",
+                       "detector": "break_glass_assumed", "role_account": "222222222222"},
+            "annotations": {"summary": "Break-glass role assumed"},
+        }  # fmt: skip
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{am_port}/api/v2/alerts",
+            data=json.dumps([alert]).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+
+        def delivered() -> set[str]:
+            return {entry["receiver"] for entry in get_json(receiver_url)}
+
+        # The pager route's group_wait is 10 s (chat's 30 s: not waited for here).
+        deadline = time.monotonic() + 90
+        while "pager" not in delivered() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "pager" in delivered()
+        assert "RoleMonitorBreakGlassAssumed" in (tmp_path / "receiver.log").read_text()

@@ -40,12 +40,17 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
 def test_durations_and_account_ids() -> None:
     import yaml
 
-    data = yaml.safe_load("state: {retention: 7d}\ntrusted_external_accounts: [12345]\n")
+    data = yaml.safe_load("state: {retention: 7d}\ntrusted_external_accounts: [123456789012]\n")
+    from pydantic import ValidationError
+
     from monitor.config import Settings
 
     settings = Settings(**data)
     assert settings.state.retention == timedelta(days=7)
-    assert settings.trusted_external_accounts == ["000000012345"]
+    assert settings.trusted_external_accounts == ["123456789012"]
+    # Not padded: 12345 is no account, and padding would make a member look external.
+    with pytest.raises(ValidationError, match="12 digits"):
+        Settings(trusted_external_accounts=[12345])
 
 
 def test_secrets_are_masked_in_dumps(tmp_path: Path) -> None:

@@ -112,3 +112,17 @@ def test_close_frees_the_port(metrics: Metrics) -> None:
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))
+
+
+def test_the_root_page_links_every_endpoint(server: MetricsServer) -> None:
+    status, content_type, body = get(server, "/")
+    assert status == 200 and content_type.startswith("text/html")
+    for path in ("metrics", "healthz", "readyz"):
+        assert f'href="{path}"' in body
+        assert get(server, f"/{path}")[0] in (200, 503)
+
+
+def test_process_metrics_are_exported(server: MetricsServer) -> None:
+    body = get(server, "/metrics")[2]
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total"):
+        assert f"\n{name} " in body, name

@@ -163,3 +163,42 @@ def secret_settings(base: Path) -> Settings:
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+def test_a_missing_topic_at_first_start_is_one_info_line(restore_logging: None) -> None:
+    """kafka-python logs an ERROR per metadata refresh while the topic does not exist yet."""
+    out = io.StringIO()
+    setup_logging("INFO", "json", stream=out)
+    cluster = logging.getLogger("kafka.cluster")
+    for _ in range(5):
+        cluster.error("Topic %s not found in cluster metadata", "cloudtrail")
+    cluster.error("Topic %s not found in cluster metadata", "cloudtrail.dlq")
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["level"], e["message"]) for e in entries] == [
+        ("INFO", "topic cloudtrail does not exist yet: waiting for it"),
+        ("INFO", "topic cloudtrail.dlq does not exist yet: waiting for it"),
+    ]
+
+
+def test_a_topic_missing_for_long_is_a_warning() -> None:
+    from monitor.logs import MissingTopicNote
+
+    note = MissingTopicNote(patience=60)
+
+    def seen(at: float) -> logging.LogRecord | None:
+        made = logging.makeLogRecord(
+            {
+                "name": "kafka.cluster",
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+                "msg": MissingTopicNote.MESSAGE,
+                "args": ("cloudtrail",),
+                "created": at,
+            }
+        )
+        return made if note.filter(made) else None
+
+    first, quiet, late = seen(0.0), seen(30.0), seen(61.0)
+    assert first is not None and first.levelname == "INFO"
+    assert quiet is None
+    assert late is not None and late.levelname == "WARNING"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
+from kafka_service import wait_until
 from plugins.kafka_broker import KafkaBroker
 from plugins.sample_findings import make_finding
 
@@ -15,6 +16,7 @@ from monitor.config import Settings
 from monitor.sinks.base import SinkError
 from monitor.sinks.factory import build_sinks
 from monitor.sinks.kafka_sink import KafkaSink
+from monitor.sources.kafka_client import RECONNECT_BACKOFF_MAX_MS
 
 pytestmark = pytest.mark.kafka
 
@@ -88,31 +90,41 @@ def test_unreachable_broker_is_a_sink_error() -> None:
 def test_records_failed_at_flush_are_produced_again_after_the_broker_returns(
     kafka_broker: KafkaBroker, kafka_topic: str
 ) -> None:
-    """The caller retries flush(), not send(): a failed record must survive in the sink."""
+    """The caller retries flush(), not send(): a failed record must survive in the sink.
+
+    Deterministic: the record is queued while the broker is already down (its metadata is
+    cached), so it cannot reach the broker before the outage whatever the machine's load, and
+    is never half-sent; after the restart the test waits for the flush to succeed (the
+    consumer's back-pressure loop), not for a number of attempts.
+    """
     kafka_broker.require_managed("restart")
     options = {
         "bootstrap_servers": kafka_broker.bootstrap,
         "request_timeout_ms": 1000,
         "delivery_timeout_ms": 3000,
-        "linger_ms": 1000,  # keeps the record in the producer until the broker is gone
+        # As the service's client options: find the returned broker within a second or two.
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     sink = KafkaSink(kafka_topic, options, flush_timeout=10.0)
     sink.send([make_finding(event_id="before")])
     sink.flush()  # connected, metadata known
     finding = make_finding(dedup_key="break_glass_assumed:during-outage")
-    sink.send([finding])
     kafka_broker.stop()
     try:
+        sink.send([finding])  # queued: the topic's metadata is cached
         with pytest.raises(SinkError, match="not acknowledged"):
             sink.flush()
     finally:
         kafka_broker.start()
-    for _ in range(20):  # the consumer's back-pressure loop, compressed
-        try:
-            sink.flush()
-            break
-        except SinkError:
-            continue
+    wait_until(lambda: _flushed(sink), 120, "the sink to deliver after the broker returned")
     sink.close()
     keys = [r.key.decode() for r in consume(kafka_broker.bootstrap, kafka_topic, 2)]
     assert finding.dedup_key in keys
+
+
+def _flushed(sink: KafkaSink) -> bool:
+    try:
+        sink.flush()
+    except SinkError:
+        return False
+    return True

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
 import pytest
+from plugins.sample_findings import make_finding
 from pydantic import SecretStr
 
 from monitor.config import Settings
 from monitor.metrics import Metrics
+from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import SinkError
 from monitor.sinks.factory import build_sinks
 from monitor.sinks.jsonl import JsonLinesSink
@@ -54,8 +57,61 @@ def test_retry_counter_exists_before_any_retry() -> None:
 def test_webhook_secret_is_a_secret() -> None:
     settings = Settings(alerts={"webhook": {"url": "https://hooks.example/T/B/secret"}})
     assert settings.alerts.webhook is not None
-    assert isinstance(settings.alerts.webhook.url, SecretStr)
+    assert isinstance(settings.alerts.webhook[0].url, SecretStr)
     assert "secret" not in str(settings.alerts.webhook)
+
+
+def test_several_webhooks_get_distinct_names_and_one_runbook_link() -> None:
+    """Slack and PagerDuty at once; every sink links the same runbook document."""
+    runbook = "https://wiki.example/role-monitor/detectors"
+    settings = Settings(
+        alerts={
+            "runbook_base_url": runbook,
+            "alertmanager": {"url": "http://127.0.0.1:9093"},
+            "webhook": [
+                {"url": "https://hooks.example/a", "format": "slack"},
+                {"url": "https://events.example/b", "format": "pagerduty", "routing_key": "k"},
+                {"url": "https://hooks.example/c", "format": "slack"},
+                {"url": "https://hooks.example/d", "name": "soc"},
+            ],
+        }
+    )
+    metrics = Metrics()
+    sinks = build_sinks(settings, metrics)
+    names = [s.name for s in sinks]
+    assert names == ["alertmanager", "webhook-slack", "webhook-pagerduty", "webhook-slack-2", "soc"]
+    finding = make_finding()
+    link = f"{runbook}#{finding.detector}"
+    alertmanager, slack, pagerduty, _, generic = sinks
+    assert isinstance(alertmanager, AlertmanagerSink)
+    assert alertmanager.alert(finding)["annotations"]["runbook_url"] == link
+    assert isinstance(slack, WebhookSink) and isinstance(pagerduty, WebhookSink)
+    assert f"<{link}|runbook>" in json.dumps(slack.payload(finding))
+    assert pagerduty.payload(finding)["links"] == [{"href": link, "text": "Runbook"}]
+    assert isinstance(generic, WebhookSink) and generic.payload(finding)["runbook_url"] == link
+    sample = metrics.registry.get_sample_value
+    assert sample("role_monitor_alerts_total", {"sink": "soc", "outcome": "retried"}) == 0
+
+
+def test_the_single_webhook_form_and_the_older_runbook_key_still_work() -> None:
+    settings = Settings(
+        alerts={
+            "alertmanager": {"url": "http://127.0.0.1:9093", "runbook_base_url": "https://rb"},
+            "webhook": {"url": "https://hooks.example/a", "format": "slack"},
+        }
+    )
+    _, webhook = build_sinks(settings)
+    assert webhook.name == "webhook"
+    assert isinstance(webhook, WebhookSink)
+    assert "<https://rb#" in json.dumps(webhook.payload(make_finding()))
+
+
+def test_without_a_runbook_base_url_alerts_carry_no_link() -> None:
+    settings = Settings(alerts={"alertmanager": {}, "webhook": {"url": "https://h/a"}})
+    alertmanager, webhook = build_sinks(settings)
+    assert isinstance(alertmanager, AlertmanagerSink) and isinstance(webhook, WebhookSink)
+    assert "runbook_url" not in alertmanager.alert(make_finding())["annotations"]
+    assert "runbook_url" not in webhook.payload(make_finding())
 
 
 # ------------------------------------------------------------------------------------ retry

@@ -37,6 +37,7 @@ FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.05)
 SECRET_PATH = "/services/T0SECRET/B0SECRET/XoXoSeCrEtToKeN"
 ROUTING_KEY = "R0UTINGKEY-0123456789abcdef0123456789"
 #: Our own runbook link is the only Slack link a message may contain.
+RUNBOOK = "https://wiki.example/role-monitor/detectors.md"
 RUNBOOK_LINK = re.compile(r"<https://[^<>|\s]+#[a-z_]+\|runbook>")
 
 
@@ -46,7 +47,7 @@ def sink(receiver: Receiver, fmt: str, **kwargs: Any) -> WebhookSink:
         format=fmt,  # type: ignore[arg-type]
         routing_key=SecretStr(ROUTING_KEY) if fmt == "pagerduty" else None,
     )
-    return WebhookSink(config, policy=FAST, **kwargs)
+    return WebhookSink(config, policy=FAST, **{"runbook_base": RUNBOOK, **kwargs})
 
 
 def posted_json(receiver: Receiver, index: int = -1) -> dict[str, Any]:
@@ -202,7 +203,8 @@ def test_generic_posts_the_finding_json(http_receiver: Receiver) -> None:
     sink(http_receiver, "generic").send([finding, make_finding(event_id="second")])
 
     assert len(http_receiver.requests) == 2
-    assert posted_json(http_receiver, 0) == json.loads(finding.to_json())
+    runbook = {"runbook_url": f"{RUNBOOK}#{finding.detector}"}
+    assert posted_json(http_receiver, 0) == {**json.loads(finding.to_json()), **runbook}
     assert posted_json(http_receiver, 1)["event_id"] == "second"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monitor.commands import detectors_cmd, produce, replay, roles, run
+from monitor.commands import config_cmd, detectors_cmd, produce, replay, roles, run
 
 
 def register_all(commands: argparse._SubParsersAction[Any]) -> None:
-    for module in (replay, detectors_cmd, run, produce, roles):
+    for module in (replay, detectors_cmd, run, produce, roles, config_cmd):
         module.register(commands)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from kafka.errors import KafkaError
 
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.envelopes import Record, decode
+from monitor.retime import shift_to
 from monitor.sources.files import Message, expand, read_messages
 from monitor.sources.kafka_client import producer_options
 
@@ -39,6 +41,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="one message per file (or .jsonl line), raw bytes, instead of one per record",
     )
+    parser.add_argument(
+        "--shift-to-now",
+        action="store_true",
+        help="move event times so the newest record is now, gaps kept (demos: fresh findings)",
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
     parser.set_defaults(handler=run)
 
@@ -50,16 +57,22 @@ def run(args: argparse.Namespace) -> int:
         sources = expand(args.paths)
     except FileNotFoundError as exc:
         raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+    if args.shift_to_now and args.as_envelope:
+        raise ConfigError("--shift-to-now rewrites records; it cannot be used with --as-envelope")
     producer = _connect(settings)
     sent = failed = skipped = 0
     try:
         futures = []
+        held: list[Outgoing] = []  # --shift-to-now: sent once the newest time is known
         for source in sources:
             for message in read_messages(source):
                 outgoing = [_raw(message)] if args.as_envelope else list(_records(message))
                 skipped += 0 if outgoing else 1
-                for key, value in outgoing:
-                    futures.append(producer.send(topic, key=key, value=value))
+                if args.shift_to_now:
+                    held.extend(outgoing)
+                    continue
+                futures += [producer.send(topic, key=k, value=v) for k, v in outgoing]
+        futures += [producer.send(topic, key=k, value=v) for k, v in _shifted(held)]
         producer.flush(timeout=FLUSH_TIMEOUT_S)
         for future in futures:
             try:
@@ -92,6 +105,13 @@ def _records(message: Message) -> Iterator[Outgoing]:
     for decoded in decode(message.payload):
         if isinstance(decoded, Record):
             yield _key(decoded), orjson.dumps(decoded.data)
+
+
+def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
+    if not batch:
+        return []
+    records = shift_to([orjson.loads(value) for _, value in batch], datetime.now(UTC))
+    return [(key, orjson.dumps(record)) for (key, _), record in zip(batch, records, strict=True)]
 
 
 def _key(record: Record) -> bytes | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         sources = expand(args.paths)
     except FileNotFoundError as exc:
         raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
-    monitor = build_monitor(settings, state_path=args.state or ":memory:")
+    monitor = build_monitor(settings, state_path=state_path(args.state))
     sink: Sink = PrettySink(sys.stdout) if args.format == "pretty" else JsonLinesSink("-")
     delivery = Delivery([sink], monitor.state, monitor.metrics)
     dead_letters = _open_dead_letters(args.dead_letter)
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(sources), sys.stderr)
     try:
         for source in sources:
-            for message in read_messages(source):
+            for message in _read(source):
                 _replay_message(monitor, delivery, message, dead_letters)
             progress.advance(monitor.pipeline.stats.records)
             monitor.pipeline.maybe_prune()
@@ -74,6 +75,23 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(monitor.pipeline.stats, time.perf_counter() - started):
         print(line, file=sys.stderr)
     return 0
+
+
+def state_path(value: str | None) -> str:
+    """``--state``, checked before anything is created: a typo must not make folders."""
+    if value is None or value == ":memory:":
+        return ":memory:"
+    folder = Path(value).parent
+    if not folder.is_dir():
+        raise ConfigError(f"--state {value}: no such folder {folder}")
+    return value
+
+
+def _read(source: Path | str) -> Iterator[Message]:
+    try:
+        yield from read_messages(source)
+    except OSError as exc:  # unreadable (permissions, a folder that vanished): a usage error
+        raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
 def _replay_message(

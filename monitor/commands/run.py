@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.app import build_monitor
+from monitor.commands.config_cmd import run_warnings
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.delivery import Delivery
 from monitor.logs import effective_config, setup_logging
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         "role-monitor run starting",
         extra={"version": __version__, "config": effective_config(settings)},
     )
+    for warning in run_warnings(settings):  # said once at start, not discovered at a restart
+        log.warning(warning)
     monitor = build_monitor(settings)
     try:
         sinks = build_sinks(settings, monitor.metrics)

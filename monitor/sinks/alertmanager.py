@@ -25,6 +25,7 @@ from monitor.sinks.render import (
     alert_name,
     description_lines,
     fingerprint,
+    runbook_url,
 )
 from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
 from monitor.text import clean
@@ -51,8 +52,10 @@ class AlertmanagerSink:
         on_retry: Callable[[TransientSinkError], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timeout: float = DEFAULT_TIMEOUT,
+        runbook_base: str | None = None,
     ) -> None:
         self.config = config
+        self.runbook_base = runbook_base or config.runbook_base_url
         self.endpoint = config.url.rstrip("/") + "/api/v2/alerts"
         self._policy = policy
         self._on_retry = on_retry
@@ -70,8 +73,8 @@ class AlertmanagerSink:
 
     def alert(self, finding: Finding) -> dict[str, Any]:
         """The API v2 ``postableAlert`` for one finding."""
-        runbook = f"{self.config.runbook_base_url}#{finding.detector}"
-        return {
+        runbook = runbook_url(self.runbook_base, finding.detector)
+        alert = {
             "labels": {
                 "alertname": alert_name(finding.detector),
                 "detector": finding.detector,
@@ -82,8 +85,9 @@ class AlertmanagerSink:
             "annotations": self._annotations(finding, runbook),
             "startsAt": _rfc3339(finding.event_time),
             "endsAt": _rfc3339(self._ends_at(finding)),
-            "generatorURL": self.config.generator_url or runbook,
         }
+        generator = self.config.generator_url or runbook
+        return {**alert, "generatorURL": generator} if generator else alert
 
     def _ends_at(self, finding: Finding) -> datetime:
         """``resolve_after`` past the later of event time and now.
@@ -95,7 +99,7 @@ class AlertmanagerSink:
         return max(finding.event_time, self._clock()) + self.config.resolve_after
 
     @staticmethod
-    def _annotations(finding: Finding, runbook: str) -> dict[str, str]:
+    def _annotations(finding: Finding, runbook: str | None) -> dict[str, str]:
         per_event = {
             "principal": finding.principal,
             "role_arn": finding.role_arn,
@@ -108,7 +112,7 @@ class AlertmanagerSink:
         return {
             "summary": clean(finding.title, SUMMARY_LIMIT) or finding.detector,
             "description": "\n".join(description_lines(finding))[:DESCRIPTION_LIMIT],
-            "runbook_url": runbook,
+            **({"runbook_url": runbook} if runbook else {}),
             **{k: clean(v, ANNOTATION_LIMIT) or "" for k, v in per_event.items() if v},
         }
 

@@ -7,9 +7,9 @@ Settings are read here, at the edge: the sinks receive plain values and secrets 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from monitor.config import Settings
+from monitor.config import Settings, WebhookSinkConfig
 from monitor.metrics import Metrics
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import Sink
@@ -17,7 +17,7 @@ from monitor.sinks.jsonl import JsonLinesSink
 from monitor.sinks.kafka_sink import KafkaSink, client_options
 from monitor.sinks.retry import TransientSinkError
 from monitor.sinks.sns import SnsSink
-from monitor.sinks.webhook import DEFAULT_RUNBOOK, WebhookSink
+from monitor.sinks.webhook import WebhookSink
 
 RetryHook = Callable[[TransientSinkError], None]
 
@@ -31,16 +31,39 @@ def build_sinks(settings: Settings, metrics: Metrics | None = None) -> list[Sink
     if alerts.kafka is not None:
         options = client_options(settings.kafka, settings.resolve)
         sinks.append(KafkaSink(alerts.kafka.topic, options))
+    runbook = runbook_base_url(settings)
     if alerts.alertmanager is not None:
         hook = _retry_counter(metrics, AlertmanagerSink.name)
-        sinks.append(AlertmanagerSink(alerts.alertmanager, on_retry=hook))
+        sinks.append(AlertmanagerSink(alerts.alertmanager, on_retry=hook, runbook_base=runbook))
     if alerts.sns is not None:
-        sinks.append(SnsSink(alerts.sns))
-    if alerts.webhook is not None:
-        runbook = alerts.alertmanager.runbook_base_url if alerts.alertmanager else DEFAULT_RUNBOOK
-        hook = _retry_counter(metrics, WebhookSink.name)
-        sinks.append(WebhookSink(alerts.webhook, runbook_base=runbook, on_retry=hook))
+        sinks.append(SnsSink(alerts.sns, runbook_base=runbook))
+    for webhook, name in zip(
+        alerts.webhook or [], webhook_names(alerts.webhook or []), strict=True
+    ):
+        hook = _retry_counter(metrics, name)
+        sinks.append(WebhookSink(webhook, name=name, runbook_base=runbook, on_retry=hook))
     return sinks or [JsonLinesSink("-")]
+
+
+def runbook_base_url(settings: Settings) -> str | None:
+    """``alerts.runbook_base_url``, else the older ``alerts.alertmanager.runbook_base_url``."""
+    alerts = settings.alerts
+    older = alerts.alertmanager.runbook_base_url if alerts.alertmanager else None
+    return alerts.runbook_base_url or older
+
+
+def webhook_names(webhooks: Sequence[WebhookSinkConfig]) -> list[str]:
+    """Distinct sink names (metric labels, per-sink delivery progress) for the webhooks."""
+    if len(webhooks) == 1:
+        return [webhooks[0].name or WebhookSink.name]
+    names: list[str] = []
+    for webhook in webhooks:
+        base = webhook.name or f"{WebhookSink.name}-{webhook.format}"
+        name, number = base, 2
+        while name in names:
+            name, number = f"{base}-{number}", number + 1
+        names.append(name)
+    return names
 
 
 def _retry_counter(metrics: Metrics | None, sink: str) -> RetryHook | None:

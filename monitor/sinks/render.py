@@ -89,3 +89,8 @@ def description_lines(finding: Finding, limit: int = 256) -> list[str]:
         ("Event id", finding.event_id),
     ]
     return [f"{label}: {clean(value, limit)}" for label, value in pairs if value]
+
+
+def runbook_url(base: str | None, detector: str) -> str | None:
+    """``<base>#<detector>``: the detector's section of the runbook; None without a base."""
+    return f"{base}#{detector}" if base else None

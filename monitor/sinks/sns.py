@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from monitor.config import SnsSinkConfig
 from monitor.findings import Finding
 from monitor.sinks.base import SinkError
-from monitor.sinks.render import finding_document, fingerprint
+from monitor.sinks.render import finding_document, fingerprint, runbook_url
 
 SUBJECT_LIMIT = 99
 _NOT_SUBJECT_SAFE = re.compile(r"[^\x20-\x7e]+")
@@ -33,12 +33,16 @@ def subject(finding: Finding) -> str:
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 
-def publish_arguments(topic_arn: str, finding: Finding) -> dict[str, Any]:
+def publish_arguments(
+    topic_arn: str, finding: Finding, runbook_base: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of ``sns.publish`` for one finding."""
+    runbook = runbook_url(runbook_base, finding.detector)
+    message = {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
     arguments: dict[str, Any] = {
         "TopicArn": topic_arn,
         "Subject": subject(finding),
-        "Message": orjson.dumps(finding_document(finding)).decode(),
+        "Message": orjson.dumps(message).decode(),
         "MessageAttributes": {
             "severity": {"DataType": "String", "StringValue": finding.severity.value},
             "detector": {"DataType": "String", "StringValue": finding.detector},
@@ -55,8 +59,11 @@ def publish_arguments(topic_arn: str, finding: Finding) -> dict[str, Any]:
 class SnsSink:
     name = "sns"
 
-    def __init__(self, config: SnsSinkConfig, client: Any | None = None) -> None:
+    def __init__(
+        self, config: SnsSinkConfig, client: Any | None = None, runbook_base: str | None = None
+    ) -> None:
         self.topic_arn = config.topic_arn
+        self.runbook_base = runbook_base
         self._client = client or boto3.client(
             "sns",
             region_name=config.region,
@@ -71,7 +78,9 @@ class SnsSink:
     def send(self, findings: Sequence[Finding]) -> None:
         for finding in findings:
             try:
-                self._client.publish(**publish_arguments(self.topic_arn, finding))
+                self._client.publish(
+                    **publish_arguments(self.topic_arn, finding, self.runbook_base)
+                )
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "?")
                 raise SinkError(f"SNS publish to {self.topic_arn} failed: {code}") from exc

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from monitor.config import AlertmanagerSinkConfig, ConfigError, WebhookSinkConfig
+from monitor.config import ConfigError, WebhookSinkConfig
 from monitor.findings import Finding, Severity
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, masked, post_json
 from monitor.sinks.render import (
@@ -28,12 +28,11 @@ from monitor.sinks.render import (
     alert_name,
     finding_document,
     role_name,
+    runbook_url,
 )
 from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
 from monitor.text import clean
 
-#: The same runbook document Alertmanager alerts link to.
-DEFAULT_RUNBOOK: str = AlertmanagerSinkConfig.model_fields["runbook_base_url"].default
 PAGERDUTY_SEVERITY = {
     Severity.CRITICAL: "critical",
     Severity.HIGH: "error",
@@ -62,10 +61,12 @@ def slack_code(value: object, limit: int = SLACK_VALUE_LIMIT) -> str:
     return f"`{text}`" if text else "_none_"
 
 
-def slack_payload(finding: Finding, runbook_base: str = DEFAULT_RUNBOOK) -> dict[str, Any]:
+def slack_payload(finding: Finding, runbook_base: str | None = None) -> dict[str, Any]:
     """An incoming-webhook message: header, title, who/what/where fields, runbook link."""
     name = alert_name(finding.detector)
     account = account_or_unknown(finding.role_account)
+    runbook = runbook_url(runbook_base, finding.detector)
+    link = f" · <{runbook}|runbook>" if runbook else ""
     fields = [
         ("Principal", finding.principal),
         ("Principal account", finding.principal_account),
@@ -99,8 +100,8 @@ def slack_payload(finding: Finding, runbook_base: str = DEFAULT_RUNBOOK) -> dict
                 "type": "context",
                 "elements": [
                     _mrkdwn(
-                        f"detector `{finding.detector}` · severity *{finding.severity.value}* · "
-                        f"<{runbook_base}#{finding.detector}|runbook>"
+                        f"detector `{finding.detector}` · severity *{finding.severity.value}*"
+                        + link
                     )
                 ],
             },
@@ -117,17 +118,18 @@ def _mrkdwn_section(text: str) -> dict[str, Any]:
 
 
 def pagerduty_payload(
-    finding: Finding, routing_key: str, runbook_base: str = DEFAULT_RUNBOOK
+    finding: Finding, routing_key: str, runbook_base: str | None = None
 ) -> dict[str, Any]:
     """An Events API v2 ``trigger``; the dedup key makes resends update the same incident."""
     account = account_or_unknown(finding.role_account)
+    runbook = runbook_url(runbook_base, finding.detector)
+    links = {"client_url": runbook, "links": [{"href": runbook, "text": "Runbook"}]}
     return {
         "routing_key": routing_key,
         "event_action": "trigger",
         "dedup_key": pagerduty_dedup_key(finding.dedup_key),
         "client": "role-usage-monitor",
-        "client_url": f"{runbook_base}#{finding.detector}",
-        "links": [{"href": f"{runbook_base}#{finding.detector}", "text": "Runbook"}],
+        **(links if runbook else {}),
         "payload": {
             "summary": clean(finding.title, PAGERDUTY_SUMMARY_LIMIT) or finding.detector,
             "source": f"aws-account-{account}",
@@ -149,19 +151,22 @@ def pagerduty_dedup_key(dedup_key: str) -> str:
 
 
 class WebhookSink:
+    #: The default name; several webhooks get distinct ones (see ``factory.webhook_names``).
     name = "webhook"
 
     def __init__(
         self,
         config: WebhookSinkConfig,
         *,
-        runbook_base: str = DEFAULT_RUNBOOK,
+        name: str | None = None,
+        runbook_base: str | None = None,
         policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
         on_retry: Callable[[TransientSinkError], None] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if config.format == "pagerduty" and config.routing_key is None:
             raise ConfigError("alerts.webhook.routing_key is required for format pagerduty")
+        self.name = name or config.name or WebhookSink.name
         self.format = config.format
         self._url = config.url
         self._routing_key = config.routing_key
@@ -185,7 +190,8 @@ class WebhookSink:
         if self.format == "pagerduty":
             assert self._routing_key is not None
             return pagerduty_payload(finding, self._routing_key.get_secret_value(), self._runbook)
-        return finding_document(finding)
+        runbook = runbook_url(self._runbook, finding.detector)
+        return {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
 
     def _post(self, body: bytes) -> None:
         secrets = [self._routing_key.get_secret_value()] if self._routing_key else []

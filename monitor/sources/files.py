@@ -39,7 +39,7 @@ def expand(paths: Iterable[str]) -> list[Path | str]:
             found.extend(
                 sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p.name.lower()))
             )
-        elif path.is_file():
+        elif path.exists():  # a file, or /dev/null, a FIFO, /dev/fd/N of a process substitution
             found.append(path)
         else:
             raise FileNotFoundError(name)

@@ -19,7 +19,7 @@ def require_binary(name: str) -> str:
         return path
     message = (
         f"{name} not found: `make test` installs it as root (scripts/install-system-deps), "
-        "or run: sudo apt-get install prometheus prometheus-alertmanager"
+        "or run: sudo apt-get install prometheus prometheus-alertmanager docker-compose"
     )
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
