@@ -17,7 +17,7 @@ from monitor.state import StateStore
 def learning(ctx: DetectionContext, period: timedelta, at: datetime) -> bool:
     """True while the monitor is still learning: ``period`` has not passed since it first saw
     an event. Baselines are filled then but nothing is reported as new, because everything is."""
-    return at < ctx.observation_start + period
+    return at < _plus(ctx.observation_start, period)
 
 
 def human(delta: timedelta) -> str:
@@ -60,7 +60,7 @@ class BurstGate:
     def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
         # ``last`` never moves back, so a late (out-of-order) event cannot close a burst early.
         value = json.dumps({"start": start.isoformat(), "last": last.isoformat()})
-        state.remember(self.namespace, key, value, last + self.window)
+        state.remember(self.namespace, key, value, _plus(last, self.window))
 
 
 class EventWindow:
@@ -79,12 +79,12 @@ class EventWindow:
     ) -> list[tuple[datetime, str]]:
         """Add an entry; return the entries of the window ending at the key's newest entry,
         oldest first (so an entry that arrives late still counts with its neighbours)."""
-        since = at - self.window
+        since = _minus(at, self.window)
         state.trim_window(self.namespace, key, since)
         state.add_to_window(self.namespace, key, at, item)
         entries = state.window(self.namespace, key, since)
         newest = entries[-1][0]
-        return [(when, what) for when, what in entries if when >= newest - self.window]
+        return [(when, what) for when, what in entries if when >= _minus(newest, self.window)]
 
     def clear(self, state: StateStore, key: str) -> None:
         state.clear_window(self.namespace, key)
@@ -105,14 +105,15 @@ class DistinctWindow:
 
     def add(self, state: StateStore, key: str, at: datetime, item: str) -> dict[str, datetime]:
         """Record ``item`` at ``at``; return the items seen within the window, by last sighting."""
-        stored = state.recall(self.namespace, key, at - self.window)
+        stored = state.recall(self.namespace, key, _minus(at, self.window))
         seen = {name: datetime.fromisoformat(when) for name, when in _load(stored).items()}
         seen[item] = max(at, seen.get(item, at))
         newest = max(seen.values())
-        current = {name: when for name, when in seen.items() if when >= newest - self.window}
+        since = _minus(newest, self.window)
+        current = {name: when for name, when in seen.items() if when >= since}
         kept = dict(sorted(current.items(), key=lambda pair: pair[1])[-self.limit :])
         value = json.dumps({name: when.isoformat() for name, when in kept.items()})
-        state.remember(self.namespace, key, value, newest + self.window)
+        state.remember(self.namespace, key, value, _plus(newest, self.window))
         return kept
 
     def clear(self, state: StateStore, key: str) -> None:
@@ -121,3 +122,20 @@ class DistinctWindow:
 
 def _load(stored: str | None) -> dict[str, str]:
     return dict(json.loads(stored)) if stored else {}
+
+
+def _plus(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, saturating at the last whole second of year 9999 (a valid ISO date must
+    never raise; whole, because a float timestamp of ``datetime.max`` rounds into year 10000)."""
+    try:
+        return at + delta
+    except OverflowError:
+        return datetime.max.replace(microsecond=0, tzinfo=at.tzinfo)
+
+
+def _minus(at: datetime, delta: timedelta) -> datetime:
+    """``at - delta``, saturating at year 1."""
+    try:
+        return at - delta
+    except OverflowError:
+        return datetime.min.replace(tzinfo=at.tzinfo)

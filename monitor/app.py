@@ -9,6 +9,7 @@ from detectors.base import Detector
 from monitor import __version__
 from monitor.config import Settings
 from monitor.enrich import Enricher
+from monitor.envelopes import set_decompressed_limit
 from monitor.inventory.catalog import RoleCatalog, RoleSource
 from monitor.inventory.discovery import discover_accounts
 from monitor.inventory.iam import IamSource
@@ -17,6 +18,7 @@ from monitor.inventory.snapshot import SnapshotSource
 from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline
 from monitor.state import StateStore
+from monitor.state_open import open_state
 
 
 @dataclass
@@ -77,8 +79,9 @@ def build_monitor(
     detectors = registry.build(settings)
     metrics.initialise([detector.id for detector in detectors])
     path = state_path or settings.state.path
-    state = StateStore(path if path == ":memory:" else settings.resolve(path))
+    state = open_state(path if path == ":memory:" else settings.resolve(path), metrics)
     metrics.watch_state(state.sizes)
     enricher = Enricher(settings, catalog, org)
     pipeline = Pipeline(settings, enricher, detectors, state, metrics)
+    set_decompressed_limit(settings.limits.max_decompressed_bytes)
     return Monitor(settings, org, catalog, detectors, state, metrics, pipeline)

@@ -161,6 +161,18 @@ class IamConfig(Section):
     #: After a failed call an account is not asked again for this long; its events say
     #: "unavailable" meanwhile instead of each waiting out the timeouts.
     failure_backoff: Duration = timedelta(seconds=30)
+    negative_cache_size: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most 'no such role' answers kept; the oldest is forgotten first. Role "
+        "names in failed assumptions are attacker-chosen, so this cache must not grow freely.",
+    )
+    not_found_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="IAM lookups per account and minute that may answer 'no such role'; past "
+        "it, unknown roles of that account answer 'unavailable' without calling IAM.",
+    )
 
 
 class InventoryConfig(Section):
@@ -214,6 +226,33 @@ class StateConfig(Section):
         "still see the short-lived facts it belongs to (sessions, open bursts, merge periods); "
         "expired facts are deleted only this long after they expired, so what a detector sees "
         "does not depend on when pruning ran.",
+    )
+
+
+class ClockConfig(Section):
+    """Which CloudTrail event times the pipeline trusts (see monitor/clock.py)."""
+
+    max_ahead: Duration = Field(
+        default=timedelta(minutes=15),
+        description="An event time further than this ahead of the wall clock is implausible: "
+        "the record is dead-lettered (reason implausible_event_time), never moves the clock.",
+    )
+    max_age: Duration = Field(
+        default=timedelta(days=1095),
+        description="`run` only: an event time older than this (wall clock) is implausible "
+        "for a live stream and dead-lettered the same way; `replay` and `learn` accept any "
+        "time since CloudTrail began (2013-11).",
+    )
+
+
+class LimitsConfig(Section):
+    """Per-message resource bounds."""
+
+    max_decompressed_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="A gzip message or file that expands beyond this many bytes is "
+        "dead-lettered (reason too_large) instead of being held in memory.",
     )
 
 
@@ -279,8 +318,34 @@ class AlertsConfig(Section):
 
 
 class MetricsConfig(Section):
-    port: int | None = Field(default=9464, ge=0, le=65535)
-    host: str = "0.0.0.0"
+    port: int | None = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of /metrics, /healthz and /readyz (null: not served; 0: any free).",
+    )
+    address: str = Field(
+        default="127.0.0.1",
+        description="Address the endpoints bind to. Loopback by default: /metrics shows what "
+        "the monitor watches; containers set 0.0.0.0 (docker-compose.yml does).",
+    )
+    host: str | None = Field(
+        default=None, description="Deprecated spelling of `address`; wins when set."
+    )
+    max_connections: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Requests served at once; more wait in the listen queue.",
+    )
+    ready_after_delivery_failing: Duration = Field(
+        default=timedelta(minutes=2),
+        description="/readyz answers 503 once every checkpoint has failed for this long.",
+    )
+
+    @property
+    def bind(self) -> str:
+        return self.host or self.address
 
 
 class LogConfig(Section):
@@ -313,6 +378,8 @@ class Settings(BaseSettings):
     suppressions: list[Suppression] = []
     dedup: DedupConfig = DedupConfig()
     state: StateConfig = StateConfig()
+    clock: ClockConfig = ClockConfig()
+    limits: LimitsConfig = LimitsConfig()
     alerts: AlertsConfig = AlertsConfig()
     metrics: MetricsConfig = MetricsConfig()
     log: LogConfig = LogConfig()

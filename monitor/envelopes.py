@@ -20,8 +20,9 @@ import orjson
 
 from monitor.ocsf import is_ocsf_api_activity, ocsf_to_cloudtrail
 
-#: A decompression bomb is cut off here; real CloudTrail log files are a few MB.
-MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+#: A decompression bomb is cut off here; real CloudTrail log files are a few MB. Set from
+#: ``limits.max_decompressed_bytes`` at startup (:func:`set_decompressed_limit`).
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 4
 _PAYLOAD_SAMPLE = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -59,6 +60,9 @@ def _decode_bytes(data: bytes, depth: int) -> Iterator[Decoded]:
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gunzip(data)
+        except TooLarge as exc:
+            yield Rejection("too_large", str(exc), data[:_PAYLOAD_SAMPLE])
+            return
         except ValueError as exc:
             yield Rejection("invalid_gzip", str(exc), data[:_PAYLOAD_SAMPLE])
             return
@@ -166,8 +170,19 @@ def _cloudwatch_logs(document: dict[str, Any], depth: int) -> Iterator[Decoded]:
                 )
 
 
-def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+class TooLarge(ValueError):
+    """Decompressed data would pass the configured limit."""
+
+
+def set_decompressed_limit(limit: int) -> None:
+    """Bound what one message or file may expand to (``limits.max_decompressed_bytes``)."""
+    global MAX_DECOMPRESSED_BYTES
+    MAX_DECOMPRESSED_BYTES = limit
+
+
+def gunzip(data: bytes, limit: int | None = None) -> bytes:
     """Decompress (possibly multi-member) gzip, refusing truncated input and bombs."""
+    limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
     out: list[bytes] = []
     total = 0
     remaining = data
@@ -179,7 +194,9 @@ def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
             raise ValueError(f"corrupt gzip: {exc}") from None
         total += len(chunk)
         if total > limit:
-            raise ValueError(f"gzip expands beyond {limit} bytes")
+            raise TooLarge(
+                f"gzip expands beyond {limit} bytes (limits.max_decompressed_bytes)"
+            )
         if not inflater.eof:
             raise ValueError("truncated gzip stream")
         out.append(chunk)

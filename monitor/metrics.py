@@ -44,6 +44,8 @@ DEAD_LETTER_REASONS = (
     "bad_event_time",
     "bad_field_type",
     "processing_error",
+    "implausible_event_time",
+    "too_large",
 )
 
 #: Event age buckets: CloudTrail delivers in ~5 minutes, so the interesting range is 1 s to hours.
@@ -136,6 +138,12 @@ class Metrics:
             "1 when the consumer is assigned partitions and role metadata is loaded.",
             registry=r,
         )
+        self.state_reset = Gauge(
+            "role_monitor_state_reset",
+            "1 when the state file was expected to hold state but was found empty at startup "
+            "(first-seen detection learns again).",
+            registry=r,
+        )
         self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)
 
     def initialise(self, detectors: Iterable[str], sinks: Iterable[str] = ()) -> None:
@@ -165,8 +173,24 @@ class Metrics:
         self.registry.register(_LagCollector(lag_source))
 
     def watch_state(self, size_source: Callable[[], Iterable[tuple[str, int]]]) -> None:
-        """Report state-store table sizes at scrape time from ``(table, rows)`` tuples."""
-        self.registry.register(_StateSizeCollector(size_source))
+        """Report state-store table sizes from ``(table, rows)`` tuples, sampled now and at each
+        :meth:`sample_state`, never at scrape time.
+
+        Why: counting rows runs on the state's own connection, which belongs to the consumer
+        thread. Counted by the scrape thread, 8 scrapers in a loop cut findings delivered in
+        60 s from 13,400 to 797, and a scrape still running when the state closed crashed the
+        process. The consumer samples at checkpoints; the scrape reads the copy.
+        """
+        self._size_source = size_source
+        self._sizes: list[tuple[str, int]] = []
+        self.sample_state()
+        self.registry.register(_StateSizeCollector(lambda: self._sizes))
+
+    def sample_state(self) -> None:
+        """Count state rows now (call on the thread that owns the state)."""
+        source = getattr(self, "_size_source", None)
+        if source is not None:
+            self._sizes = list(source())
 
 
 class _LagCollector(Collector):

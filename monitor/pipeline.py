@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 
 from detectors.base import DetectionContext, Detector
+from monitor.clock import REASON as IMPLAUSIBLE_TIME
+from monitor.clock import EventClock, minus
 from monitor.config import Settings
 from monitor.enrich import EnrichedEvent, Enricher
 from monitor.envelopes import Record, Rejection, decode
@@ -74,6 +76,8 @@ class Pipeline:
         self.outcomes = Outcomes(self.stats, self.metrics)
         self.changes = ChangeHandler(enricher, self.detectors, state, self.outcomes)
         self.now: datetime | None = None
+        #: Which event times may move ``now`` (``run`` sets ``max_age``; see monitor/clock.py).
+        self.clock = EventClock(settings.clock.max_ahead)
         self._pruned_at: datetime | None = None
         self._severity = {
             detector_id: Severity(config.severity)
@@ -190,10 +194,16 @@ class Pipeline:
         into.append(rejection)
 
     def _advance_clock(self, event: RoleEvent) -> None:
+        """Move ``now`` to a plausible event time; an implausible one is rejected (dead letter)
+        before it can reach the detectors, the clock or the observation start."""
+        wall = datetime.now(UTC)
+        why = self.clock.implausible(event.event_time, wall)
+        if why is not None:
+            raise RecordRejected(IMPLAUSIBLE_TIME, why)
         if self.now is None or event.event_time > self.now:
             self.now = event.event_time
             self.metrics.last_event_time.set(event.event_time.timestamp())
-        age = datetime.now(UTC) - event.event_time
+        age = wall - event.event_time
         self.metrics.event_age.observe(max(age.total_seconds(), 0.0))
 
     def _count_assumption(self, ev: EnrichedEvent) -> None:
@@ -217,7 +227,8 @@ class Pipeline:
             return 0
         self._pruned_at = self.now
         state = self.settings.state
-        return self.state.prune(self.now - state.retention, now=self.now - state.late_event_grace)
+        grace = minus(self.now, state.late_event_grace)
+        return self.state.prune(minus(self.now, state.retention), now=grace)
 
     def maybe_prune(self) -> int:
         """:meth:`prune` at most once per hour of event time (called at checkpoints)."""

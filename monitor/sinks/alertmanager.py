@@ -19,6 +19,7 @@ import orjson
 
 from monitor.config import AlertmanagerSinkConfig
 from monitor.findings import Finding
+from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -61,11 +62,15 @@ class AlertmanagerSink:
         self._on_retry = on_retry
         self._clock = clock
         self._timeout = timeout
+        self.accepted = Accepted()
 
     def send(self, findings: Sequence[Finding]) -> None:
-        for chunk in _chunks(findings, BATCH):
+        """POSTs of up to ``BATCH`` alerts; each accepted POST is remembered (not resent)."""
+        for chunk in _chunks(self.accepted.new(findings), BATCH):
             body = orjson.dumps([self.alert(finding) for finding in chunk])
             with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
+            for finding in chunk:
+                self.accepted.add(finding)
 
     def _post(self, body: bytes) -> None:
         # The URL may hold basic-auth credentials: it is masked and scrubbed from errors.

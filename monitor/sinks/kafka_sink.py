@@ -23,7 +23,7 @@ from kafka.errors import KafkaError
 
 from monitor.config import KafkaConfig
 from monitor.findings import Finding
-from monitor.sinks.base import SinkError
+from monitor.sinks.base import Accepted, SinkError, finding_key
 from monitor.sinks.render import finding_document
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 Record = tuple[bytes, bytes]
+#: A record and the key of the finding it carries (see sinks.base.finding_key).
+Item = tuple[Record, str]
 
 
 def client_options(
@@ -93,13 +95,19 @@ class KafkaSink:
         self._factory = producer_factory
         self._producer: Any | None = None
         #: Records handed to the producer and not yet acknowledged.
-        self._inflight: list[tuple[Record, Any]] = []
+        self._inflight: list[tuple[Item, Any]] = []
         #: Records the broker did not take; produced again at the next flush.
-        self._failed: list[Record] = []
+        self._failed: list[Item] = []
+        #: Findings acknowledged by the broker: a retried batch does not produce them again.
+        self.accepted = Accepted()
 
     def send(self, findings: Sequence[Finding]) -> None:
-        for finding in findings:
-            self._submit(record(finding))
+        """Queue findings neither acknowledged nor already queued (in flight or to retry)."""
+        queued = {key for (_, key), _ in self._inflight} | {key for _, key in self._failed}
+        for finding in self.accepted.new(findings):
+            key = finding_key(finding)
+            if key not in queued:
+                self._submit((record(finding), key))
 
     def flush(self) -> None:
         """Wait for every acknowledgement; :class:`SinkError` if any record is not on the broker."""
@@ -120,7 +128,7 @@ class KafkaSink:
 
     def _settle(self) -> None:
         """Drop acknowledged records, keep failed ones for the next flush, raise if any remain."""
-        pending: list[tuple[Record, Any]] = []
+        pending: list[tuple[Item, Any]] = []
         first_error: Exception | None = None
         for item, future in self._inflight:
             if not future.is_done:
@@ -128,6 +136,8 @@ class KafkaSink:
             elif future.failed():
                 self._failed.append(item)
                 first_error = first_error or future.exception
+            else:
+                self.accepted.add_key(item[1])
         self._inflight = pending
         if self._failed or pending:
             reason = first_error or f"{len(pending)} records still unacknowledged"
@@ -136,8 +146,8 @@ class KafkaSink:
                 f"not acknowledged ({reason})"
             )
 
-    def _submit(self, item: Record) -> None:
-        key, value = item
+    def _submit(self, item: Item) -> None:
+        (key, value), _ = item
         try:
             future = self._connected().send(self.topic, key=key, value=value)
         except KafkaError as exc:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from monitor.config import SnsSinkConfig
 from monitor.findings import Finding
-from monitor.sinks.base import SinkError
+from monitor.sinks.base import Accepted, SinkError
 from monitor.sinks.render import finding_document, fingerprint, runbook_url
 
 SUBJECT_LIMIT = 99
@@ -64,6 +64,7 @@ class SnsSink:
     ) -> None:
         self.topic_arn = config.topic_arn
         self.runbook_base = runbook_base
+        self.accepted = Accepted()
         self._client = client or boto3.client(
             "sns",
             region_name=config.region,
@@ -76,7 +77,8 @@ class SnsSink:
         )
 
     def send(self, findings: Sequence[Finding]) -> None:
-        for finding in findings:
+        """One publish per finding; each acknowledged one is remembered (not published again)."""
+        for finding in self.accepted.new(findings):
             try:
                 self._client.publish(
                     **publish_arguments(self.topic_arn, finding, self.runbook_base)
@@ -86,6 +88,7 @@ class SnsSink:
                 raise SinkError(f"SNS publish to {self.topic_arn} failed: {code}") from exc
             except BotoCoreError as exc:
                 raise SinkError(f"SNS publish to {self.topic_arn} failed: {exc}") from exc
+            self.accepted.add(finding)
 
     def flush(self) -> None:
         """Nothing buffered: each publish is acknowledged before :meth:`send` returns."""

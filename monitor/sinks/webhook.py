@@ -22,6 +22,7 @@ import orjson
 
 from monitor.config import ConfigError, WebhookSinkConfig
 from monitor.findings import Finding, Severity
+from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, masked, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -174,15 +175,18 @@ class WebhookSink:
         self._policy = policy
         self._on_retry = on_retry
         self._timeout = timeout
+        self.accepted = Accepted()
 
     def __repr__(self) -> str:
         return f"WebhookSink(format={self.format!r}, url={masked(self._url.get_secret_value())!r})"
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """One POST per finding (Slack messages and PagerDuty events are single items)."""
-        for finding in findings:
+        """One POST per finding (Slack messages and PagerDuty events are single items); each
+        accepted POST is remembered, so a retry after the 7th of 10 failed sends 4, not 10."""
+        for finding in self.accepted.new(findings):
             body = orjson.dumps(self.payload(finding))
             with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
+            self.accepted.add(finding)
 
     def payload(self, finding: Finding) -> dict[str, Any]:
         if self.format == "slack":

@@ -1,0 +1,130 @@
+"""A forged eventTime must not blind the detectors (issue 12, point 1).
+
+Before monitor/clock.py, one denied AssumeRole dated 2099 moved the pipeline's clock: the next
+prune deleted every baseline and the 20 known pairs fired ``cross_account_first_seen`` again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from helpers import corpus_record, settings
+
+from monitor.app import build_monitor
+from monitor.clock import EventClock
+from monitor.delivery import Delivery
+from monitor.findings import Finding
+
+CALLER = "awsdocs-iam-user-guide/01-assumerole-crossaccount-caller-side-IAMUser.json"
+ORG = "111122223333"
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def assumption(n: int, at: datetime, account: str | None = None) -> dict[str, Any]:
+    """Caller ``n`` (its own account unless ``account``) assumes a role in the organization."""
+    record = corpus_record(CALLER)
+    account = account or f"7777{n:08d}"
+    record["userIdentity"].update(
+        accountId=account, arn=f"arn:aws:iam::{account}:user/U{n}", principalId=f"AIDA{n:016d}"
+    )
+    record["recipientAccountId"] = ORG
+    record["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    record["eventID"] = record["sharedEventID"] = f"{at.timestamp():.0f}-{n}"
+    return record
+
+
+def forged(when: str) -> dict[str, Any]:
+    record = assumption(999, START)
+    record["eventTime"] = when
+    record["errorCode"] = "AccessDenied"
+    record.pop("responseElements", None)
+    return record
+
+
+class Run:
+    def __init__(self) -> None:
+        config = settings(
+            organization={"accounts": [ORG]},
+            trusted_external_accounts=[f"7777{n:08d}" for n in range(21)],
+        )
+        self.monitor = build_monitor(config, state_path=":memory:")
+        self.found: list[Finding] = []
+        self.delivery = Delivery([self], self.monitor.state, self.monitor.metrics)
+
+    name = "list"
+
+    def send(self, findings: list[Finding]) -> None:
+        self.found.extend(findings)
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def feed(self, *records: dict[str, Any]) -> list[str]:
+        """Each record through the pipeline; the detectors that fired."""
+        before = len(self.found)
+        for record in records:
+            result = self.monitor.pipeline.process(json.dumps(record).encode())
+            self.delivery.deliver(result.findings)
+        self.monitor.pipeline.prune()
+        return [f.detector for f in self.found[before:]]
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        return self.monitor.metrics.registry.get_sample_value(name, labels)
+
+
+@pytest.mark.parametrize("when", ["2099-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_a_forged_future_time_neither_prunes_baselines_nor_repages(when: str) -> None:
+    run = Run()
+    run.feed(assumption(0, START))  # the observation starts
+    later = START + timedelta(days=8)  # past the 7-day learning period
+    first = run.feed(*(assumption(n, later) for n in range(1, 21)))
+    assert first.count("cross_account_first_seen") == 20
+    baselines = dict(run.monitor.state.sizes())["baseline"]
+
+    assert run.feed(forged(when)) == []
+    again = run.feed(*(assumption(n, later + timedelta(hours=2)) for n in range(1, 21)))
+
+    assert "cross_account_first_seen" not in again
+    assert dict(run.monitor.state.sizes())["baseline"] == baselines
+    assert run.monitor.pipeline.now == later + timedelta(hours=2)
+    reason = "implausible_event_time"
+    assert run.metric("role_monitor_dead_letters_total", reason=reason) == 1
+    newest = run.metric("role_monitor_last_event_timestamp_seconds")
+    assert newest == (later + timedelta(hours=2)).timestamp()
+
+
+@pytest.mark.parametrize("when", ["2099-01-01T00:00:00Z", "1970-01-01T00:00:00Z"])
+def test_an_implausible_first_record_does_not_set_the_observation_start(when: str) -> None:
+    run = Run()
+    run.feed(forged(when))
+    run.feed(assumption(0, START))
+    assert run.monitor.state.get_meta("observation_start") == START.isoformat()
+    # Learning still runs: a pair first seen on day 1 is not reported.
+    assert "cross_account_first_seen" not in run.feed(assumption(1, START + timedelta(days=1)))
+
+
+def test_run_rejects_implausibly_old_times_replay_accepts_them() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    live = EventClock(max_age=timedelta(days=30), wall=lambda: now)
+    history = EventClock(wall=lambda: now)
+    old = now - timedelta(days=400)
+    assert live.implausible(old) is not None
+    assert history.implausible(old) is None
+    assert history.implausible(now + timedelta(minutes=14)) is None
+    assert history.implausible(now + timedelta(minutes=16)) is not None
+
+
+def test_windows_take_any_valid_iso_date() -> None:
+    """Detectors see the event's own time: year 9999 and year 1 must not raise."""
+    from detectors.windows import BurstGate, DistinctWindow, EventWindow
+
+    state = build_monitor(settings(), state_path=":memory:").state
+    for at in (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), datetime.min.replace(tzinfo=UTC)):
+        assert DistinctWindow("t", timedelta(hours=1), 3).add(state, "k", at, "r")
+        assert EventWindow("e", timedelta(hours=1)).add(state, "k", at, "r")
+        BurstGate("b", timedelta(hours=1)).open(state, "k", at, at)
+        state.prune(at, now=at)
