@@ -4,6 +4,7 @@ A :class:`Batch` holds everything read since the last checkpoint: findings not y
 dead letters not yet produced, and the next offset of every partition read. A checkpoint
 (:meth:`Checkpointer.run`) then goes
 
+0. expire old state (housekeeping, inside the open state transaction);
 1. deliver the findings to every sink, and flush the sinks;
 2. commit the state store (baselines, seen assumptions, *delivered finding ids*);
 3. produce the dead letters and wait for their acknowledgement;
@@ -204,11 +205,16 @@ class Checkpointer:
         self._housekeeping = housekeeping
 
     def run(self, batch: Batch) -> None:
-        """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed or CommitFailed."""
+        """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed or CommitFailed.
+
+        Housekeeping (expiring old state: DELETEs over every table) runs *before* delivery, so
+        the window between a sink accepting a finding and the state recording it as delivered
+        (a crash there pages twice) holds only the flush and the commit.
+        """
+        self._housekeeping()
         if batch.findings:
             self.delivery.deliver(batch.findings)
             self.delivery.flush()
-        self._housekeeping()
         self.state.commit()
         self.delivery.checkpoint_done()
         batch.findings.clear()

@@ -114,7 +114,7 @@ class Setup:
                 "retry_max": "1s",
                 **extra_alerts,
             },
-            "metrics": {"port": metrics_port, "host": "127.0.0.1"},
+            "metrics": {"port": metrics_port, "address": "127.0.0.1"},
             "log": {"level": "INFO"},
         }
         path = self.folder / f"config-{name}.yaml"

@@ -299,3 +299,19 @@ def delete_record(event_id: str, when: str, account: str, name: str) -> dict[str
         "requestParameters": {"roleName": name},
         "responseElements": None,
     }
+
+
+def test_attacker_named_roles_are_bounded_and_rate_limited(org: SampleOrg, aws_env: None) -> None:
+    """Issue 12, point 10: each failed AssumeRole names a role; the names cost bounded memory
+    and at most ``not_found_per_minute`` GetRole calls per account and minute."""
+    clock, metrics = FakeClock(), Metrics()
+    source = make_source(org, clock, metrics, negative_cache_size=5, not_found_per_minute=8)
+    account = org.ids[SECURITY]
+    answers = [source.lookup(account, f"Forged{n}").status for n in range(50)]
+    assert answers.count(LookupStatus.NOT_FOUND) == 8  # then the account's minute is spent
+    assert outcome(metrics, "not_found") == 8 and outcome(metrics, "limited") == 42
+    assert sum(e.lookup.status is LookupStatus.NOT_FOUND for e in source._cache.values()) == 5
+    # A real role of another account is still found; the limited account recovers a minute on.
+    assert source.lookup(org.ids[PROD], "BreakGlassAdmin").status is LookupStatus.FOUND
+    clock.advance(timedelta(seconds=61))
+    assert source.lookup(account, "Forged999").status is LookupStatus.NOT_FOUND

@@ -308,3 +308,40 @@ def test_a_down_webhook_back_pressures_delivery_and_shows_in_metrics(
     assert value("role_monitor_alerts_total", {"sink": "webhook", "outcome": "delivered"}) == 1
     assert value("role_monitor_sink_up", {"sink": "webhook"}) == 1
     assert_no_secrets(caplog.text)
+
+
+@pytest.mark.parametrize("kind", ["slack", "alertmanager"])
+def test_a_flaky_receiver_gets_each_finding_once(http_receiver: Receiver, kind: str) -> None:
+    """Issue 12, point 4: every fifth POST answered 503 and no in-send retry, so the batch is
+    retried by the caller until it goes through; no accepted finding may be sent again."""
+    from monitor.config import AlertmanagerSinkConfig
+    from monitor.sinks.alertmanager import BATCH, AlertmanagerSink
+    from monitor.sinks.retry import NO_RETRY
+
+    http_receiver.fail_every = 5
+    findings = [
+        make_finding(dedup_key=f"k{n}", event_id=f"e{n}", assumption_id=f"a{n}")
+        for n in range(200)
+    ]
+    if kind == "slack":
+        target: Any = sink(http_receiver, "slack")
+        target._policy = NO_RETRY
+    else:
+        config = AlertmanagerSinkConfig(url=http_receiver.url)
+        target = AlertmanagerSink(config, policy=NO_RETRY)
+    state = StateStore(":memory:")
+    delivery = Delivery([target], state, Metrics())
+    for _attempt in range(400):
+        try:
+            delivery.deliver(findings)
+            break
+        except DeliveryFailed:
+            continue
+    if kind == "slack":
+        titles = [json.loads(body)["text"] + body.decode() for body in http_receiver.accepted]
+        assert len(titles) == len(set(titles)) == 200
+    else:
+        alerts = [a for body in http_receiver.accepted for a in json.loads(body)]
+        keys = [a["labels"]["fingerprint"] + a["annotations"]["event_id"] for a in alerts]
+        assert len(keys) == len(set(keys)) == 200
+        assert len(http_receiver.accepted) <= 200 // BATCH + 1

@@ -1,7 +1,7 @@
 """``role-monitor run --config FILE``: the long-running Kafka consumer (see ``kafka_consumer``).
 
 Logs go to stderr (JSON lines unless stderr is a terminal); findings go to the configured
-sinks; ``/metrics``, ``/healthz`` and ``/readyz`` are served on ``metrics.host:metrics.port``
+sinks; ``/metrics``, ``/healthz`` and ``/readyz`` are served on ``metrics.address:metrics.port``
 unless the port is null. SIGTERM or SIGINT stops the service gracefully (exit status 0).
 """
 
@@ -53,17 +53,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot open an alert sink: {exc}") from exc
     monitor.metrics.initialise([], [sink.name for sink in sinks])
     delivery = Delivery(sinks, monitor.state, monitor.metrics)
-    service = KafkaService(settings, monitor, delivery)
+    service = KafkaService(settings, monitor, delivery, watchdog=True)
     server = None
     try:
         server = _start_metrics(settings, monitor.metrics, service.ready)
         with _stop_on_signals(service.request_stop):
             return service.run()
     finally:
-        delivery.close()
-        monitor.close()
+        # The HTTP server first: no request may still run when the state closes.
         if server is not None:
             server.close()
+        delivery.close()
+        monitor.close()
 
 
 def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
@@ -74,7 +75,8 @@ def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], boo
     if port is None:
         return None
     try:
-        server = serve(metrics, settings.metrics.host, port, ready)
+        config = settings.metrics
+        server = serve(metrics, config.bind, port, ready, config.max_connections)
     except OSError as exc:
         raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from exc
     log.info(

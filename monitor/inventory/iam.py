@@ -7,6 +7,10 @@ Why the caching is shaped this way:
   out-of-band change goes unseen;
 - a shorter negative TTL for roles IAM does not have (``negative_ttl``), so a role created after
   the lookup is found soon;
+- negative answers are attacker-chosen: every role name in a failed AssumeRole is looked up. So
+  at most ``negative_cache_size`` of them are kept (the oldest forgotten first), and each
+  account may answer "no such role" at most ``not_found_per_minute`` times a minute; past that,
+  unknown roles of the account answer ``unavailable`` without a call (outcome ``limited``);
 - a per-account failure backoff (``failure_backoff``): when IAM is unreachable, throttling past
   the retries, or denying the read role, every event of that account would otherwise wait out the
   timeouts again. Meanwhile lookups answer ``unavailable`` and events keep flowing.
@@ -16,7 +20,8 @@ for :meth:`IamSource.roles` (the posture report and cache warm-up list every rol
 
 Metric ``enrichment_lookups{source="iam"}`` outcomes: ``hit`` (found in the cache), ``miss``
 (found by calling IAM), ``not_found`` (IAM has no such role, live or negatively cached),
-``error`` and ``throttled`` (the call failed, or the account is backing off after such a failure).
+``error`` and ``throttled`` (the call failed, or the account is backing off after such a failure),
+``limited`` (not asked: the account's not-found budget for this minute is spent).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,7 +51,9 @@ from monitor.metrics import Metrics
 log = logging.getLogger(__name__)
 
 SOURCE = "iam"
-OUTCOMES = ("hit", "miss", "not_found", "error", "throttled")
+OUTCOMES = ("hit", "miss", "not_found", "error", "throttled", "limited")
+#: The window of ``not_found_per_minute``.
+NOT_FOUND_WINDOW_S = 60.0
 _UNAVAILABLE = RoleLookup(LookupStatus.UNAVAILABLE, source=SOURCE)
 _UNKNOWN = RoleLookup(LookupStatus.UNKNOWN)
 
@@ -85,6 +93,10 @@ class IamSource:
         self._gate = threading.BoundedSemaphore(config.max_concurrency)
         self._cache: dict[tuple[str, str], _Entry] = {}
         self._failures: dict[str, _Failure] = {}
+        #: Keys of negative entries in ``_cache``, oldest first (bounded eviction).
+        self._negatives: OrderedDict[tuple[str, str], None] = OrderedDict()
+        #: Per account: when IAM recently answered "no such role" (rate limit).
+        self._not_found: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         if metrics is not None:
             for outcome in OUTCOMES:
@@ -104,7 +116,19 @@ class IamSource:
         if failure is not None and failure.retry_at > now:
             self._count(failure.kind)
             return _UNAVAILABLE
+        if self._over_budget(account, now):
+            self._count("limited")
+            return _UNAVAILABLE
         return self._fetch(account, role_name)
+
+    def _over_budget(self, account: str, now: float) -> bool:
+        """True while the account used up its not-found answers of the last minute."""
+        recent = self._not_found.get(account)
+        if not recent:
+            return False
+        while recent and recent[0] <= now - NOT_FOUND_WINDOW_S:
+            recent.popleft()
+        return len(recent) >= self._config.not_found_per_minute
 
     def roles(self) -> Iterable[RoleInfo]:
         """Every role of every known account, listed live (and cached: this warms the cache)."""
@@ -173,13 +197,25 @@ class IamSource:
 
     def _remember(self, role: RoleInfo) -> None:
         entry = _Entry(RoleLookup(LookupStatus.FOUND, role, SOURCE), self._expiry(False))
+        key = (role.account, role.name.lower())
         with self._lock:
-            self._cache[(role.account, role.name.lower())] = entry
+            self._cache[key] = entry
+            self._negatives.pop(key, None)
 
     def _remember_missing(self, account: str, role_name: str) -> RoleLookup:
         lookup = RoleLookup(LookupStatus.NOT_FOUND, source=SOURCE)
+        key = (account, role_name.lower())
+        limit = self._config.negative_cache_size
         with self._lock:
-            self._cache[(account, role_name.lower())] = _Entry(lookup, self._expiry(True))
+            self._cache[key] = _Entry(lookup, self._expiry(True))
+            self._negatives[key] = None
+            self._negatives.move_to_end(key)
+            while len(self._negatives) > limit:
+                old, _ = self._negatives.popitem(last=False)
+                entry = self._cache.get(old)
+                if entry is not None and entry.lookup.status is LookupStatus.NOT_FOUND:
+                    del self._cache[old]
+            self._not_found.setdefault(account, deque()).append(self._clock())
         self._count("not_found")
         return lookup
 

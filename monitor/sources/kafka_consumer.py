@@ -16,12 +16,17 @@ state, dead letters, offsets; see :mod:`monitor.checkpoint`). What can go wrong,
 - a rebalance: in-flight work is checkpointed before the partitions move (see
   :mod:`monitor.sources.kafka_rebalance`);
 - SIGTERM / SIGINT (:meth:`KafkaService.request_stop`): the batch in hand is checkpointed and
-  the service leaves the group within a fixed budget.
+  the service leaves the group within a fixed budget. Whatever still holds the loop when the
+  budget is spent (a sink that never answers, a huge message being processed, a broker that is
+  gone) is left behind: with ``watchdog`` on, the process exits 0 after ``HARD_EXIT_S`` with one
+  warning line. Nothing undelivered was committed, so the next start reads that work again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -55,8 +60,12 @@ POLL_TIMEOUT_MS = 500
 COMMIT_TIMEOUT_MS = 5000
 #: SIGTERM to exit: the final checkpoint and leaving the group fit in this (exit within 10 s).
 SHUTDOWN_BUDGET_S = 8.0
+#: SIGTERM to a forced exit when the orderly shutdown is stuck (the README promises 10 s).
+HARD_EXIT_S = 9.0
 #: How long a hand-over may retry a failing sink before it abandons the batch to the new owner.
 HANDOVER_BUDGET_S = 20.0
+#: State sizes (a count of every table) are sampled at a checkpoint at most this often.
+STATE_SAMPLE_EVERY_S = 30.0
 
 CheckpointError = (DeliveryFailed, DeadLetterFailed, CommitFailed)
 
@@ -71,11 +80,22 @@ class KafkaService:
         delivery: Delivery,
         consumer_factory: Callable[[], Any] | None = None,
         producer_factory: Callable[[], Any] | None = None,
+        watchdog: bool = False,
     ) -> None:
         self.settings = settings
         self.kafka = settings.kafka
         self.pipeline = monitor.pipeline
+        # A live stream: an event years old is as implausible as one from the future.
+        self.pipeline.clock.max_age = settings.clock.max_age
         self.metrics = monitor.metrics
+        self.state = monitor.state
+        self._watchdog = watchdog
+        self._exited = threading.Event()
+        #: Monotonic time of the first failed checkpoint of the current outage (readiness).
+        self._failing_since: float | None = None
+        self._ready_grace = settings.metrics.ready_after_delivery_failing.total_seconds()
+        self._sampled_at = time.monotonic()
+        self._reset_checked = False
         # Built now so a configuration mistake (e.g. SASL without a password) fails at startup.
         self._consumer_options = consumer_options(self.kafka, settings.resolve)
         self._new_consumer = consumer_factory or self._default_consumer
@@ -113,10 +133,35 @@ class KafkaService:
         self._stop.set()
 
     def ready(self) -> bool:
-        """True while partitions are assigned (readiness)."""
-        return bool(self._assigned) and not self.closing
+        """True while partitions are assigned and delivery has not been failing for longer than
+        ``metrics.ready_after_delivery_failing`` (readiness)."""
+        failing = self._failing_since
+        stuck = failing is not None and time.monotonic() - failing > self._ready_grace
+        return bool(self._assigned) and not self.closing and not stuck
 
     def run(self) -> int:
+        if self._watchdog:
+            threading.Thread(target=self._hard_exit, name="shutdown-watchdog", daemon=True).start()
+        try:
+            return self._run()
+        finally:
+            self._exited.set()
+
+    def _hard_exit(self) -> None:
+        """After SIGTERM, exit within HARD_EXIT_S whatever the loop is stuck in (see module doc)."""
+        self._stop.wait()
+        if self._exited.wait(HARD_EXIT_S):
+            return
+        log.warning(
+            "shutdown budget spent; exiting now, uncommitted work is read again at the next start",
+            extra={"budget_s": HARD_EXIT_S, "pending_messages": self.batch.messages},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    def _run(self) -> int:
         consumer = self._connect()
         if consumer is None:
             return 0
@@ -143,9 +188,13 @@ class KafkaService:
                 with self._lock:
                     self._checkpoint()
         records = self._poll()
+        if not self._reset_checked and self._assigned:
+            self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
             for messages in records.values():
                 for message in messages:
+                    if self._stop.is_set():
+                        break  # not taken: its offset is not committed, the next start reads it
                     where = (message.topic, message.partition, message.offset)
                     self.intake.take(message.value or b"", where, self.batch, time.monotonic())
                     if not self.backoff.active and self._due():
@@ -172,34 +221,42 @@ class KafkaService:
     def _poll(self) -> Mapping[Any, list[Any]]:
         try:
             records: Mapping[Any, list[Any]] = self.consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
-        except KafkaError as exc:
+        except (KafkaError, OSError, AssertionError) as exc:  # the client's own failures
             log.warning("poll failed; retrying", extra={"error": _describe(exc)})
             self._stop.wait(1.0)
             return {}
         return records
 
     def _shutdown(self) -> None:
+        """Final checkpoint, leave the group, close the producer: within SHUTDOWN_BUDGET_S, and
+        one warning line (not a traceback, not exit 1) when something had to be left."""
         deadline = time.monotonic() + SHUTDOWN_BUDGET_S
         log.info("stopping", extra={"pending_messages": self.batch.messages})
         self.closing = True
         self._commit_timeout_ms = 3000
         self.dead_letters.timeout_s = 2.0
+        problems: list[str] = []
         with self._lock:
             if not self.batch.empty:
                 try:
                     self.checkpointer.run(self.batch)
-                except CheckpointError as exc:
-                    log.warning(
-                        "final checkpoint failed; uncommitted records will be read again",
-                        extra={"error": _describe(exc), "findings": len(self.batch.findings)},
-                    )
+                except Exception as exc:  # any failure: the work is read again, never lost
+                    problems.append(f"final checkpoint: {_describe(exc)}")
         self.metrics.ready.set(0)
         remaining_ms = max(int((deadline - time.monotonic()) * 1000), 500)
         try:
             self.consumer.close(autocommit=False, timeout_ms=remaining_ms)
-        except KafkaError as exc:
-            log.warning("leaving the group failed", extra={"error": _describe(exc)})
-        self.dead_letters.close(timeout_s=max(deadline - time.monotonic(), 0.5))
+        except Exception as exc:  # kafka-python raises more than KafkaError while the broker is away
+            problems.append(f"leaving the group: {_describe(exc)}")
+        try:
+            self.dead_letters.close(timeout_s=max(deadline - time.monotonic(), 0.5))
+        except Exception as exc:
+            problems.append(f"closing the dead-letter producer: {_describe(exc)}")
+        if problems:
+            log.warning(
+                "stopped with work left: uncommitted records are read again at the next start",
+                extra={"problems": problems, "pending_findings": len(self.batch.findings)},
+            )
         log.info("stopped", extra={"messages": self.pipeline.stats.messages})
 
     # -- checkpoints and back-pressure ----------------------------------------------------------
@@ -214,16 +271,48 @@ class KafkaService:
         except (DeliveryFailed, DeadLetterFailed) as exc:
             self._back_pressure(exc)
             return False
+        except Exception:  # the batch stays; the retry loop takes over as for a sink outage
+            log.exception("checkpoint failed unexpectedly")
+            self._back_pressure(RuntimeError("unexpected checkpoint error"))
+            return False
         except CommitFailed as exc:
             # Everything is delivered and recorded; commits are cumulative, so the next
             # checkpoint carries these offsets too. No back-pressure: consuming is safe.
             log.warning("offset commit failed; retrying next checkpoint", extra={"error": str(exc)})
             self.batch.restart_clock(time.monotonic())
+        self._failing_since = None
         if self.backoff.active:
             self._resume_all()
+        self._sample_state()
         return self.batch.empty
 
+    def _sample_state(self) -> None:
+        """State sizes for /metrics, counted here on the state's own thread (see metrics.py)."""
+        now = time.monotonic()
+        if now - self._sampled_at >= STATE_SAMPLE_EVERY_S:
+            self._sampled_at = now
+            self.metrics.sample_state()
+
+    def _check_state_reset(self) -> None:
+        """Once: offsets committed by the group but no state means the state file was lost."""
+        self._reset_checked = True
+        if self.state.get_meta("observation_start") is not None:
+            return
+        try:
+            committed = [self.consumer.committed(tp, timeout_ms=1000) for tp in self._assigned]
+        except KafkaError:
+            return
+        if any(offset is not None for offset in committed):
+            self.metrics.state_reset.set(1)
+            log.warning(
+                "the group has committed offsets but the state is empty: was the state file "
+                "deleted? first-seen detection learns again from now",
+                extra={"group": self.kafka.group_id},
+            )
+
     def _back_pressure(self, exc: Exception) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         delay = self.backoff.fail(time.monotonic())
         self._pause_all()
         log.warning(

@@ -31,12 +31,18 @@ class Reply:
 
 
 class Receiver:
-    """Records every request; answers with queued replies, then with ``default``."""
+    """Records every request; answers with queued replies, then with ``default``.
+
+    ``fail_every = n`` makes it flaky: every n-th POST is answered 503 (and not accepted);
+    ``accepted`` holds the bodies of the requests answered 2xx, in order.
+    """
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
+        self.accepted: list[bytes] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
+        self.fail_every = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
@@ -58,7 +64,12 @@ class Receiver:
     def _next_reply(self, request: Received) -> Reply:
         with self._lock:
             self.requests.append(request)
-            return self.replies.popleft() if self.replies else self.default
+            if self.fail_every and len(self.requests) % self.fail_every == 0:
+                return Reply(503, b"flaky")
+            reply = self.replies.popleft() if self.replies else self.default
+            if 200 <= reply.status < 300:
+                self.accepted.append(request.body)
+            return reply
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
