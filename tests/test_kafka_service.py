@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,30 @@ def _never_commits(settings: Settings) -> Any:
         return consumer
 
     return factory
+
+
+def test_lag_grows_and_readiness_drops_while_delivery_fails(
+    kafka_broker: KafkaBroker, kafka_topic: str, group: str, tmp_path: Path
+) -> None:
+    """Issue 12, point 3: paused partitions are not fetched, so the lag must come from the
+    broker's end offsets; and a service that cannot deliver must stop saying it is ready."""
+    first, later = sts_stream(0, 150), sts_stream(150, 600)
+    send(kafka_broker.bootstrap, kafka_topic, first)
+    sink = SwitchSink(down=True)
+    settings = service_settings(kafka_broker.bootstrap, kafka_topic, group)
+    settings = settings.model_copy(
+        update={
+            "metrics": settings.metrics.model_copy(
+                update={"ready_after_delivery_failing": timedelta(seconds=1)}
+            )
+        }
+    )
+    with running(settings, sink, tmp_path / "state.db") as service:
+        service.lag.refresh_every = 0.1
+        wait_until(lambda: sink.attempts >= 2, 30, "the sink failing")
+        wait_until(lambda: not service.ready(), 10, "not ready while delivery fails")
+        send(kafka_broker.bootstrap, kafka_topic, later)  # arrives while paused
+        total = len(first) + len(later)
+        wait_until(lambda: _lag(service) == total, 20, f"lag of all {total} records")
+        sink.down = False
+        wait_until(lambda: _lag(service) == 0 and service.ready(), 60, "recovered and ready")
