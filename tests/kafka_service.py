@@ -146,7 +146,10 @@ class Setup:
 class Service:
     """``role-monitor run --config CONFIG`` as a child process, its logs in a file."""
 
-    def __init__(self, config: Path, name: str = "a") -> None:
+    def __init__(
+        self, config: Path, name: str = "a", preexec: Callable[[], None] | None = None
+    ) -> None:
+        """``preexec`` runs in the child before ``role-monitor`` (e.g. to set a resource limit)."""
         self.log_path = config.parent / f"service-{name}.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("ab") as log:
@@ -156,7 +159,27 @@ class Service:
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 env=env,
+                preexec_fn=preexec,
             )
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample scraped from the instance's /metrics (None while not served or absent)."""
+        import urllib.request
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        entries = self.logged("serving /metrics, /healthz, /readyz")
+        if not entries:
+            return None
+        port = entries[0]["fields"]["port"]
+        url = f"http://127.0.0.1:{port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return None
 
     def logs(self) -> list[dict[str, Any]]:
         entries = []
