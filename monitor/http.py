@@ -6,22 +6,27 @@
   (readiness: do not count me as serving yet). ``role_monitor_ready`` is set from the same
   ``ready()`` at every scrape, so the gauge and the probe can never disagree.
 
-A stdlib threaded server on a daemon thread: a slow scraper cannot stall the consumer, and no
-web framework is needed for three GET routes. Nothing here touches the consumer's objects: lag
-and state sizes are snapshots the consumer thread takes (see metrics.py), so a flood of scrapes
-costs CPU on this thread only. At most ``max_connections`` requests are served at once (more
-wait in the kernel's listen queue), each connection closes after its answer and may idle 5 s:
-1,500 idle connections cost at most ``max_connections`` threads, never 1,500.
+A stdlib server on a daemon thread: a slow scraper cannot stall the consumer, and no web
+framework is needed for three GET routes. Nothing here touches the consumer's objects: lag and
+state sizes are snapshots the consumer thread takes (see metrics.py), so a flood of scrapes
+costs CPU on these threads only. Threads are bounded: an accepted connection waits in a selector
+(an fd, no thread) until its request arrives, then ``max_connections`` worker threads serve
+requests; a connection that sends nothing for ``IDLE_S`` is closed, at most ``MAX_WAITING`` wait
+(the oldest is dropped), and every connection closes after its answer. Before, each of 1,500
+idle connections held a thread, and SIGTERM with them open ended in SIGSEGV.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.exposition import choose_encoder
 
@@ -42,11 +47,14 @@ LANDING_PAGE = b"""<!doctype html>
 
 
 DEFAULT_MAX_CONNECTIONS = 16
+#: Seconds a connection may stay open without sending its request.
+IDLE_S = 5.0
+#: Connections waiting for their request; past this the oldest is closed.
+MAX_WAITING = 1024
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
+class _Server(HTTPServer):
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -60,26 +68,83 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.metrics = metrics
         self.ready = ready
-        self._slots = threading.BoundedSemaphore(max_connections)
+        # Daemon threads, not a ThreadPoolExecutor: its threads are joined at interpreter exit,
+        # so one slow client could hold the process's exit for IDLE_S.
+        self._ready_requests: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"metrics-http-{n}", daemon=True)
+            for n in range(max_connections)
+        ]
+        for worker in self._workers:
+            worker.start()
+        self._selector = selectors.DefaultSelector()
+        #: Connections waiting for their request: socket → (address, deadline), oldest first.
+        self._waiting: dict[Any, tuple[Any, float]] = {}
+        self._lock = threading.Lock()
         self.closing = False
+        self._watcher = threading.Thread(target=self._watch, name="metrics-http-idle", daemon=True)
+        self._watcher.start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """A handler thread once a slot is free; the accept loop waits meanwhile (bounded)."""
-        while not self._slots.acquire(timeout=0.5):
-            if self.closing:
-                self.shutdown_request(request)
-                return
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self._slots.release()
-            raise
+        """Park the connection until it has something to read (no thread meanwhile)."""
+        with self._lock:
+            if len(self._waiting) >= MAX_WAITING:
+                self._drop(next(iter(self._waiting)))
+            self._waiting[request] = (client_address, time.monotonic() + IDLE_S)
+            self._selector.register(request, selectors.EVENT_READ)
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
+    def _watch(self) -> None:
+        while not self.closing:
+            try:
+                events = self._selector.select(timeout=0.2)
+            except (OSError, ValueError):  # a socket closed under the selector: look again
+                continue
+            now = time.monotonic()
+            with self._lock:
+                for key, _mask in events:
+                    parked = self._waiting.pop(key.fileobj, None)
+                    self._selector.unregister(key.fileobj)
+                    if parked is not None:
+                        self._ready_requests.put((key.fileobj, parked[0]))
+                expired = [sock for sock, (_, deadline) in self._waiting.items() if deadline < now]
+                for sock in expired:
+                    self._drop(sock)
+
+    def _drop(self, request: Any) -> None:
+        """Close a waiting connection (the lock is held)."""
+        self._waiting.pop(request, None)
         try:
-            super().process_request_thread(request, client_address)
+            self._selector.unregister(request)
+        except (KeyError, ValueError):
+            pass
+        self.shutdown_request(request)
+
+    def _work(self) -> None:
+        while (item := self._ready_requests.get()) is not None:
+            self._serve(*item)
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
         finally:
-            self._slots.release()
+            self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request is its own problem, not a traceback on stderr."""
+        log.debug("request from %s failed", client_address, exc_info=True)
+
+    def close_all(self) -> None:
+        """Stop the watcher and workers, close every waiting connection."""
+        self.closing = True
+        self._watcher.join(timeout=2)
+        with self._lock:
+            for sock in list(self._waiting):
+                self._drop(sock)
+        for _worker in self._workers:
+            self._ready_requests.put(None)
+        self._selector.close()
 
     def is_ready(self) -> bool:
         """``ready()``, with an exception counting as not ready (and logged, not raised)."""
@@ -162,8 +227,8 @@ class MetricsServer:
         return int(self._server.server_address[1])
 
     def close(self) -> None:
-        self._server.closing = True
         self._server.shutdown()
+        self._server.close_all()
         self._server.server_close()
         self._thread.join(timeout=5)
 

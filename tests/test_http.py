@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -126,3 +127,22 @@ def test_process_metrics_are_exported(server: MetricsServer) -> None:
     body = get(server, "/metrics")[2]
     for name in ("process_resident_memory_bytes", "process_cpu_seconds_total"):
         assert f"\n{name} " in body, name
+
+
+def test_idle_connections_cost_no_threads_and_scrapes_still_answer(metrics: Metrics) -> None:
+    """Issue 12, point 2: 1,500 connections that never send a request."""
+    before = threading.active_count()
+    running = serve(metrics, "127.0.0.1", 0, lambda: True, max_connections=4)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1500):
+            conn = socket.socket()
+            conn.setblocking(False)
+            conn.connect_ex(("127.0.0.1", running.port))
+            idle.append(conn)
+        assert get(running, "/metrics")[0] == 200
+        assert threading.active_count() - before <= 4 + 2  # workers, accept loop, idle watcher
+    finally:
+        for conn in idle:
+            conn.close()
+        running.close()
