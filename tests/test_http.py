@@ -146,3 +146,20 @@ def test_idle_connections_cost_no_threads_and_scrapes_still_answer(metrics: Metr
         for conn in idle:
             conn.close()
         running.close()
+
+
+def test_scrapes_never_count_state_rows(metrics: Metrics) -> None:
+    """Issue 12, point 2: the state belongs to the consumer thread; a scrape reads a sample."""
+    calls: list[str] = []
+
+    def sizes() -> list[tuple[str, int]]:
+        calls.append(threading.current_thread().name)
+        return [("baseline", len(calls))]
+
+    metrics.watch_state(sizes)
+    with serve(metrics, "127.0.0.1", 0, lambda: True) as running:
+        bodies = [get(running, "/metrics")[2] for _ in range(50)]
+    assert calls == [threading.current_thread().name]  # the one sample taken at startup
+    assert all('role_monitor_state_rows{table="baseline"} 1.0' in body for body in bodies)
+    metrics.sample_state()  # what the consumer does at a checkpoint
+    assert metrics.registry.get_sample_value("role_monitor_state_rows", {"table": "baseline"}) == 2
