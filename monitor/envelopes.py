@@ -194,9 +194,7 @@ def gunzip(data: bytes, limit: int | None = None) -> bytes:
             raise ValueError(f"corrupt gzip: {exc}") from None
         total += len(chunk)
         if total > limit:
-            raise TooLarge(
-                f"gzip expands beyond {limit} bytes (limits.max_decompressed_bytes)"
-            )
+            raise TooLarge(f"gzip expands beyond {limit} bytes (limits.max_decompressed_bytes)")
         if not inflater.eof:
             raise ValueError("truncated gzip stream")
         out.append(chunk)

@@ -18,6 +18,7 @@ idle connections held a thread, and SIGTERM with them open ended in SIGSEGV.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import selectors
@@ -113,10 +114,8 @@ class _Server(HTTPServer):
     def _drop(self, request: Any) -> None:
         """Close a waiting connection (the lock is held)."""
         self._waiting.pop(request, None)
-        try:
+        with contextlib.suppress(KeyError, ValueError):  # not registered (any more)
             self._selector.unregister(request)
-        except (KeyError, ValueError):
-            pass
         self.shutdown_request(request)
 
     def _work(self) -> None:

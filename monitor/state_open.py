@@ -83,8 +83,7 @@ def _check_file(file: Path) -> None:
     pages = int.from_bytes(header[28:32], "big")
     if page_size < 512 or size < page_size * pages:
         raise StateError(
-            f"state.path {file} is corrupt (truncated: {size} of {page_size * pages} bytes); "
-            f"{HINT}"
+            f"state.path {file} is corrupt (truncated: {size} of {page_size * pages} bytes); {HINT}"
         )
 
 

@@ -177,7 +177,8 @@ class Service:
             text = response.read().decode()
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                matches = all(sample.labels.get(k) == v for k, v in labels.items())
+                if sample.name == name and matches:
                     return float(sample.value)
         return None
 

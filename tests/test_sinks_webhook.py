@@ -320,8 +320,7 @@ def test_a_flaky_receiver_gets_each_finding_once(http_receiver: Receiver, kind: 
 
     http_receiver.fail_every = 5
     findings = [
-        make_finding(dedup_key=f"k{n}", event_id=f"e{n}", assumption_id=f"a{n}")
-        for n in range(200)
+        make_finding(dedup_key=f"k{n}", event_id=f"e{n}", assumption_id=f"a{n}") for n in range(200)
     ]
     if kind == "slack":
         target: Any = sink(http_receiver, "slack")

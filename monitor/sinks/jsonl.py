@@ -9,6 +9,7 @@ before: after a full disk, 1 corrupt line and 180 duplicated findings.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -56,10 +57,8 @@ class JsonLinesSink:
     def _truncate(self, size: int) -> None:
         """Cut a partly written line off; shrinking a file needs no space."""
         assert self._fd is not None
-        try:
+        with contextlib.suppress(OSError):  # the error being raised says the file is unusable
             os.ftruncate(self._fd, size)
-        except OSError:
-            pass  # the error being raised already says the file is unusable
 
     def flush(self) -> None:
         try:

@@ -246,7 +246,7 @@ class KafkaService:
         remaining_ms = max(int((deadline - time.monotonic()) * 1000), 500)
         try:
             self.consumer.close(autocommit=False, timeout_ms=remaining_ms)
-        except Exception as exc:  # kafka-python raises more than KafkaError while the broker is away
+        except Exception as exc:  # kafka-python raises more than KafkaError with the broker away
             problems.append(f"leaving the group: {_describe(exc)}")
         try:
             self.dead_letters.close(timeout_s=max(deadline - time.monotonic(), 0.5))
