@@ -2,8 +2,8 @@
 
 A kill -9 inside that window re-pages the batch at the next start (the findings were sent, the
 state does not know it). ``python -m bench.crash_window`` measures it side by side for the order
-before issue 12 (deliver, flush, expire old state, commit) and now (expire, deliver, flush,
-commit), on a file state holding expired rows, with a batch of 752 findings as measured in the
+before issue 12 (deliver, flush, expire old state, commit) and now (deliver, flush, commit,
+then expire and commit again), on a file state holding expired rows, with a batch of 752 findings as measured in the
 issue. Prints the median and worst window of each and their ratio.
 """
 
@@ -112,16 +112,18 @@ def one_round(folder: Path, order: type[Checkpointer], round_no: int) -> float:
         housekeeping=monitor.pipeline.maybe_prune,
     )
     commit = monitor.state.commit
+    ends: list[float] = []
 
     def timed_commit() -> None:
         commit()
-        timed_commit.end = time.perf_counter()  # type: ignore[attr-defined]
+        ends.append(time.perf_counter())
 
     monitor.state.commit = timed_commit  # type: ignore[method-assign]
     checkpointer.run(batch)
     monitor.close()
     assert sink.first is not None
-    return (timed_commit.end - sink.first) * 1000  # type: ignore[attr-defined]
+    first = sink.first
+    return (min(end for end in ends if end > first) - first) * 1000  # the window's end
 
 
 def main() -> int:

@@ -132,6 +132,7 @@ def test_checkpoint_order_deliver_state_dead_letters_offsets(tmp_path: Path) -> 
         "sink.send",
         "sink.flush",
         "state.commit",
+        "state.commit",  # expiring old state, on its own after the batch's commit
         "dlq.send",
         "dlq.flush",
         "offsets.commit",
