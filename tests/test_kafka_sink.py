@@ -13,6 +13,7 @@ from plugins.kafka_broker import KafkaBroker
 from plugins.sample_findings import make_finding
 
 from monitor.config import Settings
+from monitor.findings import Finding
 from monitor.sinks.base import SinkError
 from monitor.sinks.factory import build_sinks
 from monitor.sinks.kafka_sink import KafkaSink
@@ -116,14 +117,19 @@ def test_records_failed_at_flush_are_produced_again_after_the_broker_returns(
             sink.flush()
     finally:
         kafka_broker.start()
-    wait_until(lambda: _flushed(sink), 120, "the sink to deliver after the broker returned")
+    batch = [make_finding(event_id="before"), finding]  # retried whole, as Delivery does
+    wait_until(lambda: _flushed(sink, batch), 120, "the sink to deliver after the broker returned")
+    sink.send([finding])  # a neighbour failed: the whole batch comes once more
+    sink.flush()
     sink.close()
-    keys = [r.key.decode() for r in consume(kafka_broker.bootstrap, kafka_topic, 2)]
-    assert finding.dedup_key in keys
+    keys = [r.key.decode() for r in consume(kafka_broker.bootstrap, kafka_topic, 10)]
+    assert keys.count(finding.dedup_key) == 1, "acknowledged once, produced once"
+    assert len(keys) == 2
 
 
-def _flushed(sink: KafkaSink) -> bool:
+def _flushed(sink: KafkaSink, batch: list[Finding]) -> bool:
     try:
+        sink.send(batch)
         sink.flush()
     except SinkError:
         return False
