@@ -133,3 +133,50 @@ def test_factory_builds_the_sns_sink(moto_server: str, subscribed_topic: tuple[s
     assert sink.name == "sns"
     sink.send([make_finding()])
     assert len(received(moto_server, queue_url, 1)) == 1
+
+
+class EveryFifthThrottled:
+    """The real SNS client (moto), throttled on every fifth publish as SNS may do under load."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls = 0
+
+    def publish(self, **arguments: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.calls % 5 == 0:
+            error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
+            raise ClientError(error, "Publish")  # type: ignore[arg-type]
+        return self.real.publish(**arguments)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_throttled_batch_publishes_each_finding_once(
+    moto_server: str, subscribed_topic: tuple[str, str]
+) -> None:
+    """Issue 12, point 4 for SNS: the batch is retried whole; what SNS took is not resent."""
+    from monitor.delivery import Delivery, DeliveryFailed
+    from monitor.metrics import Metrics
+    from monitor.state import StateStore
+
+    topic_arn, queue_url = subscribed_topic
+    config = SnsSinkConfig(topic_arn=topic_arn, endpoint_url=moto_server, region=REGION)
+    sink = SnsSink(config, client=EveryFifthThrottled(client("sns", moto_server)))
+    findings = [make_finding(dedup_key=f"k{n}", event_id=f"e{n}") for n in range(20)]
+    delivery = Delivery([sink], StateStore(":memory:"), Metrics())
+    for _attempt in range(20):
+        try:
+            delivery.deliver(findings)
+            break
+        except DeliveryFailed:
+            continue
+    sink.close()
+    envelopes = received(moto_server, queue_url, 20)
+    more = client("sqs", moto_server).receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)
+    envelopes += [json.loads(m["Body"]) for m in more.get("Messages", [])]  # a repeat, if any
+    events = [json.loads(e["Message"])["event_id"] for e in envelopes]
+    assert sorted(events) == sorted(f"e{n}" for n in range(20))
