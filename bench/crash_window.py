@@ -3,8 +3,8 @@
 A kill -9 inside that window re-pages the batch at the next start (the findings were sent, the
 state does not know it). ``python -m bench.crash_window`` measures it side by side for the order
 before issue 12 (deliver, flush, expire old state, commit) and now (deliver, flush, commit,
-then expire and commit again), on a file state holding expired rows, with a batch of 752 findings as measured in the
-issue. Prints the median and worst window of each and their ratio.
+then expire and commit again), on a file state holding expired rows, with a batch of 752
+findings as measured in the issue. Prints the median and worst window of each and their ratio.
 """
 
 from __future__ import annotations
