@@ -181,3 +181,33 @@ def test_sigterm_with_a_flood_of_idle_connections(setup: Setup) -> None:
             conn.close()
     assert code == 0 and seconds < BUDGET_S, (code, seconds)
     assert threads < 60, f"{threads} threads for 1,500 idle connections"
+
+
+def test_a_deleted_state_file_is_reported_loudly(setup: Setup) -> None:
+    """Point 8: the group has committed offsets but the state file is gone: a warning and
+    ``role_monitor_state_reset 1``, instead of a silent 7-day relearning."""
+    messages = sts_stream(0, 20)
+    send(setup.bootstrap, setup.topic, messages)
+    config = setup.config(metrics_port=0)
+    first = Service(config)
+    try:
+        wait_until(setup.all_committed, 60, "the first run committing")
+        assert first.stop()[0] == 0
+    finally:
+        first.ensure_stopped()
+    for path in setup.folder.glob("state-a.db*"):
+        path.unlink()
+    send(setup.bootstrap, setup.topic, sts_stream(20, 5))
+    again = Service(config, name="a2")
+    try:
+        wait_until(lambda: again.metric("role_monitor_state_reset") == 1, 60, "the reset metric")
+        assert len(again.logged(STATE_LOST)) == 1
+        assert again.stop()[0] == 0
+    finally:
+        again.ensure_stopped()
+
+
+STATE_LOST = (
+    "the group has committed offsets but the state is empty: was the state file deleted? "
+    "first-seen detection learns again from now"
+)
