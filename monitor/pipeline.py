@@ -123,8 +123,7 @@ class Pipeline:
         if event is None:
             self.outcomes.skipped()
             return []
-        if isinstance(event, RoleEvent):
-            self._advance_clock(event)
+        self._advance_clock(event)  # every kind: a forged change time must not get in either
         if not self.state.first_copy(_copy_key(event), event.event_time):
             # The other copy of a cross-account call (or a record read twice): one event.
             self.outcomes.duplicate()
@@ -193,7 +192,7 @@ class Pipeline:
         self.outcomes.rejected(rejection, record=record)
         into.append(rejection)
 
-    def _advance_clock(self, event: RoleEvent) -> None:
+    def _advance_clock(self, event: Event) -> None:
         """Move ``now`` to a plausible event time; an implausible one is rejected (dead letter)
         before it can reach the detectors, the clock or the observation start."""
         wall = datetime.now(UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,3 +129,19 @@ def test_windows_take_any_valid_iso_date() -> None:
         assert EventWindow("e", timedelta(hours=1)).add(state, "k", at, "r")
         BurstGate("b", timedelta(hours=1)).open(state, "k", at, at)
         state.prune(at, now=at)
+
+
+@pytest.mark.parametrize("when", ["2099-01-01T00:00:00Z", "1970-01-01T00:00:00Z"])
+def test_a_role_change_with_a_forged_time_is_rejected_like_an_assumption(when: str) -> None:
+    """A backdoor written into a trust policy is real, but a time no CloudTrail record can
+    carry must not set the observation start or move the clock through a change event."""
+    case = Path(__file__).parent / "detector_cases" / "trust_policy_opened"
+    change = json.loads((case / "public_limited_to_outside_account_positive.json").read_text())
+    record = change["records"][0]
+    record["eventTime"] = when
+    run = Run()
+    assert run.feed(record) == []
+    reason = "implausible_event_time"
+    assert run.metric("role_monitor_dead_letters_total", reason=reason) == 1
+    assert run.monitor.pipeline.now is None
+    assert run.monitor.state.get_meta("observation_start") is None
