@@ -66,20 +66,30 @@ def build_catalog(
     return RoleCatalog(sources)
 
 
+def configured_state(settings: Settings) -> str:
+    """``state.path``, resolved against the config's folder (``:memory:`` as it is)."""
+    path = settings.state.path
+    return path if path == ":memory:" else str(settings.resolve(path))
+
+
 def build_monitor(
     settings: Settings,
     state_path: str | None = None,
     metrics: Metrics | None = None,
 ) -> Monitor:
-    """Everything up to (not including) the sinks; ``state_path`` overrides ``state.path``."""
+    """Everything up to (not including) the sinks; ``state_path`` overrides ``state.path``.
+
+    ``state_path`` comes from the command line, so a relative one names a file in the current
+    folder (as ``roles --state`` reads it); ``state.path`` resolves against the config's folder.
+    """
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": __version__})
     org = build_org(settings)
     catalog = build_catalog(settings, org, metrics)
     detectors = registry.build(settings)
     metrics.initialise([detector.id for detector in detectors])
-    path = state_path or settings.state.path
-    state = open_state(path if path == ":memory:" else settings.resolve(path), metrics)
+    path = configured_state(settings) if state_path is None else state_path
+    state = open_state(path, metrics)
     metrics.watch_state(state.sizes)
     enricher = Enricher(settings, catalog, org)
     pipeline = Pipeline(settings, enricher, detectors, state, metrics)

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from monitor.envelopes import Rejection
@@ -36,6 +37,16 @@ class Stats:
     findings: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
     detector_errors: Counter[str] = field(default_factory=Counter)
+    #: Event-time span of the events read, duplicates included (``learn`` dates its learning
+    #: period from the oldest, whatever order the files came in).
+    oldest: datetime | None = None
+    newest: datetime | None = None
+
+    def saw(self, at: datetime) -> None:
+        if self.oldest is None or at < self.oldest:
+            self.oldest = at
+        if self.newest is None or at > self.newest:
+            self.newest = at
 
 
 class Outcomes:

@@ -124,6 +124,7 @@ class Pipeline:
             self.outcomes.skipped()
             return []
         self._advance_clock(event)  # every kind: a forged change time must not get in either
+        self.stats.saw(event.event_time)  # after the check: an implausible time never counts
         if not self.state.first_copy(_copy_key(event), event.event_time):
             # The other copy of a cross-account call (or a record read twice): one event.
             self.outcomes.duplicate()

@@ -219,6 +219,17 @@ class StateStore:
         )
         return int(row[1]) + 1
 
+    def merged_keys(self) -> Iterator[tuple[str, datetime, datetime, int]]:
+        """Every dedup key held, with its latest merge window: start, last repeat, repeats.
+
+        Read-only, for ``role-monitor tune``. Only the latest window of a key is kept, so the
+        repeats are those of that window, not of the key's whole history.
+        """
+        for key, start, last, repeats in self._db.execute(
+            "SELECT dedup_key, window_start, last_seen, repeats FROM merged"
+        ):
+            yield key, _dt(start), _dt(last), repeats
+
     # -- metadata -----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:

@@ -7,7 +7,8 @@ from typing import TextIO
 from monitor.pipeline import Stats
 
 
-def summary_lines(stats: Stats, elapsed: float) -> list[str]:
+def summary_lines(stats: Stats, elapsed: float, findings_label: str = "findings") -> list[str]:
+    """``findings_label`` names what happened to the findings (``learn`` delivers none)."""
     rate = stats.records / elapsed if elapsed > 0 else 0.0
     lines = [
         f"records read: {stats.records} in {stats.messages} messages "
@@ -16,7 +17,7 @@ def summary_lines(stats: Stats, elapsed: float) -> list[str]:
         f"skipped as out of scope: {stats.skipped}",
         f"duplicate copies (cross-account pairs, repeats): {stats.duplicates}",
         f"rejected: {sum(stats.rejected.values())}{_breakdown(stats.rejected)}",
-        f"findings: {sum(stats.findings.values())}{_breakdown(stats.findings)}",
+        f"{findings_label}: {sum(stats.findings.values())}{_breakdown(stats.findings)}",
     ]
     if stats.suppressed:
         lines.append(f"suppressed: {sum(stats.suppressed.values())}{_breakdown(stats.suppressed)}")

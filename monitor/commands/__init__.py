@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monitor.commands import config_cmd, detectors_cmd, produce, replay, roles, run
+from monitor.commands import config_cmd, detectors_cmd, learn, produce, replay, roles, run, tune
 
 
 def register_all(commands: argparse._SubParsersAction[Any]) -> None:
-    for module in (replay, detectors_cmd, run, produce, roles, config_cmd):
+    for module in (replay, detectors_cmd, run, produce, roles, config_cmd, learn, tune):
         module.register(commands)

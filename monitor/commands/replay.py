@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
@@ -19,6 +19,7 @@ from monitor.app import Monitor, build_monitor
 from monitor.config import ConfigError, load_settings
 from monitor.delivery import Delivery
 from monitor.envelopes import Rejection
+from monitor.findings import Finding
 from monitor.pretty import PrettySink
 from monitor.sinks.base import Sink
 from monitor.sinks.jsonl import JsonLinesSink
@@ -49,14 +50,42 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    try:
-        sources = expand(args.paths)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+    sources = sources_of(args.paths)
     monitor = build_monitor(settings, state_path=state_path(args.state))
     sink: Sink = PrettySink(sys.stdout) if args.format == "pretty" else JsonLinesSink("-")
     delivery = Delivery([sink], monitor.state, monitor.metrics)
-    dead_letters = _open_dead_letters(args.dead_letter)
+    try:
+        elapsed = feed(monitor, sources, delivery, args.dead_letter)
+    finally:
+        monitor.close()
+    for line in summary_lines(monitor.pipeline.stats, elapsed):
+        print(line, file=sys.stderr)
+    return 0
+
+
+class Deliverer(Protocol):
+    """Where :func:`feed` hands findings: :class:`Delivery`, or ``learn``'s stand-in."""
+
+    def deliver(self, findings: Sequence[Finding]) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+def sources_of(paths: list[str]) -> list[Path | str]:
+    """The files named (folders expanded, ``-`` for stdin); a missing one is a usage error."""
+    try:
+        return expand(paths)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+
+
+def feed(
+    monitor: Monitor, sources: list[Path | str], delivery: Deliverer, dead_letter: str | None
+) -> float:
+    """Every message of ``sources`` through the pipeline into ``delivery``, then the state
+    committed (one transaction: an interrupted run leaves the state as it was). Returns the
+    seconds it took; the caller closes ``monitor``."""
+    dead_letters = _open_dead_letters(dead_letter)
     started = time.perf_counter()
     progress = Progress(len(sources), sys.stderr)
     try:
@@ -71,10 +100,7 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if dead_letters is not None:
             dead_letters.close()
-        monitor.close()
-    for line in summary_lines(monitor.pipeline.stats, time.perf_counter() - started):
-        print(line, file=sys.stderr)
-    return 0
+    return time.perf_counter() - started
 
 
 def state_path(value: str | None) -> str:
@@ -95,7 +121,7 @@ def _read(source: Path | str) -> Iterator[Message]:
 
 
 def _replay_message(
-    monitor: Monitor, delivery: Delivery, message: Message, dead_letters: BinaryIO | None
+    monitor: Monitor, delivery: Deliverer, message: Message, dead_letters: BinaryIO | None
 ) -> None:
     processed = monitor.pipeline.process(message.payload)
     delivery.deliver(processed.findings)

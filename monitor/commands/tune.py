@@ -1,0 +1,140 @@
+"""``role-monitor tune``: the noisiest finding groups and a suppression block to paste.
+
+Reads a JSON-lines findings file (``--findings``: replay's output, the jsonl sink's file, ``-``)
+or the state store (``--state``, default ``state.path``: what it keeps about merged findings).
+Everything printed on stdout is YAML: the ranking as comments, then ``suppressions:`` with one
+rule per group, an expiry and a reason to fill in, ready for the config file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from monitor.commands.roles import open_state
+from monitor.config import ConfigError, Settings, load_settings
+from monitor.durations import parse_duration
+from monitor.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
+
+STATE_NOTE = (
+    "# from the state: each dedup key keeps only its latest merge window, so counts are a "
+    "floor;\n# for whole counts run tune --findings over the findings (replay's output, the "
+    "jsonl sink)"
+)
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    parser = commands.add_parser(
+        "tune", help="the noisiest finding groups, with suppression rules ready to paste"
+    )
+    parser.add_argument("--config", help="YAML configuration file")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--state", metavar="PATH", help="state store to read (default: state.path)")
+    source.add_argument(
+        "--findings", metavar="FILE", help="JSON-lines findings (replay output), or - (stdin)"
+    )
+    parser.add_argument(
+        "--by",
+        default=None,
+        help="what a group is about, comma-separated from principal, role, key (dedup key); "
+        "default principal,role for --findings, key (the only one) for the state",
+    )
+    parser.add_argument("--top", type=int, default=10, help="groups to list (default 10)")
+    parser.add_argument(
+        "--min-count", type=int, default=2, help="smallest group worth a rule (default 2)"
+    )
+    parser.add_argument(
+        "--expires-in", default="30d", help="rules expire this long from today (default 30d)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    expires = _expiry(args.expires_in)
+    grouper = Grouper()
+    if args.findings is not None:
+        by = _by(args.by or "principal,role")
+        skipped = _read_findings(grouper, args.findings, by)
+        header = f"# role-monitor tune: {grouper.findings} findings in {args.findings}"
+        if skipped:
+            print(f"role-monitor tune: {skipped} lines were not findings", file=sys.stderr)
+    else:
+        if _by(args.by or "key") != ["key"]:
+            raise ConfigError("tune --state: the state keeps dedup keys only; use --by key")
+        path = _read_state(grouper, settings, args.state)
+        header = f"# role-monitor tune: {grouper.findings} findings merged in {path}\n{STATE_NOTE}"
+    groups = grouper.noisiest(args.top, args.min_count)
+    expires_on = max(_today(), *(g.last.date() for g in groups)) + expires
+    print(header)
+    print(f"# {len(grouper.groups)} groups; the {len(groups)} noisiest with {args.min_count}+:")
+    for line in table(groups):
+        print(line)
+    print("# Paste the rules you agree with under `suppressions:` and say why in each reason.")
+    for line in suppression_block(groups, expires_on):
+        print(line)
+    return 0
+
+
+def _by(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FIELDS]
+    if unknown or not names:
+        raise ConfigError(f"--by {value}: choose from {', '.join(FIELDS)}")
+    return names
+
+
+def _expiry(value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"--expires-in: {exc}") from exc
+
+
+def _read_findings(grouper: Grouper, name: str, by: list[str]) -> int:
+    """Count every finding of the file into ``grouper``; returns the lines that were not."""
+    skipped = 0
+    for line in _lines(name):
+        if not line.strip():
+            continue
+        try:
+            finding = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            skipped += 1
+            continue
+        if not isinstance(finding, dict) or not add_finding(grouper, finding, by):
+            skipped += 1
+    return skipped
+
+
+def _lines(name: str) -> Iterator[bytes]:
+    if name == "-":
+        yield from sys.stdin.buffer
+        return
+    try:
+        with Path(name).open("rb") as stream:
+            yield from stream
+    except OSError as exc:
+        raise ConfigError(f"--findings {name}: {exc.strerror or exc}") from exc
+
+
+def _read_state(grouper: Grouper, settings: Settings, override: str | None) -> str:
+    state = open_state(settings, override)
+    if state is None:
+        where = override or settings.state.path
+        raise ConfigError(f"tune: no state file at {where}; give --state PATH or --findings FILE")
+    try:
+        add_merged(grouper, state.merged_keys())
+    finally:
+        state.close()
+    return state.path
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
