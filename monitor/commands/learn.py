@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         monitor.close()
     stats = monitor.pipeline.stats
-    lines = summary_lines(stats, elapsed, "findings withheld (learning: none delivered)")
+    lines = summary_lines(stats, elapsed, "findings withheld (learning, none delivered)")
     if stats.oldest is not None and stats.newest is not None:
         lines.append(f"events learned: {_utc(stats.oldest)} to {_utc(stats.newest)}")
     if start is not None:
