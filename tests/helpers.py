@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,17 @@ def run_records(records: list[Any], config: Settings | None = None) -> tuple[Mon
         payload = record if isinstance(record, bytes) else json.dumps(record).encode()
         delivery.deliver(monitor.pipeline.process(payload).findings)
     return monitor, sink
+
+
+def cli(*args: str, cwd: Path = REPO, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``role-monitor ARGS`` in a child process (text in and out)."""
+    command = [sys.executable, "-m", "monitor.cli", *args]
+    return subprocess.run(
+        command, input=stdin, capture_output=True, text=True, timeout=300, cwd=cwd, check=False
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """``result``, once it is known to have succeeded (else its stderr is the failure)."""
+    assert result.returncode == 0, result.stderr
+    return result

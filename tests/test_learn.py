@@ -9,36 +9,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import cli, ok
 from history import write_history
 from kafka_service import Service, Setup, send, wait_until
 from kafka_stream import Message, caller_copy, finding_ids
 from plugins.kafka_broker import KafkaBroker
 
 from monitor.state import StateStore
-
-
-def cli(
-    *args: str, cwd: Path = REPO, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "monitor.cli", *args]
-    return subprocess.run(
-        command, input=stdin, capture_output=True, timeout=300, cwd=cwd, check=False,
-        text=stdin is None,
-    )  # fmt: skip
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
