@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.app import build_monitor, configured_state
-from monitor.commands.replay import feed, sources_of
+from monitor.commands.replay import add_sources, feed, sources_of
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.findings import Finding
 from monitor.state import StateStore
@@ -36,10 +36,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--state", metavar="PATH", help="state file to fill (default: state.path of the config)"
     )
-    parser.add_argument(
-        "--dead-letter", metavar="FILE", help="write each rejected input with its reason here"
-    )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
+    add_sources(parser)
     parser.set_defaults(handler=run)
 
 

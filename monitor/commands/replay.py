@@ -33,9 +33,6 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--config", help="YAML configuration file")
     parser.add_argument(
-        "--dead-letter", metavar="FILE", help="write each rejected input with its reason here"
-    )
-    parser.add_argument(
         "--format",
         choices=("json", "pretty"),
         default="json",
@@ -44,8 +41,16 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--state", metavar="PATH", help="state store to use (default: in memory, fresh)"
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
+    add_sources(parser)
     parser.set_defaults(handler=run)
+
+
+def add_sources(parser: argparse.ArgumentParser) -> None:
+    """The inputs of every command that reads CloudTrail through :func:`feed`."""
+    parser.add_argument(
+        "--dead-letter", metavar="FILE", help="write each rejected input with its reason here"
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
 
 
 def run(args: argparse.Namespace) -> int:
