@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from kafka_service import Service, Setup, send, wait_until
 from kafka_stream import Message, caller_copy, finding_ids
 from plugins.kafka_broker import KafkaBroker
 
+from monitor.cli import main
+from monitor.commands import replay
+from monitor.sources.files import Message as FileMessage
 from monitor.state import StateStore
 
 
@@ -94,6 +98,26 @@ def test_learn_keeps_an_older_start_already_in_the_state(
     ok(cli("learn", "--config", config, "--state", state, str(history[0])))
     again = ok(cli("learn", "--config", config, "--state", state, str(history[3])))
     assert "learning periods count from: 2026-11-01T00:00:00Z" in again.stderr
+
+
+def test_an_interrupted_learn_keeps_what_it_committed(
+    history: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checkpoints as it goes: Ctrl-C on the third day keeps the first two learned, so a
+    second run over them finds every assumption already known."""
+    config, state = config_of(history), str(tmp_path / "learned.db")
+    monkeypatch.setattr(replay, "CHECKPOINT_RECORDS", 1)
+    real = replay.read_messages
+
+    def interrupted(source: Path | str) -> Iterator[FileMessage]:
+        if str(source) == str(history[2]):
+            raise KeyboardInterrupt
+        yield from real(source)
+
+    monkeypatch.setattr(replay, "read_messages", interrupted)
+    assert main(["learn", "--config", config, "--state", state, *map(str, history[:4])]) == 130
+    again = ok(cli("learn", "--config", config, "--state", state, *map(str, history[:2])))
+    assert "role assumptions processed: 0\n" in again.stderr
 
 
 def test_learn_needs_a_state_file(history: list[Path], tmp_path: Path) -> None:

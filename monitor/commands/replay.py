@@ -26,6 +26,9 @@ from monitor.sinks.jsonl import JsonLinesSink
 from monitor.sources.files import Message, expand, read_messages
 from monitor.summary import Progress, summary_lines
 
+#: Records between two state commits of :func:`feed`.
+CHECKPOINT_RECORDS = 100_000
+
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser(
@@ -87,20 +90,28 @@ def sources_of(paths: list[str]) -> list[Path | str]:
 def feed(
     monitor: Monitor, sources: list[Path | str], delivery: Deliverer, dead_letter: str | None
 ) -> float:
-    """Every message of ``sources`` through the pipeline into ``delivery``, then the state
-    committed (one transaction: an interrupted run leaves the state as it was). Returns the
-    seconds it took; the caller closes ``monitor``."""
+    """Every message of ``sources`` through the pipeline into ``delivery``, with a checkpoint
+    (findings flushed, then the state committed) every :data:`CHECKPOINT_RECORDS` records
+    and at the end. Returns the seconds it took; the caller closes ``monitor``.
+
+    Why checkpoints: weeks of history in one transaction grew SQLite's write-ahead log without
+    bound (278 MB for 300 k records), as it cannot be checkpointed while the transaction is
+    open. Why not after every file: that rewrote the hot pages at each commit (40 % slower).
+    """
     dead_letters = _open_dead_letters(dead_letter)
     started = time.perf_counter()
     progress = Progress(len(sources), sys.stderr)
+    committed = 0
     try:
         for source in sources:
             for message in _read(source):
                 _replay_message(monitor, delivery, message, dead_letters)
             progress.advance(monitor.pipeline.stats.records)
             monitor.pipeline.maybe_prune()
-        delivery.flush()
-        monitor.state.commit()
+            if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
+                _checkpoint(monitor, delivery)
+                committed = monitor.pipeline.stats.records
+        _checkpoint(monitor, delivery)
     finally:
         progress.close()
         if dead_letters is not None:
@@ -123,6 +134,12 @@ def _read(source: Path | str) -> Iterator[Message]:
         yield from read_messages(source)
     except OSError as exc:  # unreadable (permissions, a folder that vanished): a usage error
         raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
+
+
+def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
+    """Findings out first, then the state: the order of every checkpoint."""
+    delivery.flush()
+    monitor.state.commit()
 
 
 def _replay_message(
