@@ -80,6 +80,11 @@ def test_block_from_findings_file_silences_exactly_the_noisiest_groups(
     suppressed = next(line for line in again.stderr.splitlines() if line.startswith("suppressed"))
     assert f"suppressed {sum(counts)}" in suppressed
 
+    retuned = ok(cli("tune", "--config", str(config), "--findings", str(source), "--top", "3"))
+    assert f"{sum(counts)} findings already suppressed" in retuned.stderr
+    assert not [rule for rule in rules_of(retuned.stdout) if rule["match"] in
+                [old["match"] for old in rules]]  # fmt: skip
+
 
 def test_block_from_learned_state_silences_those_keys(
     history: list[Path], findings: list[str], tmp_path: Path

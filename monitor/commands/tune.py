@@ -1,6 +1,7 @@
 """``role-monitor tune``: the noisiest finding groups and a suppression block to paste.
 
-Reads a JSON-lines findings file (``--findings``: replay's output, the jsonl sink's file, ``-``)
+Reads a JSON-lines findings file (``--findings``: replay's output, the jsonl sink's file, ``-``;
+findings the config's rules already suppress are left out)
 or the state store (``--state``, default ``state.path``: what it keeps about merged findings).
 Everything printed on stdout is YAML: the ranking as comments, then ``suppressions:`` with one
 rule per group, an expiry and a reason to fill in, ready for the config file.
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from monitor.commands.roles import open_state
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.durations import parse_duration
+from monitor.findings import Finding
+from monitor.suppress import Suppressor
 from monitor.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
 
 STATE_NOTE = (
@@ -60,16 +64,9 @@ def run(args: argparse.Namespace) -> int:
     expires = _expiry(args.expires_in)
     grouper = Grouper()
     if args.findings is not None:
-        by = _by(args.by or "principal,role")
-        skipped = _read_findings(grouper, args.findings, by)
-        header = f"# role-monitor tune: {grouper.findings} findings in {args.findings}"
-        if skipped:
-            print(f"role-monitor tune: {skipped} lines were not findings", file=sys.stderr)
+        header = _from_findings(grouper, args, settings)
     else:
-        if _by(args.by or "key") != ["key"]:
-            raise ConfigError("tune --state: the state keeps dedup keys only; use --by key")
-        path = _read_state(grouper, settings, args.state)
-        header = f"# role-monitor tune: {grouper.findings} findings merged in {path}\n{STATE_NOTE}"
+        header = _from_state(grouper, args, settings)
     groups = grouper.noisiest(args.top, args.min_count)
     expires_on = max(_today(), *(g.last.date() for g in groups)) + expires
     print(header)
@@ -80,6 +77,31 @@ def run(args: argparse.Namespace) -> int:
     for line in suppression_block(groups, expires_on):
         print(line)
     return 0
+
+
+def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
+    by = _by(args.by or "principal,role")
+    rules = Suppressor(settings.suppressions)
+    skipped, known = _read_findings(grouper, args.findings, by, rules)
+    if skipped:
+        print(f"role-monitor tune: {skipped} lines were not findings", file=sys.stderr)
+    if known:
+        print(f"role-monitor tune: {known} findings already suppressed", file=sys.stderr)
+    return f"# role-monitor tune: {grouper.findings} findings in {args.findings}"
+
+
+def _from_state(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
+    if _by(args.by or "key") != ["key"]:
+        raise ConfigError("tune --state: the state keeps dedup keys only; use --by key")
+    state = open_state(settings, args.state)
+    if state is None:
+        where = args.state or settings.state.path
+        raise ConfigError(f"tune: no state file at {where}; give --state PATH or --findings FILE")
+    try:
+        add_merged(grouper, state.merged_keys())
+    finally:
+        state.close()
+    return f"# role-monitor tune: {grouper.findings} findings merged in {state.path}\n{STATE_NOTE}"
 
 
 def _by(value: str) -> list[str]:
@@ -97,9 +119,12 @@ def _expiry(value: str) -> timedelta:
         raise ConfigError(f"--expires-in: {exc}") from exc
 
 
-def _read_findings(grouper: Grouper, name: str, by: list[str]) -> int:
-    """Count every finding of the file into ``grouper``; returns the lines that were not."""
-    skipped = 0
+def _read_findings(
+    grouper: Grouper, name: str, by: list[str], suppressor: Suppressor
+) -> tuple[int, int]:
+    """Count the file's findings into ``grouper``, except those the config's rules already
+    suppress; returns the lines that were not findings and the findings left out."""
+    skipped = known = 0
     for line in _lines(name):
         if not line.strip():
             continue
@@ -108,9 +133,23 @@ def _read_findings(grouper: Grouper, name: str, by: list[str]) -> int:
         except orjson.JSONDecodeError:
             skipped += 1
             continue
-        if not isinstance(finding, dict) or not add_finding(grouper, finding, by):
+        if not isinstance(finding, dict):
             skipped += 1
-    return skipped
+        elif _suppressed(finding, suppressor):
+            known += 1
+        elif not add_finding(grouper, finding, by):
+            skipped += 1
+    return skipped, known
+
+
+def _suppressed(finding: dict[str, Any], suppressor: Suppressor) -> bool:
+    """True when a rule of the config already covers ``finding`` (a whole one, as written)."""
+    if not suppressor.rules:
+        return False
+    try:
+        return suppressor.match(Finding.model_validate(finding)) is not None
+    except ValidationError:
+        return False
 
 
 def _lines(name: str) -> Iterator[bytes]:
@@ -122,18 +161,6 @@ def _lines(name: str) -> Iterator[bytes]:
             yield from stream
     except OSError as exc:
         raise ConfigError(f"--findings {name}: {exc.strerror or exc}") from exc
-
-
-def _read_state(grouper: Grouper, settings: Settings, override: str | None) -> str:
-    state = open_state(settings, override)
-    if state is None:
-        where = override or settings.state.path
-        raise ConfigError(f"tune: no state file at {where}; give --state PATH or --findings FILE")
-    try:
-        add_merged(grouper, state.merged_keys())
-    finally:
-        state.close()
-    return state.path
 
 
 def _today() -> date:
