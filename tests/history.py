@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -32,15 +33,37 @@ def _bench_generate() -> ModuleType:
 generate = _bench_generate()
 
 
-class DaysGenerator(generate.Generator):  # type: ignore[misc,name-defined]
-    """The benchmark's stream with ``records`` spread over ``days`` instead of 7 ms apart."""
+#: The vendor's poller, which leaves out its ExternalId: a steady, known source of findings.
+POLLER = {
+    "type": "IAMUser",
+    "principalId": "AIDAVENDORPOLLER0001",
+    "arn": f"arn:aws:iam::{generate.VENDOR}:user/poller",
+    "accountId": generate.VENDOR,
+    "accessKeyId": "AKIAVENDORPOLLER0001",
+    "userName": "poller",
+}
 
-    def __init__(self, spec: Any, days: int) -> None:
+
+class DaysGenerator(generate.Generator):  # type: ignore[misc,name-defined]
+    """The benchmark's stream with ``records`` spread over ``days`` instead of 7 ms apart, and
+    every ``poll_every``-th assumption the vendor's poller into one of three roles."""
+
+    def __init__(self, spec: Any, days: int, poll_every: int = 20) -> None:
         super().__init__(spec)
         self.step = timedelta(days=days) / spec.records
+        self.poll_every = poll_every
+        self.polls = 0
 
     def _time(self, index: int) -> str:
         return (self.start + self.step * index).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _sts(self, index: int) -> Iterator[dict[str, Any]]:
+        self.polls += 1
+        if self.polls % self.poll_every:
+            yield from super()._sts(index)
+            return
+        n = self.polls // self.poll_every % 3  # workload-n lives in ORG[n] (bench/generate.py)
+        yield self._assume(index, POLLER, f"arn:aws:iam::{generate.ORG[n]}:role/workload-{n}")
 
 
 def write_history(folder: Path, days: int = 9, per_day: int = 700) -> list[Path]:

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         header = _from_state(grouper, args, settings)
     groups = grouper.noisiest(args.top, args.min_count)
-    expires_on = max(_today(), *(g.last.date() for g in groups)) + expires
+    expires_on = max([_today(), *(g.last.date() for g in groups)]) + expires
     print(header)
     print(f"# {len(grouper.groups)} groups; the {len(groups)} noisiest with {args.min_count}+:")
     for line in table(groups):
