@@ -161,3 +161,8 @@ def test_usage_errors_are_one_line(args: list[str], says: str, tmp_path: Path) -
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and says in result.stderr
     assert not list(tmp_path.iterdir()), "tune writes nothing"
+
+
+def test_nothing_to_tune_is_an_empty_block(tmp_path: Path) -> None:
+    tuned = ok(cli("tune", "--findings", "-", cwd=tmp_path, stdin=""))
+    assert rules_of(tuned.stdout) == [] and "suppressions: []" in tuned.stdout
