@@ -198,3 +198,46 @@ def test_run_starts_from_the_learned_state(
     first_seen = [f["event_id"] for f in findings if f["detector"] == "cross_account_first_seen"]
     assert first_seen == [new["eventID"]], "the learned pair must not be new"
     assert {f["event_id"] for f in findings} == {known["eventID"], new["eventID"]}
+
+
+@pytest.mark.kafka
+def test_learn_then_run_on_the_last_day_raises_what_replay_over_all_days_raises(
+    kafka_broker: KafkaBroker, kafka_topic: str, history: list[Path], tmp_path: Path
+) -> None:
+    """The issue's promise end to end: learn eight days, then the ninth through Kafka (as one
+    CloudTrail log file, so its order is the file's) pages exactly what a replay of all nine
+    days raises on the ninth."""
+    setup = Setup(kafka_broker.bootstrap, kafka_topic, tmp_path)
+    kafka_broker.create_topic(setup.dead_letter_topic)
+    document = yaml.safe_load(setup.config().read_text())
+    history_config = yaml.safe_load(Path(config_of(history)).read_text())
+    organisation = history[0].parent / "org"
+    history_config["organization"]["accounts_file"] = str(organisation / "accounts.json")
+    history_config["inventory"]["authorization_details"] = [
+        str(history[0].parent / path)
+        for path in history_config["inventory"]["authorization_details"]
+    ]
+    config = tmp_path / "config-a.yaml"
+    config.write_text(yaml.safe_dump({**history_config, **{
+        key: document[key] for key in ("kafka", "state", "alerts", "metrics", "log")
+    }}))  # fmt: skip
+    whole = ok(cli("replay", "--config", config_of(history), *map(str, history))).stdout
+    last_day = [line for line in whole.splitlines() if '"event_time":"2026-11-09' in line]
+    expected = finding_ids(line.encode() for line in last_day)
+    assert expected
+
+    ok(cli("learn", "--config", str(config), *map(str, history[:-1])))
+    send(setup.bootstrap, setup.topic, [Message(None, history[-1].read_bytes())])
+    service = Service(config)
+    try:
+        wait_until(
+            lambda: len(setup.delivered()) >= len(expected) and setup.all_committed(),
+            timeout=90,
+            what="the ninth day's findings",
+        )
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    delivered = setup.delivered()
+    assert len(delivered) == len(set(delivered)), "each finding once"
+    assert set(delivered) == set(expected)
