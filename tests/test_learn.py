@@ -122,7 +122,7 @@ def test_an_interrupted_learn_keeps_what_it_committed(
 
 def test_learn_needs_a_state_file(history: list[Path], tmp_path: Path) -> None:
     config = config_of(history)
-    for extra in ([], ["--state", ":memory:"]):
+    for extra in ([], ["--state", ":memory:"], ["--state", "no/such/folder/x.db"]):
         result = cli("learn", "--config", config, *extra, str(history[0]), cwd=tmp_path)
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "state" in result.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.app import build_monitor, configured_state
-from monitor.commands.replay import add_sources, feed, sources_of
+from monitor.commands.replay import add_sources, feed, sources_of, state_path
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.findings import Finding
 from monitor.state import StateStore
@@ -87,7 +87,7 @@ def state_to_fill(value: str | None, settings: Settings) -> str:
         value, option = configured_state(settings), "state.path"
     if value == ":memory:":
         raise ConfigError(f"learn: {option} :memory: would be lost on exit; name a file")
-    return value
+    return state_path(value) if option == "--state" else value
 
 
 def date_learning_period(state: StateStore, oldest: datetime | None) -> datetime | None:
