@@ -86,13 +86,27 @@ def may_be_in_scope(payload: bytes) -> bool:
     """False only for a complete-looking JSON text that cannot hold an in-scope record.
 
     Parsed anyway (True): anything not plain JSON text (gzip, base64, garbage: the decoder
-    finds what is inside or dead-letters it); text that does not end like JSON (cut short:
-    the decoder rejects it with a reason); text with ``\\u`` escapes (``sts\\u002eamazonaws.com``
+    finds what is inside or dead-letters it); text cut short (not ending like JSON, an odd
+    number of quotes, unpaired brackets: the decoder rejects it with a reason); text with ``\\u`` escapes (``sts\\u002eamazonaws.com``
     is the STS source once parsed); and of course text naming an in-scope source.
     """
     text = payload.strip()
     if text[:1] not in (b"{", b"[") or text[-1:] not in (b"}", b"]"):
         return True
-    if b"\\" in text and _ESCAPE in text:  # one-byte search first: most records have no `\`
+    if any(marker in text for marker in _MARKERS):
         return True
-    return any(marker in text for marker in _MARKERS)
+    if b"\\" in text:  # one-byte search first: most records have no `\`
+        # ``sts\u002eamazonaws.com`` is the STS source once parsed; ``\"`` spoils quote parity
+        return _ESCAPE in text or _unbalanced(text)
+    return text.count(b'"') % 2 == 1 or _unbalanced(text)
+
+
+def _unbalanced(text: bytes) -> bool:
+    """True when ``text`` cannot be whole JSON because its brackets do not pair up: cut short
+    between values and still ending in one (``[{...}`` of ``[{...}, {...}]``).
+
+    Counting in C, not parsing: under a microsecond against several for a parse. A text cut
+    exactly where brackets inside its string values make up for the missing ones passes as
+    whole and is counted as skipped (never lost from scope: it names no in-scope source).
+    """
+    return text.count(b"{") != text.count(b"}") or text.count(b"[") != text.count(b"]")
