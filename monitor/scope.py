@@ -87,8 +87,9 @@ def may_be_in_scope(payload: bytes) -> bool:
 
     Parsed anyway (True): anything not plain JSON text (gzip, base64, garbage: the decoder
     finds what is inside or dead-letters it); text cut short (not ending like JSON, an odd
-    number of quotes, unpaired brackets: the decoder rejects it with a reason); text with ``\\u`` escapes (``sts\\u002eamazonaws.com``
-    is the STS source once parsed); and of course text naming an in-scope source.
+    number of quotes, unpaired brackets: the decoder rejects it with a reason); text with
+    ``\\u`` escapes (``sts\\u002eamazonaws.com`` is the STS source once parsed); and of course
+    text naming an in-scope source.
     """
     text = payload.strip()
     if text[:1] not in (b"{", b"[") or text[-1:] not in (b"}", b"]"):
