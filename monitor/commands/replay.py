@@ -1,7 +1,9 @@
 """``role-monitor replay --config FILE PATH...``: the pipeline over files, findings on stdout.
 
 State lives in memory unless ``--state`` names a file, so replaying the same input always gives
-the same findings, byte for byte.
+the same findings, byte for byte, whatever ``--jobs`` is (workers only read and pre-filter).
+Heavy modules are imported in :func:`run`, not at import time: ``role-monitor --help`` and a
+small replay start without paying for boto3, kafka-python or the detectors of other commands.
 """
 
 from __future__ import annotations
@@ -9,21 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import orjson
-
-from monitor.app import Monitor, build_monitor
-from monitor.config import ConfigError, load_settings
-from monitor.delivery import Delivery
-from monitor.envelopes import Rejection
-from monitor.pretty import PrettySink
-from monitor.sinks.base import Sink
-from monitor.sinks.jsonl import JsonLinesSink
-from monitor.sources.files import Message, expand, read_messages
-from monitor.summary import Progress, summary_lines
+if TYPE_CHECKING:
+    from monitor.app import Monitor
+    from monitor.config import Settings
+    from monitor.delivery import Delivery
+    from monitor.envelopes import Rejection
+    from monitor.sources.files import Message, Source
+    from monitor.sources.reading import Chunk
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -43,26 +41,56 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--state", metavar="PATH", help="state store to use (default: in memory, fresh)"
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
+    add_source_arguments(parser)
     parser.set_defaults(handler=run)
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """PATH..., ``--jobs``, ``--since``/``--until``: shared by ``replay`` and ``learn``."""
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes reading, decompressing and parsing files (default: number of cores)",
+    )
+    parser.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="s3:// sources: first delivery day"
+    )
+    parser.add_argument(
+        "--until", type=_day, metavar="YYYY-MM-DD", help="s3:// sources: last delivery day"
+    )
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders, - (stdin), or s3://bucket/prefix"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    from monitor.app import build_monitor
+    from monitor.config import load_settings
+    from monitor.delivery import Delivery
+    from monitor.progress import Progress
+    from monitor.sinks.base import Sink
+    from monitor.sinks.jsonl import JsonLinesSink
+    from monitor.sources.reading import default_jobs, read_chunks
+    from monitor.summary import summary_lines
+
     settings = load_settings(args.config)
-    try:
-        sources = expand(args.paths)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+    sources = expand_sources(args, settings)
     monitor = build_monitor(settings, state_path=state_path(args.state))
-    sink: Sink = PrettySink(sys.stdout) if args.format == "pretty" else JsonLinesSink("-")
+    if args.format == "pretty":
+        from monitor.pretty import PrettySink
+
+        sink: Sink = PrettySink(sys.stdout)
+    else:
+        sink = JsonLinesSink("-")
     delivery = Delivery([sink], monitor.state, monitor.metrics)
     dead_letters = _open_dead_letters(args.dead_letter)
     started = time.perf_counter()
     progress = Progress(len(sources), sys.stderr)
     try:
-        for source in sources:
-            for message in _read(source):
-                _replay_message(monitor, delivery, message, dead_letters)
+        for _, chunks in read_chunks(sources, args.jobs or default_jobs()):
+            for chunk in chunks:
+                _replay_chunk(monitor, delivery, chunk, dead_letters)
             progress.advance(monitor.pipeline.stats.records)
             monitor.pipeline.maybe_prune()
         delivery.flush()
@@ -79,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
+    from monitor.config import ConfigError
+
     if value is None or value == ":memory:":
         return ":memory:"
     folder = Path(value).parent
@@ -87,11 +117,27 @@ def state_path(value: str | None) -> str:
     return value
 
 
-def _read(source: Path | str) -> Iterator[Message]:
+def expand_sources(args: argparse.Namespace, settings: Settings) -> list[Source]:
+    """The files and S3 objects named on the command line; ConfigError for a missing one."""
+    from monitor.config import ConfigError
+    from monitor.sources.files import expand
+    from monitor.sources.s3 import S3Options
+
+    s3 = S3Options(**settings.s3.model_dump())
     try:
-        yield from read_messages(source)
-    except OSError as exc:  # unreadable (permissions, a folder that vanished): a usage error
-        raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        return expand(args.paths, args.since, args.until, s3)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+
+
+def _replay_chunk(
+    monitor: Monitor, delivery: Delivery, chunk: Chunk, dead_letters: BinaryIO | None
+) -> None:
+    from monitor.sources.reading import count_skipped
+
+    count_skipped(monitor.pipeline, chunk)
+    if chunk.message is not None:
+        _replay_message(monitor, delivery, chunk.message, dead_letters)
 
 
 def _replay_message(
@@ -122,10 +168,28 @@ def dead_letter_line(rejection: Rejection, origin: str) -> bytes:
         import base64
 
         record["payload_base64"] = base64.b64encode(payload).decode()
+    import orjson
+
     return orjson.dumps(record) + b"\n"
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
 def _open_dead_letters(path: str | None) -> BinaryIO | None:
+    from monitor.config import ConfigError
+
     if path is None:
         return None
     try:
