@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
     from monitor.config import ConfigError, load_settings
+    from monitor.progress import Progress
     from monitor.sources.files import expand, read_messages
 
     settings = load_settings(args.config)
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--shift-to-now rewrites records; it cannot be used with --as-envelope")
     producer = _connect(settings)
     sent = failed = skipped = 0
+    progress = Progress(len(sources), sys.stderr)
     try:
         futures = []
         held: list[Outgoing] = []  # --shift-to-now: sent once the newest time is known
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
                     held.extend(outgoing)
                     continue
                 futures += [producer.send(topic, key=k, value=v) for k, v in outgoing]
+            progress.advance(len(futures) + len(held))
+        progress.close()
         futures += [producer.send(topic, key=k, value=v) for k, v in _shifted(held)]
         producer.flush(timeout=FLUSH_TIMEOUT_S)
         for future in futures:
