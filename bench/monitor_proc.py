@@ -171,15 +171,18 @@ class ReplayResult:
     timed: Timed
     findings: int
     summary: str
+    output: Path
 
 
-def replay(config: Path, logs: Path, records: int, folder: Path) -> ReplayResult:
-    """``role-monitor replay`` over the gzip'd log files; wall time of the whole process."""
-    out = folder / "replay-findings.jsonl"
+def replay(
+    config: Path, logs: Path, records: int, folder: Path, jobs: int = 1, name: str = "replay"
+) -> ReplayResult:
+    """``role-monitor replay --jobs N`` over ``logs``; wall time of the whole process."""
+    out = folder / f"{name}-findings-{jobs}.jsonl"
     started = time.perf_counter()
     with out.open("wb") as findings:
         done = subprocess.run(
-            command("replay", "--config", str(config), str(logs)),
+            command("replay", "--jobs", str(jobs), "--config", str(config), str(logs)),
             stdout=findings,
             stderr=subprocess.PIPE,
             check=False,
@@ -188,4 +191,12 @@ def replay(config: Path, logs: Path, records: int, folder: Path) -> ReplayResult
     if done.returncode != 0:
         raise RuntimeError(f"role-monitor replay failed:\n{done.stderr.decode()[-2000:]}")
     count = sum(1 for _ in out.open("rb"))
-    return ReplayResult(Timed(records, seconds), count, done.stderr.decode().strip())
+    return ReplayResult(Timed(records, seconds), count, done.stderr.decode().strip(), out)
+
+
+def assumptions(summary: str) -> int:
+    """``role assumptions processed: N`` from replay's closing summary."""
+    for line in summary.splitlines():
+        if line.startswith("role assumptions processed:"):
+            return int(line.rsplit(":", 1)[1])
+    return 0
