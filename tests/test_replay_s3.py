@@ -29,7 +29,7 @@ ACCOUNTS = ("111111111111", "222222222222")
 def _env(url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(
-        AWS_ENDPOINT_URL_S3=url,
+        ROLE_MONITOR_S3__ENDPOINT_URL=url,  # the s3 section of the configuration
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",

@@ -13,7 +13,14 @@ from datetime import date
 from pathlib import Path
 
 from monitor.envelopes import gunzip
-from monitor.sources.s3 import S3Object, is_s3, list_logs, read_object
+from monitor.sources.s3 import (
+    DEFAULT_OPTIONS,
+    S3Object,
+    S3Options,
+    is_s3,
+    list_logs,
+    read_object,
+)
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".gz")
 _LINE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
@@ -31,7 +38,10 @@ Source = Path | str | S3Object
 
 
 def expand(
-    paths: Iterable[str], since: date | None = None, until: date | None = None
+    paths: Iterable[str],
+    since: date | None = None,
+    until: date | None = None,
+    s3: S3Options = DEFAULT_OPTIONS,
 ) -> list[Source]:
     """Files named or found below folders, sorted so every replay reads the same order;
     ``s3://bucket/prefix`` is every CloudTrail log object below it (``since``/``until``: the
@@ -45,7 +55,7 @@ def expand(
             found.append("-")
             continue
         if is_s3(name):
-            found.extend(list_logs(name, since, until))
+            found.extend(list_logs(name, since, until, s3))
             continue
         path = Path(name)
         if path.is_dir():

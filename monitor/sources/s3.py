@@ -7,8 +7,8 @@ files (``CloudTrail-Digest/``), Insights and anything not a CloudTrail log objec
 Objects come back ordered by delivery time (then key), so accounts and regions interleave as
 the events did. boto3 is imported on first use: a local replay never pays for it.
 
-The endpoint comes from boto3's own settings (``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``,
-as for any AWS SDK), which is how the tests point it at moto.
+The client honours the ``s3`` section of the configuration (endpoint, region, concurrency,
+retries) and otherwise boto3's own settings (``AWS_ENDPOINT_URL_S3``, credentials chain).
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from monitor.config import ConfigError
 
-#: Listing requests in flight at once (threads), and retries of each S3 call (adaptive).
-LIST_CONCURRENCY = 8
-MAX_ATTEMPTS = 8
 _REGION_ROOT = re.compile(r"(^|/)CloudTrail/[a-z0-9-]+/$")
 _UNDER_REGION = re.compile(r"(^|/)CloudTrail/[a-z0-9-]+/")
 _KEY_DATE = re.compile(r"/CloudTrail/[a-z0-9-]+/(\d{4})/(\d{2})/(\d{2})/")
@@ -40,6 +37,20 @@ _ERRORS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class S3Options:
+    """How to reach S3 (the ``s3`` configuration section); travels with each object to the
+    worker process that reads it."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    max_concurrency: int = 8
+    max_attempts: int = 8
+
+
+DEFAULT_OPTIONS = S3Options()
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class S3Object:
     """One log object; ordered by delivery time, then key."""
@@ -47,6 +58,7 @@ class S3Object:
     delivered: str
     bucket: str
     key: str
+    options: S3Options = field(default=DEFAULT_OPTIONS, compare=False)
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
@@ -56,7 +68,12 @@ def is_s3(name: str) -> bool:
     return name.startswith("s3://")
 
 
-def list_logs(url: str, since: date | None = None, until: date | None = None) -> list[S3Object]:
+def list_logs(
+    url: str,
+    since: date | None = None,
+    until: date | None = None,
+    options: S3Options = DEFAULT_OPTIONS,
+) -> list[S3Object]:
     """Every CloudTrail log object under ``url`` delivered on a day in ``[since, until]``.
 
     Raises ConfigError (one line) for a missing bucket or denied access.
@@ -64,43 +81,49 @@ def list_logs(url: str, since: date | None = None, until: date | None = None) ->
     bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
         raise ConfigError(f"{url}: no bucket named (expected s3://bucket/prefix)")
-    client = s3_client()
+    client = s3_client(options)
     try:
         leaves = list(_leaf_prefixes(client, bucket, prefix, since, until))
-        with ThreadPoolExecutor(LIST_CONCURRENCY) as pool:
+        with ThreadPoolExecutor(options.max_concurrency) as pool:
             pages = pool.map(lambda leaf: list(_objects(client, bucket, *leaf)), leaves)
             keys = {key for page in pages for key in page}
     except Exception as exc:
         raise _one_line(exc, url) from exc
-    found = [S3Object(_delivered(key), bucket, key) for key in keys if _wanted(key, since, until)]
+    found = [
+        S3Object(_delivered(key), bucket, key, options)
+        for key in keys
+        if _wanted(key, since, until)
+    ]
     return sorted(found)
 
 
 def read_object(obj: S3Object) -> bytes:
     """The object's bytes (retried by botocore); one client per process."""
     try:
-        body = s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+        body = s3_client(obj.options).get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
         return bytes(body.read())
     except Exception as exc:
         raise _one_line(exc, str(obj)) from exc
 
 
-_clients: dict[int, Any] = {}
+_clients: dict[tuple[int, S3Options], Any] = {}
 
 
-def s3_client() -> Any:
+def s3_client(options: S3Options) -> Any:
     """A client for this process (worker processes must not share a forked one)."""
-    pid = os.getpid()
-    if pid not in _clients:
+    ident = (os.getpid(), options)
+    if ident not in _clients:
         import boto3
         from botocore.config import Config
 
         config = Config(
-            retries={"mode": "adaptive", "total_max_attempts": MAX_ATTEMPTS},
-            max_pool_connections=LIST_CONCURRENCY,
+            retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},
+            max_pool_connections=options.max_concurrency,
         )
-        _clients[pid] = boto3.client("s3", config=config)
-    return _clients[pid]
+        _clients[ident] = boto3.client(
+            "s3", endpoint_url=options.endpoint_url, region_name=options.region, config=config
+        )
+    return _clients[ident]
 
 
 def _leaf_prefixes(
