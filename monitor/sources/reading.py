@@ -13,13 +13,16 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from monitor.envelopes import Record, decode
 from monitor.normalize import in_scope
 from monitor.sources.files import Message, Source, read_messages
+
+if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
 
 #: Files read ahead per worker: enough to keep workers busy, few enough to bound memory.
 AHEAD_PER_JOB = 4
@@ -67,6 +70,18 @@ def prefilter(message: Message) -> Chunk:
     else:  # bare records, one per line: the decoder reads them back one by one
         payload = b"\n".join(orjson.dumps(record) for record in kept)
     return Chunk(Message(payload, message.origin), skipped)
+
+
+def count_skipped(pipeline: Pipeline, chunk: Chunk) -> None:
+    """Count what the pre-filter dropped as the pipeline counts what it skips itself (call it
+    for every chunk, then ``pipeline.process(chunk.message.payload)`` when there is one)."""
+    stats = pipeline.stats
+    if chunk.message is None:
+        stats.messages += 1
+    if chunk.skipped:
+        stats.records += chunk.skipped
+        stats.skipped += chunk.skipped
+        pipeline.metrics.records.labels("skipped").inc(chunk.skipped)
 
 
 def read_source(source: Source) -> list[Chunk]:
