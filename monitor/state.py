@@ -11,8 +11,9 @@ Memory stays bounded: after a commit every entry is clean, and when the cache ho
 ``cache_entries`` rows the oldest are dropped (they are re-read from the backend when asked for
 again). Everything is keyed by event time, and old rows expire with :meth:`prune`.
 
-The backend (:class:`monitor.state_sqlite.SqliteBackend` today) is reached only through batched
-``load``/``flush``, so another database can take its place.
+The backend is reached only through batched ``load``/``flush`` (:class:`Backend`): SQLite for a
+file, plain dictionaries for ``:memory:`` (an in-memory SQLite database only cost time), and
+another database (PostgreSQL) can take their place.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
+from monitor.state_memory import MemoryBackend
 from monitor.state_sqlite import (
     TABLES,
     WINDOWS,
+    Backend,
     Entries,
     Key,
     Row,
     SqliteBackend,
-    closed_error,
     prune_column,
 )
 
@@ -48,7 +50,7 @@ def _dt(value: float) -> datetime:
 class _Cache:
     """Rows by table (``None``: known absent), window entries by key, and what is dirty."""
 
-    def __init__(self, backend: SqliteBackend) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.rows: dict[str, dict[Key, Row | None]] = {table: {} for table in _ROW_TABLES}
         self.dirty: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
         self.windows: dict[Key, Entries] = {}
@@ -118,7 +120,10 @@ class StateStore:
 
     def __init__(self, path: str | Path = ":memory:", cache_entries: int = CACHE_ENTRIES) -> None:
         self.path = str(path)
-        self._backend = SqliteBackend(self.path)
+        self._backend: Backend = (
+            MemoryBackend() if self.path == ":memory:" else SqliteBackend(self.path)
+        )
+        self._closed = False
         self._cache = _Cache(self._backend)
         self._cache_entries = cache_entries
         #: ``observation_start`` as stored, read once: it is asked for on every assumption.
@@ -142,6 +147,7 @@ class StateStore:
         self._observation_start = None  # it may have been set in the rolled-back transaction
 
     def close(self) -> None:
+        self._closed = True
         self._backend.close()
 
     def _flush(self) -> None:
@@ -337,9 +343,8 @@ class StateStore:
         On the checkpointing thread the cache is flushed first, so the counts are exact; from
         another thread (a scrape) they are the rows flushed so far, at most one checkpoint old.
         """
-        try:
-            if threading.get_ident() == self._owner:
-                self._flush()
-            return [(table, self._backend.count(table)) for table in TABLES]
-        except closed_error():
+        if self._closed:
             return []
+        if threading.get_ident() == self._owner:
+            self._flush()
+        return [(table, self._backend.count(table)) for table in TABLES]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.state import StateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,8 +57,9 @@ def test_observation_start_is_remembered() -> None:
     assert store.observation_start(T0 + timedelta(days=3)) == T0
 
 
-def test_rollback_discards_cached_writes_and_keeps_committed_ones(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_rollback_discards_cached_writes_keeps_committed_ones(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend))
     store.touch("pair", "kept", T0)
     store.remember("ns", "kept", "1", T0 + timedelta(days=1))
     store.commit()
@@ -72,8 +75,9 @@ def test_rollback_discards_cached_writes_and_keeps_committed_ones(tmp_path: Path
     assert store.recall("ns", "kept", T0) == "1"
 
 
-def test_evicted_rows_are_read_back_from_the_backend(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db", cache_entries=10)
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_evicted_rows_are_read_back_from_the_backend(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend), cache_entries=10)
     for n in range(50):
         store.touch("pair", f"k{n}", T0 + timedelta(minutes=n))
         store.first_copy(f"id{n}", T0)
@@ -95,8 +99,9 @@ def test_window_entries_keep_time_order_and_insertion_order_on_ties() -> None:
     assert [item for _, item in store.window("ns", "k", T0)] == ["first", "second", "late"]
 
 
-def test_pruned_rows_leave_the_cache_too(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_pruned_rows_leave_the_cache_too(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend))
     store.touch("pair", "old", T0)
     store.first_copy("old-id", T0)
     store.commit()
@@ -110,3 +115,7 @@ def test_uncommitted_writes_are_counted_and_listed() -> None:
     store.touch("pair", "a", T0)
     assert [key for key, *_ in store.baseline_keys("pair")] == ["a"]
     assert dict(store.sizes())["baseline"] == 1
+
+
+def _where(tmp_path: Path, backend: str) -> Path | str:
+    return tmp_path / "s.db" if backend == "sqlite" else ":memory:"
