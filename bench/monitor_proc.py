@@ -10,6 +10,7 @@ timed the same way, from its first poll.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -195,8 +196,10 @@ def replay(
 
 
 def assumptions(summary: str) -> int:
-    """``role assumptions processed: N`` from replay's closing summary."""
+    """Assumptions processed, from replay's closing summary
+    (``in-scope events processed: N (assumption A, ...)``)."""
     for line in summary.splitlines():
-        if line.startswith("role assumptions processed:"):
-            return int(line.rsplit(":", 1)[1])
+        if "events processed:" in line:
+            found = re.search(r"assumption (\d+)", line)
+            return int(found[1]) if found else 0
     return 0

@@ -88,7 +88,8 @@ def test_prefilter_keeps_the_envelope_and_counts_what_it_drops() -> None:
     assert prefilter(Message(json.dumps(noise).encode(), "x")).message is None
 
 
-def test_role_changes_pass_the_prefilter() -> None:
+def test_role_and_organization_changes_pass_the_prefilter() -> None:
     change = {"eventSource": "iam.amazonaws.com", "eventName": "UpdateAssumeRolePolicy"}
     assert keep(change)
+    assert keep({"eventSource": "organizations.amazonaws.com", "eventName": "LeaveOrganization"})
     assert not keep({"eventSource": "s3.amazonaws.com", "eventName": "GetObject"})

@@ -107,8 +107,8 @@ def test_s3_prefix_replays_like_the_same_files_on_disk(
 
 
 def _processed(result: subprocess.CompletedProcess[bytes]) -> int:
-    line = next(line for line in result.stderr.decode().splitlines() if "processed" in line)
-    return int(line.rsplit(":", 1)[1])
+    line = next(line for line in result.stderr.decode().splitlines() if "processed:" in line)
+    return int(line.split(":", 1)[1].split()[0])
 
 
 def test_missing_bucket_is_a_one_line_error(moto_server: str) -> None:

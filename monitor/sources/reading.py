@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from monitor.envelopes import Record, decode
-from monitor.normalize import in_scope
+from monitor.scope import in_scope, may_be_in_scope
 from monitor.sources.files import Message, Source, read_messages
 
 if TYPE_CHECKING:
@@ -28,16 +28,11 @@ if TYPE_CHECKING:
 AHEAD_PER_JOB = 4
 #: Envelopes a kept subset can be re-encoded in without changing what the decoder yields.
 _REENCODABLE = ("log_file", "bare")
-IAM_SOURCE = "iam.amazonaws.com"
 
 
 def keep(record: dict[str, Any]) -> bool:
-    """THE pre-filter of file reading (one call site): may this record matter to the pipeline?
-
-    Role assumptions (the in-scope definition) and IAM calls (role changes update the catalog
-    and feed ``trust_policy_opened``); everything else would only be counted as skipped.
-    """
-    return in_scope(record) or record.get("eventSource") == IAM_SOURCE
+    """The pre-filter of file reading: the in-scope definition (:mod:`monitor.scope`)."""
+    return in_scope(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +51,8 @@ def prefilter(message: Message) -> Chunk:
     Anything unusual (a rejection, an envelope that cannot be rebuilt from its records, mixed
     envelopes) goes to the pipeline untouched, so dead letters and their reasons are the same.
     """
+    if not may_be_in_scope(message.payload):
+        return Chunk(None, 1)  # counted as the pipeline counts it: one skipped record, unparsed
     items = list(decode(message.payload))
     envelopes = {item.envelope if isinstance(item, Record) else "" for item in items}
     if len(envelopes) != 1 or next(iter(envelopes)) not in _REENCODABLE:
@@ -75,13 +72,10 @@ def prefilter(message: Message) -> Chunk:
 def count_skipped(pipeline: Pipeline, chunk: Chunk) -> None:
     """Count what the pre-filter dropped as the pipeline counts what it skips itself (call it
     for every chunk, then ``pipeline.process(chunk.message.payload)`` when there is one)."""
-    stats = pipeline.stats
     if chunk.message is None:
-        stats.messages += 1
+        pipeline.outcomes.message()
     if chunk.skipped:
-        stats.records += chunk.skipped
-        stats.skipped += chunk.skipped
-        pipeline.metrics.records.labels("skipped").inc(chunk.skipped)
+        pipeline.outcomes.skipped(chunk.skipped)
 
 
 def read_source(source: Source) -> list[Chunk]:
