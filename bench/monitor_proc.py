@@ -10,6 +10,7 @@ timed the same way, from its first poll.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -171,15 +172,18 @@ class ReplayResult:
     timed: Timed
     findings: int
     summary: str
+    output: Path
 
 
-def replay(config: Path, logs: Path, records: int, folder: Path) -> ReplayResult:
-    """``role-monitor replay`` over the gzip'd log files; wall time of the whole process."""
-    out = folder / "replay-findings.jsonl"
+def replay(
+    config: Path, logs: Path, records: int, folder: Path, jobs: int = 1, name: str = "replay"
+) -> ReplayResult:
+    """``role-monitor replay --jobs N`` over ``logs``; wall time of the whole process."""
+    out = folder / f"{name}-findings-{jobs}.jsonl"
     started = time.perf_counter()
     with out.open("wb") as findings:
         done = subprocess.run(
-            command("replay", "--config", str(config), str(logs)),
+            command("replay", "--jobs", str(jobs), "--config", str(config), str(logs)),
             stdout=findings,
             stderr=subprocess.PIPE,
             check=False,
@@ -188,4 +192,14 @@ def replay(config: Path, logs: Path, records: int, folder: Path) -> ReplayResult
     if done.returncode != 0:
         raise RuntimeError(f"role-monitor replay failed:\n{done.stderr.decode()[-2000:]}")
     count = sum(1 for _ in out.open("rb"))
-    return ReplayResult(Timed(records, seconds), count, done.stderr.decode().strip())
+    return ReplayResult(Timed(records, seconds), count, done.stderr.decode().strip(), out)
+
+
+def assumptions(summary: str) -> int:
+    """Assumptions processed, from replay's closing summary
+    (``in-scope events processed: N (assumption A, ...)``)."""
+    for line in summary.splitlines():
+        if "events processed:" in line:
+            found = re.search(r"assumption (\d+)", line)
+            return int(found[1]) if found else 0
+    return 0

@@ -11,8 +11,6 @@ from monitor.config import Settings
 from monitor.enrich import Enricher
 from monitor.envelopes import set_decompressed_limit
 from monitor.inventory.catalog import RoleCatalog, RoleSource
-from monitor.inventory.discovery import discover_accounts
-from monitor.inventory.iam import IamSource
 from monitor.inventory.organization import OrgDirectory
 from monitor.inventory.snapshot import SnapshotSource
 from monitor.metrics import Metrics
@@ -40,7 +38,9 @@ def build_org(settings: Settings) -> OrgDirectory:
     org = settings.organization
     accounts_file = settings.resolve(org.accounts_file) if org.accounts_file else None
     directory = OrgDirectory.build(org.accounts, accounts_file)
-    if org.discover:
+    if org.discover:  # boto3 is imported only when an AWS API is used
+        from monitor.inventory.discovery import discover_accounts
+
         found = discover_accounts(org, have_fallback=bool(directory.accounts))
         # Every configured account stays; a discovered name fills in where none was given.
         accounts = dict(directory.accounts)
@@ -61,6 +61,8 @@ def build_catalog(
     sources: list[RoleSource] = [SnapshotSource.from_files(files)]
     iam = settings.inventory.iam
     if iam.enabled:
+        from monitor.inventory.iam import IamSource
+
         accounts = org.accounts if org is not None else ()
         sources.append(IamSource(iam, accounts=accounts, metrics=metrics))
     return RoleCatalog(sources)

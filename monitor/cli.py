@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from monitor import __version__
-from monitor.config import ConfigError, locate
 
 EXIT_USAGE = 2
 
@@ -51,6 +50,8 @@ INTERRUPT_HINT = "signals:\n  SIGINT (Ctrl-C)  stops; nothing is committed that 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from monitor.config import ConfigError, locate  # after parsing: --help needs no pydantic
+
     try:
         handler: Command = args.handler
         return handler(args)

@@ -256,6 +256,22 @@ class LimitsConfig(Section):
     )
 
 
+class S3SourceConfig(Section):
+    """Reading CloudTrail log objects from ``s3://bucket/prefix`` (``replay``, ``learn``)."""
+
+    endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint (a VPC endpoint, moto); default: AWS's, or AWS_ENDPOINT_URL_S3",
+    )
+    region: str | None = Field(default=None, description="region of the S3 client")
+    max_concurrency: int = Field(
+        default=8, ge=1, le=64, description="S3 listing requests in flight at once"
+    )
+    max_attempts: int = Field(
+        default=8, ge=1, le=20, description="attempts per S3 call (botocore adaptive retries)"
+    )
+
+
 class JsonlSinkConfig(Section):
     path: str = "-"
 
@@ -383,6 +399,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     metrics: MetricsConfig = MetricsConfig()
     log: LogConfig = LogConfig()
+    s3: S3SourceConfig = S3SourceConfig()
     #: Folder that relative paths resolve against (the config file's folder).
     base_dir: Path = Path(".")
 

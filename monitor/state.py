@@ -1,152 +1,233 @@
-"""The state store: baselines, windows, seen assumptions and delivered findings, in SQLite.
+"""The state store: baselines, windows, seen assumptions and delivered findings.
 
-Writes accumulate in one open transaction and become durable only at :meth:`StateStore.commit`,
-which the pipeline calls at each checkpoint after the findings were delivered and before offsets
-are committed. A crash therefore rolls state back to the last committed offsets, and reprocessing
-rebuilds exactly what was lost; delivered-finding ids make the replay page nobody twice.
-Everything is keyed by event time, and old rows expire with :meth:`prune`, so the store stays
-bounded however many distinct principals pass through.
+Hot rows live in a write-back cache in memory; a checkpoint (:meth:`StateStore.commit`, which
+the pipeline calls after the findings were delivered and before offsets are committed) writes
+every change since the last one in ONE backend transaction. A crash or :meth:`rollback` loses
+the cache and the open transaction together, so state goes back to the last committed offsets
+and reprocessing rebuilds exactly what was lost; delivered-finding ids make the replay page
+nobody twice. Before the cache, each assumption cost about fifteen SQLite statements.
+
+Memory stays bounded: after a commit every entry is clean, and when the cache holds more than
+``cache_entries`` rows the oldest are dropped (they are re-read from the backend when asked for
+again). Everything is keyed by event time, and old rows expire with :meth:`prune`.
+
+The backend is reached only through batched ``load``/``flush`` (:class:`Backend`): SQLite for a
+file, plain dictionaries for ``:memory:`` (an in-memory SQLite database only cost time), and
+another database (PostgreSQL) can take their place.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+import threading
+from bisect import insort
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS baseline (
-    namespace TEXT NOT NULL, key TEXT NOT NULL,
-    first_seen REAL NOT NULL, last_seen REAL NOT NULL, hits INTEGER NOT NULL,
-    PRIMARY KEY (namespace, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS window_event (
-    namespace TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL, item TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS window_event_key ON window_event (namespace, key, at);
-CREATE INDEX IF NOT EXISTS window_event_at ON window_event (at);
-CREATE TABLE IF NOT EXISTS assumption (
-    id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS delivered (
-    finding_id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS merged (
-    dedup_key TEXT PRIMARY KEY, window_start REAL NOT NULL, last_seen REAL NOT NULL,
-    repeats INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fact (
-    namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires REAL NOT NULL,
-    PRIMARY KEY (namespace, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS fact_expires ON fact (expires);
-"""
-TABLES = ("baseline", "window_event", "assumption", "delivered", "merged", "fact")
+from monitor.state_memory import MemoryBackend
+from monitor.state_sqlite import (
+    TABLES,
+    WINDOWS,
+    Backend,
+    Entries,
+    Key,
+    Row,
+    SqliteBackend,
+    prune_column,
+)
 
-#: Page cache of a file store, in KiB (SQLite's default is 2 MiB). Keys are spread over
-#: hundreds of thousands of principals, so every checkpoint touches pages all over the file;
-#: with the default cache most lookups went back to the OS. Bounded, so RSS stays bounded.
-CACHE_KIB = 64 * 1024
-#: WAL pages before SQLite copies them back into the database (default 1,000 = 4 MiB). A
-#: checkpoint every 100 ms dirties about that much, so the default copied and fsync'd at
-#: almost every commit; durability is the same (WAL, synchronous=NORMAL), only batched.
-WAL_AUTOCHECKPOINT_PAGES = 16_384
-
-
-def _ts(moment: datetime) -> float:
-    return moment.timestamp()
+_ROW_TABLES = tuple(table for table in TABLES if table != WINDOWS)
+#: Cached rows (all tables together) above which clean rows are evicted after a commit. About
+#: 250 bytes each: 300,000 rows cost ~75 MB, well inside the 400 MB budget of 100k principals.
+CACHE_ENTRIES = 300_000
 
 
 def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
-class StateStore:
-    """One SQLite database (a file, or ``:memory:``) used by one pipeline."""
+class _Cache:
+    """Rows by table (``None``: known absent), window entries by key, and what is dirty."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, backend: Backend) -> None:
+        self.rows: dict[str, dict[Key, Row | None]] = {table: {} for table in _ROW_TABLES}
+        self.dirty: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
+        self.windows: dict[Key, Entries] = {}
+        self.dirty_windows: set[Key] = set()
+        #: Tables whose every stored row is in the cache, so a miss means absent without a
+        #: query (a fresh store, until the first eviction): the common case of a replay.
+        self.complete = {table: backend.empty(table) for table in TABLES}
+
+    def size(self) -> int:
+        return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
+
+    # The Changes protocol of the backend's flush:
+    def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
+        rows = self.rows[table]
+        for key in self.dirty[table]:
+            row = rows[key]
+            if row is not None:
+                yield key, row
+
+    def deletes(self, table: str) -> Iterable[Key]:
+        rows = self.rows[table]
+        return [key for key in self.dirty[table] if rows[key] is None]
+
+    def windows_changed(self) -> Iterable[tuple[Key, Entries]]:
+        return [(key, self.windows[key]) for key in self.dirty_windows]
+
+    def mark_clean(self) -> None:
+        for dirty in self.dirty.values():
+            dirty.clear()
+        self.dirty_windows.clear()
+
+    def evict(self, keep: int) -> None:
+        """Drop the oldest clean entries so about ``keep`` remain (call when all are clean)."""
+        total = self.size()
+        if total <= keep:
+            return
+        share = keep / total
+        for table, rows in self.rows.items():
+            drop = len(rows) - int(len(rows) * share)
+            for key in list(islice(rows, drop)):
+                del rows[key]
+            self.complete[table] = self.complete[table] and drop == 0
+        drop = len(self.windows) - int(len(self.windows) * share)
+        for key in list(islice(self.windows, drop)):
+            del self.windows[key]
+        self.complete[WINDOWS] = self.complete[WINDOWS] and drop == 0
+
+
+class _FlushView:
+    """Adapts the cache to the backend's ``Changes`` protocol."""
+
+    def __init__(self, cache: _Cache) -> None:
+        self._cache = cache
+
+    def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
+        return self._cache.upserts(table)
+
+    def deletes(self, table: str) -> Iterable[Key]:
+        return self._cache.deletes(table)
+
+    def windows(self) -> Iterable[tuple[Key, Entries]]:
+        return self._cache.windows_changed()
+
+
+class StateStore:
+    """The state of one pipeline: a write-back cache over one backend (SQLite file or memory)."""
+
+    def __init__(self, path: str | Path = ":memory:", cache_entries: int = CACHE_ENTRIES) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        self._backend: Backend = (
+            MemoryBackend() if self.path == ":memory:" else SqliteBackend(self.path)
+        )
+        self._closed = False
+        self._cache = _Cache(self._backend)
+        self._cache_entries = cache_entries
         #: ``observation_start`` as stored, read once: it is asked for on every assumption.
         self._observation_start: datetime | None = None
+        #: The thread that checkpoints; only it may flush (see :meth:`sizes`).
+        self._owner = threading.get_ident()
 
     # -- transactions -------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Make every write since the last commit durable (one checkpoint)."""
-        self._db.commit()
+        """Make every write since the last commit durable, in one transaction (a checkpoint)."""
+        self._owner = threading.get_ident()
+        self._flush()
+        self._backend.commit()
+        self._cache.evict(self._cache_entries)
 
     def rollback(self) -> None:
-        self._db.rollback()
+        """Forget every write since the last commit: the open transaction and the cache."""
+        self._backend.rollback()
+        self._cache = _Cache(self._backend)
         self._observation_start = None  # it may have been set in the rolled-back transaction
 
     def close(self) -> None:
-        self._db.rollback()
-        self._db.close()
+        self._closed = True
+        self._backend.close()
+
+    def _flush(self) -> None:
+        """Write dirty entries into the backend's open transaction (not yet durable)."""
+        self._backend.flush(_FlushView(self._cache))
+        self._cache.mark_clean()
+
+    # -- cached rows --------------------------------------------------------------------------
+
+    def _get(self, table: str, key: Key) -> Row | None:
+        rows = self._cache.rows[table]
+        try:
+            return rows[key]
+        except KeyError:
+            pass
+        row = None if self._cache.complete[table] else self._backend.load(table, [key]).get(key)
+        rows[key] = row
+        return row
+
+    def _put(self, table: str, key: Key, row: Row | None) -> None:
+        """Set (or, with None, delete) a row; written at the next flush."""
+        self._cache.rows[table][key] = row
+        self._cache.dirty[table].add(key)
 
     # -- baselines ----------------------------------------------------------------------------
 
     def touch(self, namespace: str, key: str, at: datetime) -> datetime | None:
         """Record ``key`` as seen at ``at``; return when it was first seen before, or None."""
-        row = self._db.execute(
-            "SELECT first_seen FROM baseline WHERE namespace=? AND key=?", (namespace, key)
-        ).fetchone()
+        ident = (namespace, key)
+        row = self._get("baseline", ident)
+        moment = at.timestamp()
         if row is None:
-            self._db.execute(
-                "INSERT INTO baseline VALUES (?, ?, ?, ?, 1)", (namespace, key, _ts(at), _ts(at))
-            )
+            self._put("baseline", ident, (moment, moment, 1))
             return None
-        self._db.execute(
-            "UPDATE baseline SET last_seen=max(last_seen, ?), hits=hits+1, "
-            "first_seen=min(first_seen, ?) WHERE namespace=? AND key=?",
-            (_ts(at), _ts(at), namespace, key),
-        )
-        return _dt(row[0])
+        first, last, hits = row
+        self._put("baseline", ident, (min(first, moment), max(last, moment), hits + 1))
+        return _dt(first)
 
     def see(self, namespace: str, key: str, at: datetime) -> None:
-        """:meth:`touch` for callers that do not need the answer: one statement, not two."""
-        self._db.execute(
-            "INSERT INTO baseline VALUES (?, ?, ?, ?, 1) ON CONFLICT (namespace, key) DO UPDATE "
-            "SET last_seen=max(last_seen, excluded.last_seen), hits=hits+1, "
-            "first_seen=min(first_seen, excluded.first_seen)",
-            (namespace, key, _ts(at), _ts(at)),
-        )
+        """:meth:`touch` for callers that do not need the answer."""
+        self.touch(namespace, key, at)
 
     def last_seen(self, namespace: str, key: str) -> datetime | None:
-        row = self._db.execute(
-            "SELECT last_seen FROM baseline WHERE namespace=? AND key=?", (namespace, key)
-        ).fetchone()
-        return _dt(row[0]) if row else None
+        row = self._get("baseline", (namespace, key))
+        return _dt(row[1]) if row else None
 
     def baseline_keys(self, namespace: str) -> Iterator[tuple[str, datetime, datetime, int]]:
         """Every key of a namespace with first seen, last seen and hit count."""
-        for key, first, last, hits in self._db.execute(
-            "SELECT key, first_seen, last_seen, hits FROM baseline WHERE namespace=?",
-            (namespace,),
-        ):
+        self._flush()
+        for (_, key), (first, last, hits) in self._backend.scan("baseline", (namespace,)):
             yield key, _dt(first), _dt(last), hits
 
     # -- sliding windows ----------------------------------------------------------------------
 
+    def _entries(self, ident: Key) -> Entries:
+        entries = self._cache.windows.get(ident)
+        if entries is None:
+            complete = self._cache.complete[WINDOWS]
+            entries = [] if complete else self._backend.load_window(ident)
+            self._cache.windows[ident] = entries
+        return entries
+
+    def _set_entries(self, ident: Key, entries: Entries) -> None:
+        self._cache.windows[ident] = entries
+        self._cache.dirty_windows.add(ident)
+
     def add_to_window(self, namespace: str, key: str, at: datetime, item: str = "") -> None:
-        self._db.execute(
-            "INSERT INTO window_event VALUES (?, ?, ?, ?)", (namespace, key, _ts(at), item)
-        )
+        ident = (namespace, key)
+        entries = self._entries(ident)
+        # Oldest first; an entry equal in time goes after the ones already there.
+        insort(entries, (at.timestamp(), item), key=lambda entry: entry[0])
+        self._cache.dirty_windows.add(ident)
 
     def window(self, namespace: str, key: str, since: datetime) -> list[tuple[datetime, str]]:
         """Entries of one window key at or after ``since``, oldest first."""
-        rows = self._db.execute(
-            "SELECT at, item FROM window_event WHERE namespace=? AND key=? AND at>=? ORDER BY at",
-            (namespace, key, _ts(since)),
-        ).fetchall()
-        return [(_dt(at), item) for at, item in rows]
+        cutoff = since.timestamp()
+        return [(_dt(at), item) for at, item in self._entries((namespace, key)) if at >= cutoff]
 
     def clear_window(self, namespace: str, key: str) -> None:
-        self._db.execute("DELETE FROM window_event WHERE namespace=? AND key=?", (namespace, key))
+        self._set_entries((namespace, key), [])
 
     def trim_window(self, namespace: str, key: str, before: datetime) -> int:
         """Drop one window key's entries older than ``before``; rows removed.
@@ -154,11 +235,13 @@ class StateStore:
         A sliding window only ever looks back its own length, so a detector trims as it adds
         and a busy key holds one window of rows, not everything since the last prune.
         """
-        cursor = self._db.execute(
-            "DELETE FROM window_event WHERE namespace=? AND key=? AND at<?",
-            (namespace, key, _ts(before)),
-        )
-        return cursor.rowcount
+        ident = (namespace, key)
+        entries = self._entries(ident)
+        cutoff = before.timestamp()
+        kept = [entry for entry in entries if entry[0] >= cutoff]
+        if len(kept) != len(entries):
+            self._set_entries(ident, kept)
+        return len(entries) - len(kept)
 
     # -- expiring facts -----------------------------------------------------------------------
 
@@ -168,56 +251,47 @@ class StateStore:
         For facts with a natural lifetime, such as what is known about a temporary session until
         its credentials expire, or an open burst until its quiet period has passed.
         """
-        self._db.execute(
-            "INSERT OR REPLACE INTO fact VALUES (?, ?, ?, ?)",
-            (namespace, key, value, _ts(expires)),
-        )
+        self._put("fact", (namespace, key), (value, expires.timestamp()))
 
     def recall(self, namespace: str, key: str, at: datetime) -> str | None:
         """The value remembered under ``key`` if it has not expired at ``at``, else None."""
-        row = self._db.execute(
-            "SELECT value FROM fact WHERE namespace=? AND key=? AND expires>?",
-            (namespace, key, _ts(at)),
-        ).fetchone()
-        return str(row[0]) if row else None
+        row = self._get("fact", (namespace, key))
+        return str(row[0]) if row is not None and row[1] > at.timestamp() else None
 
     def forget(self, namespace: str, key: str) -> None:
-        self._db.execute("DELETE FROM fact WHERE namespace=? AND key=?", (namespace, key))
+        self._put("fact", (namespace, key), None)
 
     # -- assumptions and findings -------------------------------------------------------------
 
     def first_copy(self, assumption_id: str, at: datetime) -> bool:
         """True the first time an assumption (either copy of a cross-account call) is seen."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO assumption VALUES (?, ?)", (assumption_id, _ts(at))
-        )
-        return cursor.rowcount == 1
+        return self._insert_once("assumption", assumption_id, at)
 
     def mark_delivered(self, finding_id: str, at: datetime) -> bool:
         """Record a finding as delivered; False when it already was (a restart's repeat)."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO delivered VALUES (?, ?)", (finding_id, _ts(at))
-        )
-        return cursor.rowcount == 1
+        return self._insert_once("delivered", finding_id, at)
 
     def unmark_delivered(self, finding_id: str) -> None:
-        self._db.execute("DELETE FROM delivered WHERE finding_id=?", (finding_id,))
+        self._put("delivered", (finding_id,), None)
+
+    def _insert_once(self, table: str, ident: str, at: datetime) -> bool:
+        key = (ident,)
+        if self._get(table, key) is not None:
+            return False
+        self._put(table, key, (at.timestamp(),))
+        return True
 
     def merge_repeat(self, dedup_key: str, at: datetime, window: timedelta) -> int:
         """0 when a finding with ``dedup_key`` opens a new window, else the repeat count so far."""
-        row = self._db.execute(
-            "SELECT window_start, repeats FROM merged WHERE dedup_key=?", (dedup_key,)
-        ).fetchone()
-        if row is None or not (0 <= _ts(at) - row[0] < window.total_seconds()):
-            self._db.execute(
-                "INSERT OR REPLACE INTO merged VALUES (?, ?, ?, 0)", (dedup_key, _ts(at), _ts(at))
-            )
+        key = (dedup_key,)
+        row = self._get("merged", key)
+        moment = at.timestamp()
+        if row is None or not (0 <= moment - row[0] < window.total_seconds()):
+            self._put("merged", key, (moment, moment, 0))
             return 0
-        self._db.execute(
-            "UPDATE merged SET repeats=repeats+1, last_seen=max(last_seen, ?) WHERE dedup_key=?",
-            (_ts(at), dedup_key),
-        )
-        return int(row[1]) + 1
+        start, last, repeats = row
+        self._put("merged", key, (start, max(last, moment), repeats + 1))
+        return int(repeats) + 1
 
     def merged_keys(self) -> Iterator[tuple[str, datetime, datetime, int]]:
         """Every dedup key held, with its latest merge window: start, last repeat, repeats.
@@ -225,19 +299,17 @@ class StateStore:
         Read-only, for ``role-monitor tune``. Only the latest window of a key is kept, so the
         repeats are those of that window, not of the key's whole history.
         """
-        for key, start, last, repeats in self._db.execute(
-            "SELECT dedup_key, window_start, last_seen, repeats FROM merged"
-        ):
+        self._flush()
+        for (key,), (start, last, repeats) in self._backend.scan("merged", ()):
             yield key, _dt(start), _dt(last), repeats
 
-    # -- metadata -----------------------------------------------------------------------------
+    # -- metadata (rare: straight to the backend) ---------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return str(row[0]) if row else None
+        return self._backend.get_meta(key)
 
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._backend.set_meta(key, value)
         if key == "observation_start":
             self._observation_start = None
 
@@ -260,29 +332,29 @@ class StateStore:
         Expiring facts (see :meth:`remember`) are useless once expired, so they go as soon as
         they have expired at ``now`` (the pipeline's clock) rather than a retention later.
         """
-        cutoff = _ts(before)
-        removed = 0
-        for sql in (
-            "DELETE FROM baseline WHERE last_seen < ?",
-            "DELETE FROM window_event WHERE at < ?",
-            "DELETE FROM assumption WHERE at < ?",
-            "DELETE FROM delivered WHERE at < ?",
-            "DELETE FROM merged WHERE last_seen < ?",
-        ):
-            removed += self._db.execute(sql, (cutoff,)).rowcount
-        expired = _ts(max(before, now)) if now is not None else cutoff
-        removed += self._db.execute("DELETE FROM fact WHERE expires < ?", (expired,)).rowcount
+        cutoff = before.timestamp()
+        cutoffs = dict.fromkeys(TABLES, cutoff)
+        cutoffs["fact"] = max(before, now).timestamp() if now is not None else cutoff
+        self._flush()  # the backend deletes; the cache, now clean, drops the same rows
+        removed = self._backend.prune(cutoffs)
+        for table, rows in self._cache.rows.items():
+            column, limit = prune_column(table), cutoffs[table]
+            for key, row in rows.items():
+                if row is not None and row[column] < limit:
+                    rows[key] = None
+        for ident, entries in self._cache.windows.items():
+            if entries and entries[0][0] < cutoff:
+                self._cache.windows[ident] = [entry for entry in entries if entry[0] >= cutoff]
         return removed
 
     def sizes(self) -> list[tuple[str, int]]:
-        """Rows per table, for the state-size metric (nothing once the store is closed)."""
-        try:
-            return self._sizes()
-        except sqlite3.ProgrammingError:
-            return []
+        """Rows per table, for the state-size metric (nothing once the store is closed).
 
-    def _sizes(self) -> list[tuple[str, int]]:
-        return [
-            (table, int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
-            for table in TABLES
-        ]
+        On the checkpointing thread the cache is flushed first, so the counts are exact; from
+        another thread (a scrape) they are the rows flushed so far, at most one checkpoint old.
+        """
+        if self._closed:
+            return []
+        if threading.get_ident() == self._owner:
+            self._flush()
+        return [(table, self._backend.count(table)) for table in TABLES]

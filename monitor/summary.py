@@ -1,8 +1,6 @@
-"""The closing summary and the progress line replay prints on stderr."""
+"""The closing summary replay prints on stderr (progress: :mod:`monitor.progress`)."""
 
 from __future__ import annotations
-
-from typing import TextIO
 
 from monitor.pipeline import Stats
 
@@ -31,26 +29,3 @@ def _breakdown(counts: dict[str, int]) -> str:
         return ""
     parts = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
     return f" ({parts})"
-
-
-class Progress:
-    """A one-line progress indicator, only when stderr is a terminal."""
-
-    def __init__(self, total_files: int, stream: TextIO) -> None:
-        self.total = total_files
-        self.done = 0
-        self.stream = stream
-        self.enabled = stream.isatty()
-
-    def advance(self, records: int) -> None:
-        self.done += 1
-        if self.enabled:
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} files, {records} records")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")

@@ -24,7 +24,9 @@ from plugins.kafka_broker import KafkaBroker
 
 from monitor.cli import main
 from monitor.commands import replay
-from monitor.sources.files import Message as FileMessage
+from monitor.sources import reading
+from monitor.sources.files import Source
+from monitor.sources.reading import Chunk
 from monitor.state import StateStore
 
 
@@ -107,14 +109,15 @@ def test_an_interrupted_learn_keeps_what_it_committed(
     second run over them finds every assumption already known."""
     config, state = config_of(history), str(tmp_path / "learned.db")
     monkeypatch.setattr(replay, "CHECKPOINT_RECORDS", 1)
-    real = replay.read_messages
+    real = reading.read_chunks
 
-    def interrupted(source: Path | str) -> Iterator[FileMessage]:
-        if str(source) == str(history[2]):
-            raise KeyboardInterrupt
-        yield from real(source)
+    def interrupted(sources: list[Source], jobs: int) -> Iterator[tuple[Source, list[Chunk]]]:
+        for source, chunks in real(sources, 1):
+            if str(source) == str(history[2]):
+                raise KeyboardInterrupt
+            yield source, chunks
 
-    monkeypatch.setattr(replay, "read_messages", interrupted)
+    monkeypatch.setattr(reading, "read_chunks", interrupted)
     assert main(["learn", "--config", config, "--state", state, *map(str, history[:4])]) == 130
     again = ok(cli("learn", "--config", config, "--state", state, *map(str, history[:2])))
     assert "processed: 0\n" in again.stderr, "days one and two were learned already"

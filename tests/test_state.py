@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.state import StateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,3 +55,67 @@ def test_observation_start_is_remembered() -> None:
     store = StateStore()
     assert store.observation_start(T0) == T0
     assert store.observation_start(T0 + timedelta(days=3)) == T0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_rollback_discards_cached_writes_keeps_committed_ones(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend))
+    store.touch("pair", "kept", T0)
+    store.remember("ns", "kept", "1", T0 + timedelta(days=1))
+    store.commit()
+    store.touch("pair", "lost", T0)
+    store.first_copy("shared-lost", T0)
+    store.add_to_window("denied", "p", T0)
+    store.remember("ns", "kept", "2", T0 + timedelta(days=1))
+    store.rollback()
+    assert store.touch("pair", "kept", T0 + timedelta(hours=1)) == T0
+    assert store.touch("pair", "lost", T0) is None
+    assert store.first_copy("shared-lost", T0) is True
+    assert store.window("denied", "p", T0) == []
+    assert store.recall("ns", "kept", T0) == "1"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_evicted_rows_are_read_back_from_the_backend(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend), cache_entries=10)
+    for n in range(50):
+        store.touch("pair", f"k{n}", T0 + timedelta(minutes=n))
+        store.first_copy(f"id{n}", T0)
+        store.add_to_window("denied", f"p{n % 5}", T0 + timedelta(minutes=n), str(n))
+        store.commit()
+    assert store.touch("pair", "k0", T0 + timedelta(days=1)) == T0
+    assert store.first_copy("id0", T0) is False
+    assert store.first_copy("id-new", T0) is True
+    items = [item for _, item in store.window("denied", "p0", T0)]
+    assert items == [str(n) for n in range(0, 50, 5)]
+    assert len(list(store.baseline_keys("pair"))) == 50
+
+
+def test_window_entries_keep_time_order_and_insertion_order_on_ties() -> None:
+    store = StateStore()
+    store.add_to_window("ns", "k", T0 + timedelta(minutes=2), "late")
+    store.add_to_window("ns", "k", T0, "first")
+    store.add_to_window("ns", "k", T0, "second")
+    assert [item for _, item in store.window("ns", "k", T0)] == ["first", "second", "late"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "memory"])
+def test_pruned_rows_leave_the_cache_too(tmp_path: Path, backend: str) -> None:
+    store = StateStore(_where(tmp_path, backend))
+    store.touch("pair", "old", T0)
+    store.first_copy("old-id", T0)
+    store.commit()
+    store.prune(T0 + timedelta(days=1))
+    assert store.touch("pair", "old", T0 + timedelta(days=2)) is None
+    assert store.first_copy("old-id", T0 + timedelta(days=2)) is True
+
+
+def test_uncommitted_writes_are_counted_and_listed() -> None:
+    store = StateStore()
+    store.touch("pair", "a", T0)
+    assert [key for key, *_ in store.baseline_keys("pair")] == ["a"]
+    assert dict(store.sizes())["baseline"] == 1
+
+
+def _where(tmp_path: Path, backend: str) -> Path | str:
+    return tmp_path / "s.db" if backend == "sqlite" else ":memory:"

@@ -18,18 +18,11 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
-from detectors import registry
-from detectors.windows import human
-from monitor.app import build_catalog, build_org
-from monitor.config import LoadedConfig, Settings, load_config
-from monitor.config_sources import DEFAULT, Key, Origins, Source
-from monitor.logs import MASK, mask_url_credentials
-from monitor.sinks.factory import runbook_base_url
-from monitor.sources.kafka_client import client_options
+if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
+    from monitor.config import LoadedConfig, Settings
+    from monitor.config_sources import Key, Origins, Source
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -48,6 +41,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from detectors import registry
+    from monitor.config import load_config
+    from monitor.sources.kafka_client import client_options
+
     loaded = load_config(args.config)
     settings = loaded.settings
     # What `run` rejects only later: unknown detector ids, knob typos, impossible TLS/SASL.
@@ -76,6 +73,8 @@ def effective_lines(loaded: LoadedConfig) -> list[str]:
 
 def source_of(origins: Origins, key: Key) -> Source:
     """The exact key's source; an enclosing variable set as JSON; otherwise the default."""
+    from monitor.config_sources import DEFAULT
+
     if key in origins.env or key in origins.lines:
         return origins.of(key)
     for end in range(len(key) - 1, 0, -1):
@@ -98,6 +97,11 @@ def _leaves(value: Any, key: Key) -> Iterator[tuple[Key, Any]]:
 
 def _shown(value: Any) -> str:
     """As an operator would write it: ``5s`` not ``PT5S``; secrets and URL passwords masked."""
+    from pydantic import SecretStr
+
+    from detectors.windows import human
+    from monitor.logs import MASK, mask_url_credentials
+
     if isinstance(value, str):
         return json.dumps(mask_url_credentials(value))
     if isinstance(value, list):
@@ -115,6 +119,8 @@ def _shown(value: Any) -> str:
 
 def run_warnings(settings: Settings) -> list[str]:
     """What ``run`` would do silently that an operator probably did not intend."""
+    from monitor.sinks.factory import runbook_base_url
+
     warnings = []
     if settings.state.path == ":memory:":
         warnings.append(
@@ -132,6 +138,8 @@ def run_warnings(settings: Settings) -> list[str]:
 
 def inventory_warnings(settings: Settings) -> list[str]:
     """Contradictions between the configuration and the organization / inventory it names."""
+    from monitor.app import build_catalog, build_org
+
     org = build_org(settings)
     warnings = [
         f"trusted_external_accounts: {account} is also a member of the organization "

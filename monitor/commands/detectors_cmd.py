@@ -6,9 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from detectors import registry
-from detectors.docs import knob_value
-
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("detectors", help="list every detector and its config knobs")
@@ -17,6 +14,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def describe() -> list[dict[str, Any]]:
+    from detectors import registry
+    from detectors.docs import knob_value
+
     rows = []
     for cls in registry.ALL:
         knobs = {

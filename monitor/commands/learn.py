@@ -54,10 +54,10 @@ class Withheld:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     path = state_to_fill(args.state, settings)
-    sources = sources_of(args.paths)
+    sources = sources_of(args, settings)
     monitor = build_monitor(settings, state_path=path)
     try:
-        elapsed = feed(monitor, sources, Withheld(), args.dead_letter)
+        elapsed = feed(monitor, sources, Withheld(), args.dead_letter, args.jobs)
         start = date_learning_period(monitor.state, monitor.pipeline.stats.oldest)
         monitor.state.commit()
     finally:

@@ -15,17 +15,14 @@ import argparse
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
+    from kafka import KafkaProducer
 
-from monitor.config import ConfigError, Settings, load_settings
-from monitor.envelopes import Record, decode
-from monitor.retime import shift_to
-from monitor.sources.files import Message, expand, read_messages
-from monitor.sources.kafka_client import producer_options
+    from monitor.config import Settings
+    from monitor.envelopes import Record
+    from monitor.sources.files import Message
 
 FLUSH_TIMEOUT_S = 60.0
 
@@ -51,6 +48,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
+    from monitor.config import ConfigError, load_settings
+    from monitor.progress import Progress
+    from monitor.sources.files import expand, read_messages
+
     settings = load_settings(args.config)
     topic = args.topic or settings.kafka.topics[0]
     try:
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--shift-to-now rewrites records; it cannot be used with --as-envelope")
     producer = _connect(settings)
     sent = failed = skipped = 0
+    progress = Progress(len(sources), sys.stderr)
     try:
         futures = []
         held: list[Outgoing] = []  # --shift-to-now: sent once the newest time is known
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
                     held.extend(outgoing)
                     continue
                 futures += [producer.send(topic, key=k, value=v) for k, v in outgoing]
+            progress.advance(len(futures) + len(held))
+        progress.close()
         futures += [producer.send(topic, key=k, value=v) for k, v in _shifted(held)]
         producer.flush(timeout=FLUSH_TIMEOUT_S)
         for future in futures:
@@ -87,6 +93,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _connect(settings: Settings) -> KafkaProducer:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    from monitor.config import ConfigError
+    from monitor.sources.kafka_client import producer_options
+
     try:
         options = producer_options(settings.kafka, settings.resolve)
         # A backfill may wait out a leader election; the service's short block is for shutdown.
@@ -102,12 +114,20 @@ def _raw(message: Message) -> Outgoing:
 
 def _records(message: Message) -> Iterator[Outgoing]:
     """Every readable record of one message as JSON; unreadable pieces are not sent."""
+    import orjson
+
+    from monitor.envelopes import Record, decode
+
     for decoded in decode(message.payload):
         if isinstance(decoded, Record):
             yield _key(decoded), orjson.dumps(decoded.data)
 
 
 def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
+    import orjson
+
+    from monitor.retime import shift_to
+
     if not batch:
         return []
     records = shift_to([orjson.loads(value) for _, value in batch], datetime.now(UTC))

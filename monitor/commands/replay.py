@@ -1,7 +1,9 @@
 """``role-monitor replay --config FILE PATH...``: the pipeline over files, findings on stdout.
 
 State lives in memory unless ``--state`` names a file, so replaying the same input always gives
-the same findings, byte for byte.
+the same findings, byte for byte, whatever ``--jobs`` is (workers only read and pre-filter).
+Heavy modules are imported in :func:`run`, not at import time: ``role-monitor --help`` and a
+small replay start without paying for boto3, kafka-python or the detectors of other commands.
 """
 
 from __future__ import annotations
@@ -9,22 +11,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-import orjson
-
-from monitor.app import Monitor, build_monitor
-from monitor.config import ConfigError, load_settings
-from monitor.delivery import Delivery
-from monitor.envelopes import Rejection
-from monitor.findings import Finding
-from monitor.pretty import PrettySink
-from monitor.sinks.base import Sink
-from monitor.sinks.jsonl import JsonLinesSink
-from monitor.sources.files import Message, expand, read_messages
-from monitor.summary import Progress, summary_lines
+if TYPE_CHECKING:
+    from monitor.app import Monitor
+    from monitor.config import Settings
+    from monitor.envelopes import Rejection
+    from monitor.findings import Finding
+    from monitor.sources.files import Message, Source
+    from monitor.sources.reading import Chunk
 
 #: Records between two state commits of :func:`feed`.
 CHECKPOINT_RECORDS = 100_000
@@ -49,21 +47,48 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def add_sources(parser: argparse.ArgumentParser) -> None:
-    """The inputs of every command that reads CloudTrail through :func:`feed`."""
+    """The inputs of every command that reads CloudTrail through :func:`feed` (``replay``,
+    ``learn``): PATH..., ``--dead-letter``, ``--jobs``, ``--since``/``--until``."""
     parser.add_argument(
         "--dead-letter", metavar="FILE", help="write each rejected input with its reason here"
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - (stdin)")
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes reading, decompressing and parsing files (default: number of cores)",
+    )
+    parser.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="s3:// sources: first delivery day"
+    )
+    parser.add_argument(
+        "--until", type=_day, metavar="YYYY-MM-DD", help="s3:// sources: last delivery day"
+    )
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders, - (stdin), or s3://bucket/prefix"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.app import build_monitor
+    from monitor.config import load_settings
+    from monitor.delivery import Delivery
+    from monitor.sinks.base import Sink
+    from monitor.sinks.jsonl import JsonLinesSink
+    from monitor.summary import summary_lines
+
     settings = load_settings(args.config)
-    sources = sources_of(args.paths)
+    sources = sources_of(args, settings)
     monitor = build_monitor(settings, state_path=state_path(args.state))
-    sink: Sink = PrettySink(sys.stdout) if args.format == "pretty" else JsonLinesSink("-")
+    if args.format == "pretty":
+        from monitor.pretty import PrettySink
+
+        sink: Sink = PrettySink(sys.stdout)
+    else:
+        sink = JsonLinesSink("-")
     delivery = Delivery([sink], monitor.state, monitor.metrics)
     try:
-        elapsed = feed(monitor, sources, delivery, args.dead_letter)
+        elapsed = feed(monitor, sources, delivery, args.dead_letter, args.jobs)
     finally:
         monitor.close()
     for line in summary_lines(monitor.pipeline.stats, elapsed):
@@ -79,16 +104,12 @@ class Deliverer(Protocol):
     def flush(self) -> None: ...
 
 
-def sources_of(paths: list[str]) -> list[Path | str]:
-    """The files named (folders expanded, ``-`` for stdin); a missing one is a usage error."""
-    try:
-        return expand(paths)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
-
-
 def feed(
-    monitor: Monitor, sources: list[Path | str], delivery: Deliverer, dead_letter: str | None
+    monitor: Monitor,
+    sources: Sequence[Source],
+    delivery: Deliverer,
+    dead_letter: str | None,
+    jobs: int | None = None,
 ) -> float:
     """Every message of ``sources`` through the pipeline into ``delivery``, with a checkpoint
     (findings flushed, then the state committed) every :data:`CHECKPOINT_RECORDS` records
@@ -98,14 +119,17 @@ def feed(
     bound (278 MB for 300 k records), as it cannot be checkpointed while the transaction is
     open. Why not after every file: that rewrote the hot pages at each commit (40 % slower).
     """
+    from monitor.progress import Progress
+    from monitor.sources.reading import default_jobs, read_chunks
+
     dead_letters = _open_dead_letters(dead_letter)
     started = time.perf_counter()
     progress = Progress(len(sources), sys.stderr)
     committed = 0
     try:
-        for source in sources:
-            for message in _read(source):
-                _replay_message(monitor, delivery, message, dead_letters)
+        for _, chunks in read_chunks(list(sources), jobs or default_jobs()):
+            for chunk in chunks:
+                _replay_chunk(monitor, delivery, chunk, dead_letters)
             progress.advance(monitor.pipeline.stats.records)
             monitor.pipeline.maybe_prune()
             if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
@@ -121,6 +145,8 @@ def feed(
 
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
+    from monitor.config import ConfigError
+
     if value is None or value == ":memory:":
         return ":memory:"
     folder = Path(value).parent
@@ -129,11 +155,27 @@ def state_path(value: str | None) -> str:
     return value
 
 
-def _read(source: Path | str) -> Iterator[Message]:
+def sources_of(args: argparse.Namespace, settings: Settings) -> list[Source]:
+    """The files and S3 objects named on the command line; ConfigError for a missing one."""
+    from monitor.config import ConfigError
+    from monitor.sources.files import expand
+    from monitor.sources.s3 import S3Options
+
+    s3 = S3Options(**settings.s3.model_dump())
     try:
-        yield from read_messages(source)
-    except OSError as exc:  # unreadable (permissions, a folder that vanished): a usage error
-        raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        return expand(args.paths, args.since, args.until, s3)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no such file or folder: {exc.args[0]}") from exc
+
+
+def _replay_chunk(
+    monitor: Monitor, delivery: Deliverer, chunk: Chunk, dead_letters: BinaryIO | None
+) -> None:
+    from monitor.sources.reading import count_skipped
+
+    count_skipped(monitor.pipeline, chunk)
+    if chunk.message is not None:
+        _replay_message(monitor, delivery, chunk.message, dead_letters)
 
 
 def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
@@ -170,10 +212,28 @@ def dead_letter_line(rejection: Rejection, origin: str) -> bytes:
         import base64
 
         record["payload_base64"] = base64.b64encode(payload).decode()
+    import orjson
+
     return orjson.dumps(record) + b"\n"
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
 def _open_dead_letters(path: str | None) -> BinaryIO | None:
+    from monitor.config import ConfigError
+
     if path is None:
         return None
     try:

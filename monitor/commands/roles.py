@@ -11,12 +11,12 @@ import argparse
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.app import build_catalog, build_org
-from monitor.config import Settings, load_settings
-from monitor.posture import PostureReport, RoleRow, build_report, iso_time
-from monitor.state import StateStore
+if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
+    from monitor.config import Settings
+    from monitor.posture import PostureReport, RoleRow
+    from monitor.state import StateStore
 
 WIDTH = 100
 
@@ -34,6 +34,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.app import build_catalog, build_org
+    from monitor.config import load_settings
+    from monitor.posture import build_report
+
     settings = load_settings(args.config)
     org = build_org(settings)
     catalog = build_catalog(settings, org)
@@ -52,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def open_state(settings: Settings, override: str | None) -> StateStore | None:
     """The persistent state store, or None when there is none to read (in memory, missing)."""
+    from monitor.state import StateStore
+
     path = override or settings.state.path
     if path == ":memory:":
         return None
@@ -60,6 +66,8 @@ def open_state(settings: Settings, override: str | None) -> StateStore | None:
 
 
 def render_table(report: PostureReport) -> list[str]:
+    from monitor.posture import iso_time
+
     window = report.window
     if window.known:
         seen = f"usage observed {iso_time(window.start)} .. {iso_time(window.end)} ({window.state})"
@@ -75,6 +83,8 @@ def render_table(report: PostureReport) -> list[str]:
 
 
 def _role_lines(role: RoleRow, usage_known: bool) -> list[str]:
+    from monitor.posture import iso_time
+
     account = f"{role.account} {role.account_name}" if role.account_name else role.account
     lines = [f"{role.name}  ({account}, from {role.source})"]
     lines += _wrap(role.arn, "  ", "  ")

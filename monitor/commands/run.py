@@ -13,17 +13,11 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor import __version__
-from monitor.app import build_monitor
-from monitor.commands.config_cmd import run_warnings
-from monitor.config import ConfigError, Settings, load_settings
-from monitor.delivery import Delivery
-from monitor.logs import effective_config, setup_logging
-from monitor.metrics import Metrics
-from monitor.sinks.factory import build_sinks
-from monitor.sources.kafka_consumer import KafkaService
+if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
+    from monitor.config import Settings
+    from monitor.metrics import Metrics
 
 log = logging.getLogger("monitor.run")
 
@@ -37,6 +31,15 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor import __version__
+    from monitor.app import build_monitor
+    from monitor.commands.config_cmd import run_warnings
+    from monitor.config import ConfigError, load_settings
+    from monitor.delivery import Delivery
+    from monitor.logs import effective_config, setup_logging
+    from monitor.sinks.factory import build_sinks
+    from monitor.sources.kafka_consumer import KafkaService
+
     settings = load_settings(args.config)
     setup_logging(settings.log.level, settings.log.format)
     log.info(
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
     """The HTTP endpoints, or None when ``metrics.port`` is null."""
+    from monitor.config import ConfigError
     from monitor.http import serve
 
     port = settings.metrics.port
