@@ -69,9 +69,32 @@ def build_catalog(
 
 
 def configured_state(settings: Settings) -> str:
-    """``state.path``, resolved against the config's folder (``:memory:`` as it is)."""
+    """``state.url`` when set (a group's PostgreSQL), else ``state.path`` resolved against the
+    config's folder (``:memory:`` as it is)."""
+    if settings.state.url is not None:
+        return settings.state.url.get_secret_value()
     path = settings.state.path
     return path if path == ":memory:" else str(settings.resolve(path))
+
+
+def is_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def open_group_state(settings: Settings, url: str) -> StateStore:
+    """The PostgreSQL state a group shares (docs/scaling.md); ConfigError (one line, no
+    password) when it cannot be opened."""
+    from monitor.config import ConfigError
+    from monitor.state_errors import StateUnavailable
+    from monitor.state_postgres import open_backend, redacted
+
+    password_file = settings.state.password_file
+    resolved = settings.resolve(password_file) if password_file else None
+    backend = open_backend(url, resolved)
+    try:
+        return StateStore(redacted(url), backend=backend)
+    except StateUnavailable as exc:  # lost between connecting and reading the state
+        raise ConfigError(f"state.url: cannot read the state database {exc}") from exc
 
 
 def build_monitor(
@@ -91,7 +114,7 @@ def build_monitor(
     detectors = registry.build(settings)
     metrics.initialise([detector.id for detector in detectors])
     path = configured_state(settings) if state_path is None else state_path
-    state = open_state(path, metrics)
+    state = open_group_state(settings, path) if is_url(path) else open_state(path, metrics)
     metrics.watch_state(state.sizes)
     enricher = Enricher(settings, catalog, org)
     pipeline = Pipeline(settings, enricher, detectors, state, metrics)

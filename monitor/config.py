@@ -227,6 +227,16 @@ class StateConfig(Section):
         "expired facts are deleted only this long after they expired, so what a detector sees "
         "does not depend on when pruning ran.",
     )
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user@host:5432/db?sslmode=verify-full: a PostgreSQL state "
+        "shared by every instance of a consumer group (instead of the SQLite file at path); "
+        "libpq options such as sslmode, sslrootcert and connect_timeout pass through",
+    )
+    password_file: str | None = Field(
+        default=None,
+        description="file holding the PostgreSQL password (else the URL's, or PGPASSWORD)",
+    )
 
 
 class ClockConfig(Section):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_serializer
 
 
 class Severity(StrEnum):
@@ -49,6 +49,17 @@ class Finding(BaseModel):
     #: Where the role's trust metadata came from: snapshot, iam, not_found or unavailable.
     metadata: str
     region: str | None = None
+    #: Group-wide claims (see monitor.state) this finding rests on; never serialized.
+    _claims: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def claims(self) -> tuple[Any, ...]:
+        return self._claims
+
+    def add_claims(self, claims: tuple[Any, ...]) -> None:
+        """Attach claims (private state, so a frozen finding may still carry them)."""
+        if claims:
+            self._claims = self._claims + claims
 
     @field_serializer("event_time")
     def _rfc3339(self, value: datetime) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from monitor.envelopes import Rejection
 from monitor.findings import Finding
 from monitor.metrics import Metrics
+from monitor.state_errors import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class Outcomes:
         """One detector hook; an exception is logged and counted and never stops the others."""
         try:
             return list(_iterable(hook(*args)))
+        except StateUnavailable:
+            raise  # the shared state is away: the record is read again, not judged without it
         except Exception:
             log.exception("detector %s failed on event %s", detector_id, event_id)
             self.stats.detector_errors[detector_id] += 1

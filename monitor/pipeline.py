@@ -31,6 +31,7 @@ from monitor.outcomes import Outcomes, Stats
 from monitor.role_changes import ChangeHandler
 from monitor.scope import may_be_in_scope
 from monitor.state import StateStore
+from monitor.state_errors import StateUnavailable
 from monitor.suppress import Suppressor
 
 __all__ = ["PRUNE_EVERY", "Pipeline", "Processed", "Stats"]
@@ -85,6 +86,7 @@ class Pipeline:
             if config.severity
         }
         self._series: dict[tuple[str, ...], Any] = {}
+        self._record_claims: tuple[Any, ...] = ()
 
     def process(self, payload: bytes) -> Processed:
         """Every record of one message (any envelope); never raises for bad input.
@@ -108,6 +110,8 @@ class Pipeline:
                 findings.extend(self.process_record(decoded))
             except RecordRejected as exc:
                 self.reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
+            except StateUnavailable:
+                raise  # not the record's fault: the caller re-reads it once the state is back
             except Exception as exc:  # a bug must cost one record, not the stream
                 log.exception("processing a record failed")
                 detail = f"{type(exc).__name__}: {exc}"[:500]
@@ -129,6 +133,8 @@ class Pipeline:
             # The other copy of a cross-account call (or a record read twice): one event.
             self.outcomes.duplicate()
             return []
+        # Claims (shared state only) ride on the findings they decide; see StateStore.settle.
+        self._record_claims = self.state.take_claims()
         self.outcomes.processed(_KIND[type(event)])
         if isinstance(event, RoleEvent):
             enriched = self.enricher.enrich(event)
@@ -137,6 +143,9 @@ class Pipeline:
             return self._noise_controlled(self._detect(enriched))
         ctx = self._context(event.event_time)
         changed = self.changes.handle(event, ctx)
+        claims = self._record_claims + self.state.take_claims()
+        for finding in changed:
+            finding.add_claims(claims)
         return self._noise_controlled([self._with_severity(f) for f in changed])
 
     def _context(self, at: datetime) -> DetectionContext:
@@ -159,7 +168,12 @@ class Pipeline:
         event_id = ev.event.event_id
         found: list[Finding] = []
         for detector in self.detectors:
-            found.extend(self.outcomes.call(detector.id, event_id, detector.detect, ev, ctx))
+            self.state.take_claims()  # earlier claims decide nothing this detector reports
+            reported = self.outcomes.call(detector.id, event_id, detector.detect, ev, ctx)
+            claims = self._record_claims + self.state.take_claims()
+            for finding in reported:
+                finding.add_claims(claims)
+            found.extend(reported)
         final = [self._with_severity(finding) for finding in found]
         flagged = [finding for finding in final if self.suppressor.match(finding) is None]
         for detector in self.detectors:  # second pass: detectors that follow findings
@@ -177,6 +191,7 @@ class Pipeline:
             if self.state.merge_repeat(finding.dedup_key, finding.event_time, window):
                 self._suppressed(finding, "merged")
                 continue
+            finding.add_claims(self.state.take_claims())
             self.outcomes.finding(finding)
             kept.append(finding)
         return kept

@@ -54,6 +54,8 @@ _LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "fact": (("namespace", "key"), ("value", "expires"), "expires"),
 }
 WINDOWS = "window_event"
+#: The layout, for other backends (PostgreSQL) that store the same tables.
+LAYOUT = _LAYOUT
 
 #: Page cache of a file store, in KiB (SQLite's default is 2 MiB). Bounded, so RSS stays
 #: bounded; large enough that a flush's writes spread over many principals stay in memory.
