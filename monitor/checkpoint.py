@@ -4,6 +4,8 @@ A :class:`Batch` holds everything read since the last checkpoint: findings not y
 dead letters not yet produced, and the next offset of every partition read. A checkpoint
 (:meth:`Checkpointer.run`) then goes
 
+0. with a state shared by a group (PostgreSQL), claim group-wide what the findings rest on
+   and drop those whose claim another instance won (see :meth:`StateStore.settle`);
 1. deliver the findings to every sink, and flush the sinks;
 2. commit the state store (baselines, seen assumptions, *delivered finding ids*), then expire
    old state and commit that on its own (outside the window below);
@@ -17,7 +19,8 @@ way a crash can page twice) as short as a flush. Dead letters come after: decodi
 stateless, so a crash before they are acknowledged simply produces them again on re-read.
 
 A failing step raises and leaves the batch as it is, ready for a retry; the caller pauses the
-partitions meanwhile (back-pressure) and commits nothing.
+partitions meanwhile (back-pressure) and commits nothing. A shared state database that is away
+(:class:`StateUnavailable`) is one more failing step, handled the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from monitor.delivery import Delivery, DeliveryFailed
 from monitor.envelopes import Rejection
 from monitor.findings import Finding
 from monitor.state import StateStore
+from monitor.state_errors import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,13 @@ class Batch:
     offsets: dict[Partition, int] = field(default_factory=dict)
     messages: int = 0
     opened: float | None = None
+    #: First offset read per partition since the last checkpoint: where to read again from
+    #: when the batch must be redone (the shared state went away mid-processing).
+    started: dict[Partition, int] = field(default_factory=dict)
+
+    def note(self, topic: str, partition: int, offset: int) -> None:
+        """Remember ``offset`` if it is the batch's first of its partition (before processing)."""
+        self.started.setdefault((topic, partition), offset)
 
     def advance(self, topic: str, partition: int, offset: int, now: float) -> None:
         """Count one message as read (processed, skipped or dead-lettered alike)."""
@@ -117,6 +128,7 @@ class Batch:
         self.findings.clear()
         self.dead_letters.clear()
         self.offsets.clear()
+        self.started.clear()
         self.messages = 0
         self.opened = None
 
@@ -203,15 +215,23 @@ class Checkpointer:
         self._commit_offsets = commit_offsets
         #: Runs after the state commit, in a transaction of its own (expiring old state).
         self._housekeeping = housekeeping
+        #: Told how many findings another group member's claim took (they page there).
+        self.on_claims_lost: Callable[[int], object] = lambda count: None
 
     def run(self, batch: Batch) -> None:
-        """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed or CommitFailed.
+        """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed, CommitFailed or
+        StateUnavailable.
 
         Housekeeping (expiring old state: DELETEs over every table) runs in a transaction of
         its own *after* the commit, so the window between a sink accepting a finding and the
         state recording it as delivered (a crash there pages twice) holds only the flush and
         the commit of the batch's own writes (see bench/crash_window.py).
         """
+        if batch.findings:
+            settled = self.state.settle(batch.findings)  # idempotent: a retry claims again
+            if len(settled) != len(batch.findings):
+                self.on_claims_lost(len(batch.findings) - len(settled))
+                batch.findings[:] = settled
         if batch.findings:
             self.delivery.deliver(batch.findings)
             self.delivery.flush()
@@ -280,7 +300,7 @@ def retry_checkpoint(
         try:
             checkpointer.run(batch)
             return
-        except (DeliveryFailed, DeadLetterFailed, CommitFailed):
+        except (DeliveryFailed, DeadLetterFailed, CommitFailed, StateUnavailable):
             delay = backoff.fail(time.monotonic())
             if give_up() or time.monotonic() + delay > deadline:
                 raise

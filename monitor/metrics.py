@@ -144,6 +144,18 @@ class Metrics:
             "(first-seen detection learns again).",
             registry=r,
         )
+        self.state_up = Gauge(
+            "role_monitor_state_up",
+            "1 while the state database answers, 0 while it is away (checkpoints paused).",
+            registry=r,
+        )
+        self.state_up.set(1)
+        self.findings_claimed_elsewhere = Counter(
+            "role_monitor_findings_claimed_elsewhere",
+            "Findings dropped at a checkpoint because another instance of the group claimed "
+            "the same decision first (it pages instead); shared state only.",
+            registry=r,
+        )
         self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)
 
     def initialise(self, detectors: Iterable[str], sinks: Iterable[str] = ()) -> None:

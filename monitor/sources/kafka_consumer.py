@@ -13,6 +13,10 @@ state, dead letters, offsets; see :mod:`monitor.checkpoint`). What can go wrong,
   committed meanwhile, and consumption resumes once everything is delivered;
 - the broker goes away: kafka-python reconnects by itself; failed offset commits are retried at
   the next checkpoint (commits are cumulative), never fatal;
+- the shared state database (PostgreSQL) goes away: like a failing sink at a checkpoint; if
+  processing itself needs it, the batch is abandoned (state rolled back), every partition is
+  sought back to the batch's first offset and read again once the database answers; ``/readyz``
+  is false meanwhile and ``role_monitor_state_up`` 0;
 - a rebalance: in-flight work is checkpointed before the partitions move (see
   :mod:`monitor.sources.kafka_rebalance`);
 - SIGTERM / SIGINT (:meth:`KafkaService.request_stop`): the batch in hand is checkpointed and
@@ -53,6 +57,7 @@ from monitor.sources.kafka_client import consumer_options, producer_options
 from monitor.sources.kafka_intake import Intake
 from monitor.sources.kafka_lag import LagTracker
 from monitor.sources.kafka_rebalance import HandoverListener
+from monitor.state_errors import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ HANDOVER_BUDGET_S = 20.0
 #: State sizes (a count of every table) are sampled at a checkpoint at most this often.
 STATE_SAMPLE_EVERY_S = 30.0
 
-CheckpointError = (DeliveryFailed, DeadLetterFailed, CommitFailed)
+CheckpointError = (DeliveryFailed, DeadLetterFailed, CommitFailed, StateUnavailable)
 
 
 class KafkaService:
@@ -109,7 +114,11 @@ class KafkaService:
             self._commit,
             housekeeping=self.pipeline.maybe_prune,
         )
+        self.checkpointer.on_claims_lost = self.metrics.findings_claimed_elsewhere.inc
         self.batch = Batch()
+        #: A group's shared state: each message's claims are owned by its position.
+        self._shared = monitor.state.shared
+        self._state_ok = True
         self.intake = Intake(self.pipeline, self.metrics)
         alerts = settings.alerts
         self.backoff = Backoff(
@@ -134,10 +143,10 @@ class KafkaService:
 
     def ready(self) -> bool:
         """True while partitions are assigned and delivery has not been failing for longer than
-        ``metrics.ready_after_delivery_failing`` (readiness)."""
+        ``metrics.ready_after_delivery_failing`` and the shared state answers (readiness)."""
         failing = self._failing_since
         stuck = failing is not None and time.monotonic() - failing > self._ready_grace
-        return bool(self._assigned) and not self.closing and not stuck
+        return bool(self._assigned) and not self.closing and not stuck and self._state_ok
 
     def run(self) -> int:
         if self._watchdog:
@@ -191,17 +200,45 @@ class KafkaService:
         if not self._reset_checked and self._assigned:
             self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
-            for messages in records.values():
-                for message in messages:
-                    if self._stop.is_set():
-                        break  # not taken: its offset is not committed, the next start reads it
-                    where = (message.topic, message.partition, message.offset)
-                    self.intake.take(message.value or b"", where, self.batch, time.monotonic())
-                    if not self.backoff.active and self._due():
-                        self._checkpoint()
+            try:
+                self._process(records)
+            except StateUnavailable as exc:
+                self._redo_batch(exc)
             if not self.backoff.active and self._due():
                 self._checkpoint()
         self.lag.refresh(self.consumer, time.monotonic())
+
+    def _process(self, records: Mapping[Any, list[Any]]) -> None:
+        for messages in records.values():
+            if messages:
+                first = messages[0]
+                self.batch.note(first.topic, first.partition, first.offset)
+        for messages in records.values():
+            for message in messages:
+                if self._stop.is_set():
+                    return  # not taken: its offset is not committed, the next start reads it
+                where = (message.topic, message.partition, message.offset)
+                if self._shared:
+                    self.pipeline.state.set_position(*where)
+                self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                if not self.backoff.active and self._due():
+                    self._checkpoint()
+
+    def _redo_batch(self, exc: StateUnavailable) -> None:
+        """The shared state went away mid-processing: forget the batch, read it again later.
+
+        Nothing of it was delivered or committed (a checkpoint that had started would have
+        put the service in backoff, and nothing is processed then), so re-reading it from the
+        first offsets loses nothing and pages nobody twice.
+        """
+        started = dict(self.batch.started)
+        self.checkpointer.abandon(self.batch)
+        owned = self.consumer.assignment()
+        for (topic, partition), offset in started.items():
+            tp = TopicPartition(topic, partition)
+            if tp in owned:
+                self.consumer.seek(tp, offset)
+        self._back_pressure(exc)
 
     def _connect(self) -> Any:
         """A consumer, retried with backoff while no broker answers (until stopped)."""
@@ -268,7 +305,7 @@ class KafkaService:
     def _checkpoint(self) -> bool:
         try:
             self.checkpointer.run(self.batch)
-        except (DeliveryFailed, DeadLetterFailed) as exc:
+        except (DeliveryFailed, DeadLetterFailed, StateUnavailable) as exc:
             self._back_pressure(exc)
             return False
         except Exception:  # the batch stays; the retry loop takes over as for a sink outage
@@ -281,6 +318,7 @@ class KafkaService:
             log.warning("offset commit failed; retrying next checkpoint", extra={"error": str(exc)})
             self.batch.restart_clock(time.monotonic())
         self._failing_since = None
+        self._state_up(True)
         if self.backoff.active:
             self._resume_all()
         self._sample_state()
@@ -310,7 +348,13 @@ class KafkaService:
                 extra={"group": self.kafka.group_id},
             )
 
+    def _state_up(self, up: bool) -> None:
+        self._state_ok = up
+        self.metrics.state_up.set(1 if up else 0)
+
     def _back_pressure(self, exc: Exception) -> None:
+        if isinstance(exc, StateUnavailable):
+            self._state_up(False)
         if self._failing_since is None:
             self._failing_since = time.monotonic()
         delay = self.backoff.fail(time.monotonic())
