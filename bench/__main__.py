@@ -27,7 +27,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import floors, latency, monitor_proc, report
+from bench import floors, latency, monitor_proc, postgres, report
 from bench.generate import Generator, LogFileWriter, StreamSpec, write_inventory
 from bench.kafka_io import (
     PARTITIONS,
@@ -200,6 +200,10 @@ def run(options: Options, work: Path) -> str:
             )
             floor_mix = best(floor_mix_a, floor(bootstrap, topic_mix, max_poll))
             floor_nocrc = floor(bootstrap, topic_mix, max_poll, check_crcs=False)
+            say("kafka 10 % mix: PostgreSQL state, one instance, then two in one group")
+            pg_rows = postgres.rows(
+                bootstrap, topic_mix, mix_records, offsets, work, inventory, run_mix.timed
+            )
             say("kafka 100 % STS: floor, monitor, floor")
             floor_sts_a = floor(bootstrap, topic_sts, max_poll)
             config, group = monitor_proc.write_config(work, "sts", inventory, bootstrap, topic_sts)
@@ -267,6 +271,7 @@ def run(options: Options, work: Path) -> str:
             target=f"< {TARGETS['rss_mb']:.0f} MB",
             met=run_mix.peak_rss_mb < TARGETS["rss_mb"],
         ),
+        *pg_rows,
     ]
     tuning = ", ".join(f"{k} {v}" for k, v in monitor_proc.KAFKA_TUNING.items())
     notes = [
@@ -295,6 +300,10 @@ def run(options: Options, work: Path) -> str:
         f"per assumption: (replay --jobs 1 wall time - read floor) / {processed:,} assumptions "
         "processed (start-up included)",
         "peak RSS: VmHWM of the `role-monitor run` process after the 10 % mix run",
+        "PostgreSQL rows: the 10 % mix again with `state.url` on a local PostgreSQL (Debian "
+        "package, default durability, loopback), fresh group and database per run; two "
+        "instances timed from the first assignment to the group's offsets at the end; CPU is "
+        "user+system seconds of each instance's process",
         "bench wall time: {elapsed}",
     ]
     title = f"{report.stamp()}: {options.records:,} records" + (" (quick)" if options.quick else "")
