@@ -239,3 +239,27 @@ def test_the_hot_path_needs_no_database_round_trip(
         postgres_server.start()
     state.commit()
     state.close()
+
+
+def test_roles_reads_usage_from_a_postgres_state(postgres_url: str) -> None:
+    """``roles --state postgresql://…`` reads what a replay wrote there."""
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    examples = REPO / "examples"
+    base = [sys.executable, "-m", "monitor.cli"]
+    config = ["--config", str(examples / "config.yaml"), "--state", postgres_url]
+    subprocess.run(
+        [*base, "replay", *config, str(examples / "stream")],
+        capture_output=True,
+        timeout=120,
+        cwd=REPO,
+        check=True,
+    )
+    done = subprocess.run(
+        [*base, "roles", *config], capture_output=True, timeout=120, cwd=REPO, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"usage observed" in done.stdout

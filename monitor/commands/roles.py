@@ -58,6 +58,11 @@ def open_state(settings: Settings, override: str | None) -> StateStore | None:
     """The persistent state store, or None when there is none to read (in memory, missing)."""
     from monitor.state import StateStore
 
+    url = settings.state.url.get_secret_value() if settings.state.url else None
+    if (override or url or "").startswith(("postgresql://", "postgres://")):
+        from monitor.app import open_state as open_any
+
+        return open_any(settings, override)  # a group's shared PostgreSQL state
     path = override or settings.state.path
     if path == ":memory:":
         return None
