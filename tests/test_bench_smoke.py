@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from plugins.kafka_broker import KafkaBroker
+from plugins.postgres_server import pg_bin
 
 pytestmark = pytest.mark.kafka
 
@@ -30,12 +31,16 @@ ROWS = (
     "latency p50 (produce → finding)",
     "latency p99 (produce → finding)",
     "peak RSS, monitor run",
+    "kafka, 10 % mix, PostgreSQL state, 1 instance (vs. SQLite)",
+    "kafka, 10 % mix, PostgreSQL state, 2 instances combined (vs. SQLite, 1 instance)",
+    "CPU per instance, 2 instances (vs. 1 instance with SQLite)",
 )
 
 
 def test_quick_bench_prints_and_appends_every_row(
     kafka_broker: KafkaBroker, tmp_path: Path
 ) -> None:
+    pg_bin("initdb")  # the PostgreSQL rows start a server: missing fails in CI, else skips
     results = tmp_path / "RESULTS.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--results", str(results)],

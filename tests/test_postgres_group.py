@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kafka_service import Service, Setup, send, wait_until
+from kafka_service import Service, Setup, read_topic, send, wait_until
 from kafka_stream import Message, caller_copy, owner_copy
 from plugins.kafka_broker import KafkaBroker
 from plugins.postgres_server import PostgresServer
@@ -183,6 +183,32 @@ def test_postgres_away_for_20_s_loses_and_doubles_nothing(
     finally:
         for service in services:
             service.ensure_stopped()
+    group.assert_exactly_once(ids, pairs)
+
+
+def test_records_that_need_the_database_while_it_is_away_are_read_again(
+    group: Group, postgres_server: PostgresServer
+) -> None:
+    """An instance that has seen no event yet must ask the database for the group's
+    observation start: with the database away, its first records are read again once it is
+    back, not dead-lettered."""
+    messages = group_stream(0, 40)
+    ids, pairs = expected(messages)
+    service = group.start("a", metrics_port=0)
+    try:
+        service.wait_assigned(60)
+        postgres_server.stop()
+        try:
+            send(group.setup.bootstrap, group.setup.topic, messages)
+            wait_until(lambda: _metric(service, "role_monitor_state_up") == 0, 30, "state down")
+        finally:
+            postgres_server.start()
+        wait_until(lambda: group.complete(ids, pairs), 90, "every finding after the outage")
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    assert read_topic(group.setup.bootstrap, group.setup.dead_letter_topic) == []
+    assert not service.logged("processing a message failed")
     group.assert_exactly_once(ids, pairs)
 
 

@@ -14,6 +14,7 @@ from monitor.checkpoint import Batch, DeadLetter
 from monitor.envelopes import Rejection
 from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline
+from monitor.state_errors import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Intake:
     def _process(self, value: bytes, where: Where, batch: Batch) -> None:
         try:
             processed = self.pipeline.process(value)
+        except StateUnavailable:
+            raise  # the shared state is away, not the message's fault: it is read again
         except Exception as exc:  # a poison message costs itself, never the service
             log.exception("processing a message failed", extra={"source_offset": where[2]})
             self._poison(value, where, exc, batch)
