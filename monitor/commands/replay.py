@@ -149,6 +149,8 @@ def state_path(value: str | None) -> str:
 
     if value is None or value == ":memory:":
         return ":memory:"
+    if value.startswith(("postgresql://", "postgres://")):
+        return value  # a shared PostgreSQL state (docs/scaling.md), checked when opened
     folder = Path(value).parent
     if not folder.is_dir():
         raise ConfigError(f"--state {value}: no such folder {folder}")
