@@ -6,7 +6,7 @@ keyed by its own eventID), so only the shared state can tell they are one assump
 come from a few outside accounts, so a few (account → role) pairs are first seen, each by
 whichever instance reads one of its assumptions first. What must be delivered is computed by
 one in-memory pipeline: every finding by id, except first-seen findings, which belong to
-whichever assumption of the pair the group saw first and are compared by pair (dedup key).
+whichever assumption of the pair the group saw first and are compared by pair.
 """
 
 from __future__ import annotations
@@ -64,9 +64,14 @@ def expected(messages: list[Message]) -> tuple[set[str], set[str]]:
         delivery.deliver(monitor.pipeline.process(message.value).findings)
     monitor.close()
     ids = {fid for fid, f in found.items() if f.detector != FIRST_SEEN}
-    pairs = {f.dedup_key for f in found.values() if f.detector == FIRST_SEEN}
+    pairs = {_pair(f) for f in found.values() if f.detector == FIRST_SEEN}
     assert ids and len(pairs) == 4
     return ids, pairs
+
+
+def _pair(finding: Finding) -> str:
+    """The (account → role) pair of a first-seen finding (its dedup key names the caller)."""
+    return str(finding.evidence["pair"])
 
 
 class Group:
@@ -102,13 +107,13 @@ class Group:
     def complete(self, ids: set[str], pairs: set[str]) -> bool:
         found = self.findings()
         got_ids = {finding_id(f) for f in found if f.detector != FIRST_SEEN}
-        got_pairs = {f.dedup_key for f in found if f.detector == FIRST_SEEN}
+        got_pairs = {_pair(f) for f in found if f.detector == FIRST_SEEN}
         return got_ids == ids and got_pairs == pairs and self.setup.all_committed()
 
     def assert_exactly_once(self, ids: set[str], pairs: set[str]) -> None:
         found = self.findings()
         by_id = Counter(finding_id(f) for f in found if f.detector != FIRST_SEEN)
-        by_pair = Counter(f.dedup_key for f in found if f.detector == FIRST_SEEN)
+        by_pair = Counter(_pair(f) for f in found if f.detector == FIRST_SEEN)
         assert {k: n for k, n in by_id.items() if n > 1} == {}, "findings paged twice"
         assert {k: n for k, n in by_pair.items() if n > 1} == {}, "first-seen pairs paged twice"
         assert set(by_id) == ids and set(by_pair) == pairs
