@@ -241,8 +241,8 @@ def test_the_hot_path_needs_no_database_round_trip(
     state.close()
 
 
-def test_roles_reads_usage_from_a_postgres_state(postgres_url: str) -> None:
-    """``roles --state postgresql://…`` reads what a replay wrote there."""
+def test_learn_fills_and_roles_reads_a_postgres_state(postgres_url: str) -> None:
+    """``learn --state postgresql://…`` fills it; ``roles --state …`` reads the usage back."""
     import subprocess
     import sys
 
@@ -252,7 +252,7 @@ def test_roles_reads_usage_from_a_postgres_state(postgres_url: str) -> None:
     base = [sys.executable, "-m", "monitor.cli"]
     config = ["--config", str(examples / "config.yaml"), "--state", postgres_url]
     subprocess.run(
-        [*base, "replay", *config, str(examples / "stream")],
+        [*base, "learn", *config, str(examples / "stream")],
         capture_output=True,
         timeout=120,
         cwd=REPO,

@@ -82,7 +82,7 @@ def state_to_fill(value: str | None, settings: Settings) -> str:
     file in the current folder, or into memory, would be work thrown away."""
     option = "--state"
     if value is None:
-        if "path" not in settings.state.model_fields_set:
+        if "path" not in settings.state.model_fields_set and settings.state.url is None:
             raise ConfigError("learn needs a state file: give --state PATH or set state.path")
         value, option = configured_state(settings), "state.path"
     if value == ":memory:":

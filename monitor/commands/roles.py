@@ -60,9 +60,9 @@ def open_state(settings: Settings, override: str | None) -> StateStore | None:
 
     url = settings.state.url.get_secret_value() if settings.state.url else None
     if (override or url or "").startswith(("postgresql://", "postgres://")):
-        from monitor.app import open_state as open_any
+        from monitor.app import open_group_state
 
-        return open_any(settings, override)  # a group's shared PostgreSQL state
+        return open_group_state(settings, override or url or "")  # a group's shared state
     path = override or settings.state.path
     if path == ":memory:":
         return None
