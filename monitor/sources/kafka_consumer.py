@@ -334,7 +334,11 @@ class KafkaService:
     def _check_state_reset(self) -> None:
         """Once: offsets committed by the group but no state means the state file was lost."""
         self._reset_checked = True
-        if self.state.get_meta("observation_start") is not None:
+        try:
+            if self.state.get_meta("observation_start") is not None:
+                return
+        except StateUnavailable:  # a shared state that is away: ask again at the next poll
+            self._reset_checked = False
             return
         try:
             committed = [self.consumer.committed(tp, timeout_ms=1000) for tp in self._assigned]
