@@ -318,3 +318,25 @@ def test_retry_checkpoint_gives_up_and_leaves_the_batch(tmp_path: Path) -> None:
             harness.checkpointer, batch, Backoff(0.01, 0.02), deadline=0.0, give_up=lambda: False
         )
     assert len(batch.findings) == 3, "the caller decides: abandon or keep"
+
+
+def test_a_failed_offset_commit_pauses_nothing(tmp_path: Path) -> None:
+    """Everything before a failed commit is delivered and recorded, and commits are
+    cumulative: the service keeps consuming (no back-pressure, readiness unchanged)."""
+    from monitor.sources.kafka_consumer import KafkaService
+
+    settings = stream_settings(state={"path": str(tmp_path / "state.db")})
+    monitor = build_monitor(settings)
+    delivery = Delivery([RecordingSink([])], monitor.state, monitor.metrics)
+    service = KafkaService(settings, monitor, delivery)
+
+    def commit_fails(batch: Batch) -> None:
+        raise CommitFailed("coordinator away")
+
+    service.checkpointer.run = commit_fails  # type: ignore[method-assign]
+    try:
+        assert service._checkpoint() is True
+        assert service.backoff.failures == 0
+        assert service._failing_since is None
+    finally:
+        monitor.close()

@@ -308,15 +308,15 @@ class KafkaService:
         except (DeliveryFailed, DeadLetterFailed, StateUnavailable) as exc:
             self._back_pressure(exc)
             return False
-        except Exception:  # the batch stays; the retry loop takes over as for a sink outage
-            log.exception("checkpoint failed unexpectedly")
-            self._back_pressure(RuntimeError("unexpected checkpoint error"))
-            return False
-        except CommitFailed as exc:
+        except CommitFailed as exc:  # before `Exception`, which would catch it too
             # Everything is delivered and recorded; commits are cumulative, so the next
             # checkpoint carries these offsets too. No back-pressure: consuming is safe.
             log.warning("offset commit failed; retrying next checkpoint", extra={"error": str(exc)})
             self.batch.restart_clock(time.monotonic())
+        except Exception:  # the batch stays; the retry loop takes over as for a sink outage
+            log.exception("checkpoint failed unexpectedly")
+            self._back_pressure(RuntimeError("unexpected checkpoint error"))
+            return False
         self._failing_since = None
         self._state_up(True)
         if self.backoff.active:
