@@ -135,10 +135,13 @@ def test_sigterm_with_a_sink_that_never_answers(setup: Setup, silent_server: str
 
 
 def test_sigterm_in_the_middle_of_a_large_message(setup: Setup) -> None:
-    """Point 6: one CloudWatch Logs payload of 20,000 events takes far longer than 10 s; SIGTERM
-    in the middle of it still exits 0 in time, and its offset is not committed."""
-    records = [caller_copy(n) for n in range(20_000)]  # 0.86 MB, about 25 s of work
-    send(setup.bootstrap, setup.topic, [Message(None, cloudwatch_logs(records))])
+    """Point 6: one CloudWatch Logs payload of 20,000 events takes longer than the shutdown
+    budget on a loaded machine; SIGTERM in the middle of it still exits 0 in time, and its offset
+    is committed only if the message was finished and every finding of it delivered (a fast
+    machine may finish it before the watchdog)."""
+    records = [caller_copy(n) for n in range(20_000)]  # 0.86 MB gzip'd, seconds of work
+    message = Message(None, cloudwatch_logs(records))
+    send(setup.bootstrap, setup.topic, [message])
     config = setup.config(metrics_port=0)
     service = Service(config)
     try:
@@ -153,7 +156,8 @@ def test_sigterm_in_the_middle_of_a_large_message(setup: Setup) -> None:
         service.ensure_stopped()
     assert code == 0 and seconds < BUDGET_S, (code, seconds)
     committed, _ = setup.offsets()
-    assert set(committed.values()) == {0}
+    if set(committed.values()) != {0}:
+        assert sorted(setup.delivered()) == sorted(expected_findings([message]))
 
 
 def test_sigterm_with_a_flood_of_idle_connections(setup: Setup) -> None:
