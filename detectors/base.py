@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,6 +36,83 @@ class DetectionContext:
     observation_start: datetime
 
 
+@dataclass(frozen=True)
+class Applies:
+    """Which assumptions a detector hook can act on: fire, or write state. ``None``: any.
+
+    The pipeline runs a hook only on assumptions its declaration admits (see
+    :mod:`detectors.dispatch`), so a declaration must admit every assumption on which the hook
+    could yield a finding *or* change state (a baseline touched, a session recorded); it may
+    admit more. tests/test_dispatch.py replays the golden cases and the bench streams with
+    every hook and with the dispatched ones only, and compares findings and state.
+    """
+
+    #: Event names (``AssumeRole``, ``AssumeRoot``, ...) it runs on, or None for all; then
+    #: ``except_event_names`` are left out.
+    event_names: frozenset[str] | None = None
+    except_event_names: frozenset[str] = frozenset()
+    #: True: successful calls only; False: failed calls only; None: both.
+    succeeded: bool | None = None
+    #: Caller categories (:meth:`monitor.enrich.Enricher.category`), or None for all; then
+    #: ``except_categories`` are left out.
+    categories: frozenset[str] | None = None
+    except_categories: frozenset[str] = frozenset()
+    #: True: break-glass roles only.
+    break_glass: bool | None = None
+    #: True: SAML / web-identity calls only (``event.federation`` set).
+    federated: bool | None = None
+    #: True: cross-account calls only (``event.is_cross_account``).
+    cross_account: bool | None = None
+
+    def admits(self, key: DispatchKey) -> bool:
+        """True when an assumption with these traits may make the hook act."""
+        return (
+            (self.event_names is None or key.event_name in self.event_names)
+            and key.event_name not in self.except_event_names
+            and _fits(self.succeeded, key.succeeded)
+            and (self.categories is None or key.category in self.categories)
+            and key.category not in self.except_categories
+            and _fits(self.break_glass, key.break_glass)
+            and _fits(self.federated, key.federated)
+            and _fits(self.cross_account, key.cross_account)
+        )
+
+
+def _fits(wanted: bool | None, actual: bool) -> bool:
+    return wanted is None or wanted == actual
+
+
+class DispatchKey(NamedTuple):
+    """The traits of an assumption that decide which detector hooks run on it (bounded: event
+    names are the in-scope ones, categories a fixed set)."""
+
+    event_name: str
+    succeeded: bool
+    category: str
+    break_glass: bool
+    federated: bool
+    cross_account: bool
+
+    @classmethod
+    def of(cls, ev: EnrichedEvent) -> DispatchKey:
+        event = ev.event
+        return cls(
+            event.event_name,
+            event.error_code is None,
+            ev.category,
+            ev.break_glass,
+            event.federation is not None,
+            event.is_cross_account,
+        )
+
+
+#: Failed calls only / successful calls only: the two commonest declarations.
+SUCCEEDED = Applies(succeeded=True)
+FAILED = Applies(succeeded=False)
+#: Detectors of change events: their ``detect`` never acts on an assumption.
+NO_ASSUMPTION = Applies(event_names=frozenset())
+
+
 class Detector:
     """Base class: subclasses set the ClassVars and implement :meth:`detect`."""
 
@@ -48,6 +125,10 @@ class Detector:
     #: What repeats of a finding share (its dedup key), for the documentation; keep it in step
     #: with the ``dedup`` argument the detector passes to :meth:`finding`.
     dedup_by: ClassVar[str] = "the assumption: every event is its own finding"
+    #: Which assumptions :meth:`detect` can act on (fire or write state); None: every one.
+    applies: ClassVar[Applies | None] = None
+    #: The same for :meth:`after`; a detector that does not override it never runs it.
+    after_applies: ClassVar[Applies | None] = None
 
     def __init__(self, options: BaseModel | None = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from detectors.base import DetectionContext, Detector, short_role
+from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import principal_key
 from monitor.config import BreakGlassConfig
 from monitor.enrich import EnrichedEvent
@@ -46,6 +46,7 @@ class BreakGlassAssumed(Detector):
     """
 
     id = "break_glass_assumed"
+    applies = Applies(succeeded=True, break_glass=True)
     severity = Severity.CRITICAL
     summary = "A break-glass role was assumed successfully (evidence says whether MFA was used)."
     needs = ("break_glass config", "role tags (optional)")
@@ -78,6 +79,7 @@ class BreakGlassDenied(Detector):
     """
 
     id = "break_glass_denied"
+    applies = Applies(succeeded=False, break_glass=True)
     dedup_by = "caller and role"
     severity = Severity.HIGH
     summary = "An attempt to assume a break-glass role failed."

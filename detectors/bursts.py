@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions
+from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
 from monitor.config import Duration
@@ -45,6 +45,7 @@ class AssumeRoleDeniedBurst(Detector):
     """
 
     id = "assume_role_denied_burst"
+    applies = FAILED
     dedup_by = "principal and burst start"
     severity = Severity.HIGH
     summary = (
@@ -110,6 +111,9 @@ class ManyRolesAssumed(Detector):
     """
 
     id = "many_roles_assumed"
+    applies = Applies(
+        except_event_names=frozenset({"AssumeRoot"}), except_categories=frozenset({"service"})
+    )
     dedup_by = "principal and burst start"
     severity = Severity.MEDIUM
     summary = "One principal assumed threshold or more distinct roles within window."

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import MAX_SESSION, source_role
-from detectors.sessions import Chain, Hop, follow, returns_to_earlier_account
+from detectors.sessions import ISSUING, Chain, Hop, follow, returns_to_earlier_account
 from detectors.windows import human, learning
 from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
@@ -45,6 +45,7 @@ class RoleChainCrossAccount(Detector):
     """
 
     id = "role_chain_cross_account"
+    applies = Applies(event_names=frozenset({"AssumeRole"}), succeeded=True, cross_account=True)
     dedup_by = "source role (its AROA id, in both copies): its new pairs merge"
     severity = Severity.MEDIUM
     summary = (
@@ -133,6 +134,7 @@ class RoleChainDepth(Detector):
     """
 
     id = "role_chain_depth"
+    applies = Applies(event_names=ISSUING, succeeded=True)  # see sessions._follow
     dedup_by = "the chain (its first assumption)"
     severity = Severity.MEDIUM
     summary = "A role chain grew deeper than max_depth assumptions."
@@ -170,6 +172,7 @@ class RoleChainLoop(Detector):
     """
 
     id = "role_chain_loop"
+    applies = Applies(event_names=ISSUING, succeeded=True)
     dedup_by = "the chain (its first assumption) and the account it returned to"
     severity = Severity.HIGH
     summary = "A role chain crossed back into an account it had already left."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from detectors.base import DetectionContext, Detector, short_role
+from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import stable_principal
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
@@ -26,6 +26,7 @@ class ExternalAccount(Detector):
     """
 
     id = "external_account"
+    applies = Applies(succeeded=True, categories=frozenset({"external"}))
     dedup_by = "caller (principal id; a role session counts as its role) and role"
     severity = Severity.HIGH
     summary = (
@@ -64,6 +65,9 @@ class MissingExternalId(Detector):
     """
 
     id = "missing_external_id"
+    applies = Applies(
+        event_names=frozenset({"AssumeRole"}), succeeded=True, categories=frozenset({"vendor"})
+    )
     dedup_by = "source account and role"
     severity = Severity.MEDIUM
     summary = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from detectors.base import DetectionContext, Detector, short_role
+from detectors.base import Applies, DetectionContext, Detector, short_role
 from monitor.enrich import EnrichedEvent
 from monitor.events import Federation
 from monitor.findings import Finding, Severity
@@ -46,6 +46,7 @@ class FederationUntrustedProvider(Detector):
     """
 
     id = "federation_untrusted_provider"
+    applies = Applies(succeeded=True, federated=True)
     dedup_by = "provider and role"
     severity = Severity.HIGH
     summary = "A SAML / web-identity assumption through a provider not in allowed_providers."
@@ -83,6 +84,7 @@ class FederationSubjectNotAllowed(Detector):
     """
 
     id = "federation_subject_not_allowed"
+    applies = Applies(succeeded=True, federated=True)
     dedup_by = "provider, subject and role"
     severity = Severity.HIGH
     summary = (

@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions
+from detectors.base import Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
@@ -38,6 +38,7 @@ class FederationTokenIssued(Detector):
     """
 
     id = "federation_token_issued"
+    applies = Applies(event_names=frozenset({"GetFederationToken"}), succeeded=True)
     dedup_by = "the IAM user"
     severity = Severity.LOW
     summary = "An IAM user minted federated-user credentials with GetFederationToken."

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import stable_principal
 from detectors.windows import human, learning
 from monitor.config import Duration
@@ -127,6 +127,9 @@ class CrossAccountFirstSeen(FirstSeen):
     """
 
     id = "cross_account_first_seen"
+    applies = Applies(
+        succeeded=True, cross_account=True, except_event_names=frozenset({"AssumeRoot"})
+    )
     severity = Severity.MEDIUM
     summary = "A (source account → role) pair is seen for the first time after the learning period."
 
@@ -181,6 +184,7 @@ class FederatedSubjectFirstSeen(FirstSeen):
     """
 
     id = "federated_subject_first_seen"
+    applies = Applies(succeeded=True, federated=True)
     severity = Severity.LOW
     summary = "A (federated subject → role) pair is seen for the first time after learning."
     needs = ("state (baseline per pair)",)
@@ -218,6 +222,7 @@ class BreakGlassPrincipalFirstSeen(FirstSeen):
     """
 
     id = "break_glass_principal_first_seen"
+    applies = Applies(succeeded=True, break_glass=True)
     severity = Severity.HIGH
     summary = "A (principal → break-glass role) pair is seen for the first time after learning."
     needs = ("state (baseline per pair)", "break_glass config")

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import (
     caller_session_keys,
     issued_session_keys,
@@ -72,6 +72,8 @@ class FlaggedSessionUsed(Detector):
     """
 
     id = "flagged_session_used"
+    # detect: any call by a session may be a flagged one's; after: a service stands for all.
+    after_applies = Applies(except_categories=frozenset({"service"}))
     dedup_by = "the flagged identity (the event that flagged it)"
     severity = Severity.HIGH
     summary = (

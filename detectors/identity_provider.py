@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from detectors.base import DetectionContext, Detector
+from detectors.base import NO_ASSUMPTION, DetectionContext, Detector
 from detectors.change_finding import change_finding
 from monitor.enrich import EnrichedEvent
 from monitor.events import Caller, ProviderChange
@@ -48,6 +48,7 @@ class IdentityProviderChanged(Detector):
     """
 
     id = "identity_provider_changed"
+    applies = NO_ASSUMPTION
     severity = Severity.HIGH
     summary = (
         "A SAML or OIDC identity provider was created, updated (metadata, thumbprints, client "

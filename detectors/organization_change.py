@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from detectors.base import DetectionContext, Detector
+from detectors.base import NO_ASSUMPTION, DetectionContext, Detector
 from detectors.change_finding import change_finding
 from monitor.enrich import EnrichedEvent
 from monitor.events import MembershipChange, OrganizationChange
@@ -28,6 +28,7 @@ class AccountLeftOrganization(Detector):
     """
 
     id = "account_left_organization"
+    applies = NO_ASSUMPTION
     severity = Severity.HIGH
     summary = (
         "A member account left the organization (LeaveOrganization) or was removed from it "

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions, short_role
+from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.windows import human, learning
 from monitor.config import Duration
 from monitor.enrich import EnrichedEvent
@@ -214,6 +214,7 @@ class RoleRateAnomaly(RateAnomaly):
     """
 
     id = "role_rate_anomaly"
+    applies = Applies(succeeded=True, except_event_names=frozenset({"AssumeRoot"}))
     summary = (
         "A role's assumptions per bucket exceed max(min_count, factor x expected, expected + "
         "min_excess), expected from the same hour of weekdays or weekends."
@@ -237,6 +238,7 @@ class ProviderRateAnomaly(RateAnomaly):
     """
 
     id = "provider_rate_anomaly"
+    applies = Applies(succeeded=True, federated=True)
     summary = (
         "An identity provider's federated sessions per bucket exceed max(min_count, factor x "
         "expected, expected + min_excess), expected from the same hour of the week's kind."

@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 
 from pydantic import Field
 
-from detectors.base import DetectionContext, Detector, NoOptions
+from detectors.base import Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
 from monitor.enrich import EnrichedEvent
 from monitor.events import RoleEvent
@@ -20,6 +20,8 @@ from monitor.findings import Finding, Severity
 
 _TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 #: AssumeRoot is logged in the caller's account only: the management (or delegated admin) one.
+#: The one call the root detectors judge.
+_ROOT = frozenset({"AssumeRoot"})
 _NEEDS = ("the trail of the account that calls AssumeRoot (management or delegated admin)",)
 
 
@@ -45,6 +47,7 @@ class RootSession(Detector):
     """
 
     id = "root_session"
+    applies = Applies(event_names=_ROOT, succeeded=True)
     severity = Severity.CRITICAL
     summary = "AssumeRoot (centralized root access) succeeded."
     needs = _NEEDS
@@ -70,6 +73,7 @@ class RootSessionDenied(Detector):
     """
 
     id = "root_session_denied"
+    applies = Applies(event_names=_ROOT, succeeded=False)
     dedup_by = "caller and target account"
     severity = Severity.HIGH
     summary = "An AssumeRoot (centralized root access) attempt failed."
@@ -104,6 +108,7 @@ class RootTaskPolicyNotAllowed(Detector):
     """
 
     id = "root_task_policy_not_allowed"
+    applies = Applies(event_names=_ROOT, succeeded=True)
     severity = Severity.HIGH
     summary = "AssumeRoot succeeded with a task policy outside the allow-list."
     needs = _NEEDS

@@ -19,7 +19,7 @@ from monitor.state import StateStore
 NAMESPACE = "session_chain"
 #: Chains longer than this keep their newest entries (depth still counts every hop).
 MAX_PATH = 16
-_ISSUING = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
+ISSUING = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ _last: tuple[RoleEvent, StateStore, Hop | None] | None = None
 
 
 def _follow(event: RoleEvent, state: StateStore) -> Hop | None:
-    if event.event_name not in _ISSUING or not event.succeeded or not event.role_account:
+    if event.event_name not in ISSUING or not event.succeeded or not event.role_account:
         return None
     parent = parent_chain(event, state)
     chain = _extend(parent, event)

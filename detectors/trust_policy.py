@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from detectors.base import DetectionContext, Detector, short_role
+from detectors.base import NO_ASSUMPTION, DetectionContext, Detector, short_role
 from monitor.admission import describe_condition
 from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
@@ -38,6 +38,7 @@ OPENING = frozenset(
 
 class TrustPolicyOpened(Detector):
     id = "trust_policy_opened"
+    applies = NO_ASSUMPTION
     severity = Severity.HIGH
     summary = (
         "A role's trust policy was set (UpdateAssumeRolePolicy, CreateRole) to admit '*', an "

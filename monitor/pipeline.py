@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from detectors.base import DetectionContext, Detector
+from detectors.dispatch import Dispatch
 from monitor.clock import REASON as IMPLAUSIBLE_TIME
 from monitor.clock import EventClock, minus
 from monitor.config import Settings
@@ -70,6 +71,8 @@ class Pipeline:
         self.settings = settings
         self.enricher = enricher
         self.detectors = list(detectors)
+        #: Shares ``self.detectors`` (a detector added before the first event is dispatched).
+        self.dispatch = Dispatch(self.detectors)
         self.state = state
         self.metrics = metrics or Metrics()
         self.suppressor = Suppressor(settings.suppressions)
@@ -167,17 +170,21 @@ class Pipeline:
         ctx = self._context(ev.event.event_time)
         event_id = ev.event.event_id
         found: list[Finding] = []
-        for detector in self.detectors:
+        detect, after = self.dispatch.hooks(ev)  # only the hooks that can act on ``ev``
+        for detector, hook in detect:
             self.state.take_claims()  # earlier claims decide nothing this detector reports
-            reported = self.outcomes.call(detector.id, event_id, detector.detect, ev, ctx)
+            reported = self.outcomes.call(detector.id, event_id, hook, ev, ctx)
             claims = self._record_claims + self.state.take_claims()
             for finding in reported:
                 finding.add_claims(claims)
             found.extend(reported)
+        # As after every detector: claims no finding rests on are dropped, even when no detect
+        # hook ran (enrichment's and the context's would otherwise ride on the next record).
+        self.state.take_claims()
         final = [self._with_severity(finding) for finding in found]
         flagged = [finding for finding in final if self.suppressor.match(finding) is None]
-        for detector in self.detectors:  # second pass: detectors that follow findings
-            self.outcomes.call(detector.id, event_id, detector.after, ev, ctx, flagged)
+        for detector, hook in after:  # second pass: detectors that follow findings
+            self.outcomes.call(detector.id, event_id, hook, ev, ctx, flagged)
         return final
 
     def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
