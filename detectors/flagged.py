@@ -14,12 +14,12 @@ what it was refused), or when the failures spanned several roles (enumeration).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from pydantic import Field
 
+from detectors import jsontext
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import (
     caller_session_keys,
@@ -89,7 +89,7 @@ class FlaggedSessionUsed(Detector):
             stored = ctx.state.recall(SESSIONS, key, event.event_time)
             if stored is None:
                 continue
-            taint = json.loads(stored)
+            taint = jsontext.loads(stored)
             if taint.get("event_id") == event.event_id:
                 continue  # tainted by this very event (a role re-assuming itself)
             denied = taint.get("denied_roles")
@@ -125,14 +125,14 @@ class FlaggedSessionUsed(Detector):
                 flagged["denied_roles"] = denied
             cause: dict[str, object] | None = flagged
             until = event.event_time + self.options.principal_ttl
-            ctx.state.remember(PRINCIPALS, who, json.dumps(cause), until)
+            ctx.state.remember(PRINCIPALS, who, jsontext.dumps(cause), until)
         else:
             stored = ctx.state.recall(PRINCIPALS, who, event.event_time)
-            cause = json.loads(stored) if stored else None
+            cause = jsontext.loads(stored) if stored else None
         keys = issued_session_keys(event)
         if cause is None or not keys:
             return
-        taint = json.dumps({**cause, "session": keys[0], "event_id": event.event_id})
+        taint = jsontext.dumps({**cause, "session": keys[0], "event_id": event.event_id})
         expires = session_expiry(event)
         for key in keys:
             ctx.state.remember(SESSIONS, key, taint, expires)

@@ -13,7 +13,6 @@ count: failures can name any role or provider the caller likes.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import Field
 
+from detectors import jsontext
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.windows import human, learning
 from monitor.config import Duration
@@ -74,7 +74,7 @@ class Baseline:
 
     def to_json(self) -> str:
         # Spelled out: dataclasses.asdict deep-copies, and this runs twice per assumption.
-        return json.dumps(
+        return jsontext.dumps(
             {
                 "bucket": self.bucket,
                 "count": self.count,
@@ -192,7 +192,7 @@ class RateAnomaly(Detector):
         stored = ctx.state.recall(self.id, key, ctx.now)
         if stored is None:
             return Baseline(bucket=bucket, count=0, average=0.0, since=bucket)
-        return Baseline(**json.loads(stored))
+        return Baseline(**jsontext.loads(stored))
 
     def _save(self, ctx: DetectionContext, key: str, baseline: Baseline, at: datetime) -> None:
         # Kept as long as any state: a key unused for the retention period relearns.

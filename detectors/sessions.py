@@ -9,9 +9,9 @@ until its credentials expire, so the next hop finds its parent whichever copy it
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from detectors import jsontext
 from detectors.identity import caller_session_keys, issued_session_keys, session_expiry
 from monitor.events import RoleEvent
 from monitor.state import StateStore
@@ -40,7 +40,7 @@ class Chain:
 
     def to_json(self) -> str:
         # Spelled out: dataclasses.asdict deep-copies every tuple, and this runs per assumption.
-        return json.dumps(
+        return jsontext.dumps(
             {
                 "depth": self.depth,
                 "accounts": list(self.accounts),
@@ -52,7 +52,7 @@ class Chain:
 
     @classmethod
     def from_json(cls, text: str) -> Chain:
-        data = json.loads(text)
+        data = jsontext.loads(text)
         return cls(
             depth=int(data["depth"]),
             accounts=tuple(data["accounts"]),

@@ -7,9 +7,9 @@ by the threshold, however hard one principal hammers STS.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
+from detectors import jsontext
 from detectors.base import DetectionContext
 from monitor.state import StateStore
 
@@ -47,7 +47,7 @@ class BurstGate:
         stored = state.recall(self.namespace, key, at)
         if stored is None:
             return False
-        held = json.loads(stored)
+        held = jsontext.loads(stored)
         last = max(at, datetime.fromisoformat(held["last"]))
         self._hold(state, key, datetime.fromisoformat(held["start"]), last)
         return True
@@ -59,7 +59,7 @@ class BurstGate:
 
     def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
         # ``last`` never moves back, so a late (out-of-order) event cannot close a burst early.
-        value = json.dumps({"start": start.isoformat(), "last": last.isoformat()})
+        value = jsontext.dumps({"start": start.isoformat(), "last": last.isoformat()})
         state.remember(self.namespace, key, value, _plus(last, self.window))
 
 
@@ -112,7 +112,7 @@ class DistinctWindow:
         since = _minus(newest, self.window)
         current = {name: when for name, when in seen.items() if when >= since}
         kept = dict(sorted(current.items(), key=lambda pair: pair[1])[-self.limit :])
-        value = json.dumps({name: when.isoformat() for name, when in kept.items()})
+        value = jsontext.dumps({name: when.isoformat() for name, when in kept.items()})
         state.remember(self.namespace, key, value, _plus(newest, self.window))
         return kept
 
@@ -121,7 +121,7 @@ class DistinctWindow:
 
 
 def _load(stored: str | None) -> dict[str, str]:
-    return dict(json.loads(stored)) if stored else {}
+    return dict(jsontext.loads(stored)) if stored else {}
 
 
 def _plus(at: datetime, delta: timedelta) -> datetime:
