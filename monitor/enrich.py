@@ -23,10 +23,12 @@ from monitor.events import RoleEvent
 from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.organization import OrgDirectory
 from monitor.inventory.trust import GrantScope, TrustPolicy, classify, parse_trust_policy
-from monitor.inventory.trust_match import GrantMatch
+from monitor.inventory.trust_match import CallerFacts, GrantMatch
 from monitor.inventory.trust_posture import Weakness, weaknesses
 
 POLICY_CACHE_SIZE = 4096
+#: Remembered (policy, caller facts) → admitting grant answers (see Enricher._admission).
+ADMISSION_CACHE_SIZE = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Enricher:
         self.org_accounts = frozenset(org.accounts)
         self._policies: OrderedDict[tuple[str, str], tuple[TrustPolicy, list[Weakness]]]
         self._policies = OrderedDict()
+        self._admissions: dict[tuple[object, ...], tuple[TrustPolicy, GrantMatch | None]] = {}
 
     def enrich(self, event: RoleEvent) -> EnrichedEvent:
         lookup = self.catalog.lookup(event.role_arn)
@@ -84,7 +87,7 @@ class Enricher:
         role = lookup.role
         parsed = self.trust_policy(role) if facts and role is not None else None
         trust, weak = parsed if parsed is not None else (None, [])
-        match = best_admission(trust, facts) if trust is not None else None
+        match = self._admission(trust, facts) if trust is not None else None
         return EnrichedEvent(
             event=event,
             lookup=lookup,
@@ -96,6 +99,23 @@ class Enricher:
             grant_weaknesses=tuple(w.code.value for w in weak if match and w.grant == match.grant),
             trust_applies=bool(facts),
         )
+
+    def _admission(self, trust: TrustPolicy, facts: list[CallerFacts]) -> GrantMatch | None:
+        """:func:`best_admission`, remembered: it depends on the policy and the facts alone, and
+        the same caller assumes the same role again and again (half the bench's assumptions).
+
+        Keyed by the parsed policy's identity; the entry holds the policy, so that identity
+        cannot be reused by another object while the entry lives.
+        """
+        key = (id(trust), *facts)
+        cached = self._admissions.get(key)
+        if cached is not None and cached[0] is trust:
+            return cached[1]
+        match = best_admission(trust, facts)
+        self._admissions[key] = (trust, match)
+        if len(self._admissions) > ADMISSION_CACHE_SIZE:
+            del self._admissions[next(iter(self._admissions))]  # the oldest entry
+        return match
 
     def trust_policy(self, role: RoleInfo) -> tuple[TrustPolicy, list[Weakness]] | None:
         """The role's parsed policy and its posture weaknesses, cached per policy version.
