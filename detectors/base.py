@@ -106,8 +106,7 @@ class DispatchKey(NamedTuple):
         )
 
 
-#: Failed calls only / successful calls only: the two commonest declarations.
-SUCCEEDED = Applies(succeeded=True)
+#: Failed calls only (bursts of AccessDenied).
 FAILED = Applies(succeeded=False)
 #: Detectors of change events: their ``detect`` never acts on an assumption.
 NO_ASSUMPTION = Applies(event_names=frozenset())

@@ -134,7 +134,8 @@ class RoleChainDepth(Detector):
     """
 
     id = "role_chain_depth"
-    applies = Applies(event_names=ISSUING, succeeded=True)  # see sessions._follow
+    # follow() records the issued session (state) on exactly these: both chain detectors run it.
+    applies = Applies(event_names=ISSUING, succeeded=True)
     dedup_by = "the chain (its first assumption)"
     severity = Severity.MEDIUM
     summary = "A role chain grew deeper than max_depth assumptions."

@@ -3,7 +3,7 @@
 Most detectors can act on a small share of assumptions only (AssumeRoot, failures, break-glass
 roles, federated calls...). Each declares it (:attr:`detectors.base.Detector.applies`); the
 table below maps an assumption's traits (:class:`detectors.base.DispatchKey`) to the hooks whose
-declaration admits it, in registry order, so an ordinary assumption runs a third of the hooks.
+declaration admits it, in registry order: an ordinary same-account AssumeRole runs 6 of 44.
 """
 
 from __future__ import annotations
