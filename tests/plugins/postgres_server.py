@@ -13,7 +13,6 @@ fails to start fails the tests.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from plugins.moto_server import free_port
+from plugins.processes import require_binary
 
 USER = "monitor"
 PASSWORD = "s3cret-for-tests"
@@ -33,16 +33,7 @@ START_TIMEOUT_S = 60
 
 def pg_bin(name: str) -> str:
     """Path of a PostgreSQL server program (they live outside PATH on Debian)."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
-    if found[-1]:
-        return found[-1]
-    message = (
-        f"{name} not found: `make test` installs it as root (scripts/install-system-deps), "
-        "or run: sudo apt-get install postgresql"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    return require_binary(name, (f"/usr/lib/postgresql/*/bin/{name}",), "postgresql")
 
 
 class PostgresServer:

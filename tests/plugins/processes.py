@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 
 import pytest
 
 
-def require_binary(name: str) -> str:
+def require_binary(
+    name: str,
+    globs: Sequence[str] = (),
+    packages: str = "prometheus prometheus-alertmanager docker-compose",
+) -> str:
     """Path of a system program the tests need; missing: fail in CI, skip elsewhere.
 
+    ``globs`` are searched before PATH (the newest match wins): Debian keeps some server
+    programs outside it, such as PostgreSQL's in ``/usr/lib/postgresql/<version>/bin``.
     In CI (``CI=true``) a missing component must fail the run: coverage must not silently vanish.
     """
-    path = shutil.which(name)
+    found = sorted(path for pattern in globs for path in glob.glob(pattern))
+    path = found[-1] if found else shutil.which(name)
     if path:
         return path
     message = (
         f"{name} not found: `make test` installs it as root (scripts/install-system-deps), "
-        "or run: sudo apt-get install prometheus prometheus-alertmanager docker-compose"
+        f"or run: sudo apt-get install {packages}"
     )
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
