@@ -340,3 +340,43 @@ def test_a_failed_offset_commit_pauses_nothing(tmp_path: Path) -> None:
         assert service._failing_since is None
     finally:
         monitor.close()
+
+
+def test_state_away_after_a_mid_poll_checkpoint_reads_the_rest_of_the_poll_again(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint inside one poll's records clears the batch; when a shared state then goes
+    away, the records after the checkpoint must be read again from where they start (each
+    message notes its partition's start, not only the first of the poll)."""
+    from types import SimpleNamespace
+
+    from monitor.sources.kafka_consumer import KafkaService
+    from monitor.state_errors import StateUnavailable
+
+    settings = stream_settings(state={"path": str(tmp_path / "state.db")})
+    monitor = build_monitor(settings)
+    delivery = Delivery([RecordingSink([])], monitor.state, monitor.metrics)
+    service = KafkaService(settings, monitor, delivery)
+    seeks: list[int] = []
+    service.consumer = SimpleNamespace(
+        assignment=lambda: {("t", 0)},
+        seek=lambda tp, offset: seeks.append(offset),
+        pause=lambda *tps: None,
+    )
+
+    def take(value: bytes, where: tuple[str, int, int], batch: Batch, now: float) -> None:
+        if where[2] == 3:
+            raise StateUnavailable("database away")
+        batch.advance(*where, now=now)
+
+    service.intake.take = take  # type: ignore[method-assign]
+    service._due = lambda: service.batch.started.get(("t", 0)) == 0  # type: ignore[method-assign]
+    service._checkpoint = service.batch.clear  # type: ignore[assignment,method-assign]
+    messages = [SimpleNamespace(topic="t", partition=0, offset=n, value=b"{}") for n in range(5)]
+    try:
+        with pytest.raises(StateUnavailable) as raised:
+            service._process({("t", 0): messages})
+        service._redo_batch(raised.value)
+        assert seeks == [1], "offsets 1 and 2 were neither committed nor read again"
+    finally:
+        monitor.close()

@@ -210,14 +210,13 @@ class KafkaService:
 
     def _process(self, records: Mapping[Any, list[Any]]) -> None:
         for messages in records.values():
-            if messages:
-                first = messages[0]
-                self.batch.note(first.topic, first.partition, first.offset)
-        for messages in records.values():
             for message in messages:
                 if self._stop.is_set():
                     return  # not taken: its offset is not committed, the next start reads it
                 where = (message.topic, message.partition, message.offset)
+                # Per message, not per poll: a checkpoint below clears the batch, and what
+                # follows it in this poll must still have a start to be read again from.
+                self.batch.note(*where)
                 if self._shared:
                     self.pipeline.state.set_position(*where)
                 self.intake.take(message.value or b"", where, self.batch, time.monotonic())
