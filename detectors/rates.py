@@ -119,10 +119,11 @@ class Baseline:
     def _fold(self, bucket: float, count: float, options: RateOptions) -> None:
         """A plain mean for a slot's first 1/alpha buckets, then an EWMA: a new slot's first
         sample is not drowned by the zero an EWMA would start from."""
-        average, seen = self.slots.get(slot_of(bucket), [0.0, 0])
+        slot = slot_of(bucket)
+        average, seen = self.slots.get(slot, [0.0, 0])
         seen += 1
         weight = max(options.alpha, 1 / seen)
-        self.slots[slot_of(bucket)] = [round(average + weight * (count - average), 4), seen]
+        self.slots[slot] = [round(average + weight * (count - average), 4), seen]
 
 
 class RateAnomaly(Detector):

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 
 from detectors import jsontext
 from detectors.base import DetectionContext
+from monitor.clock import minus, plus
 from monitor.state import StateStore
 
 
 def learning(ctx: DetectionContext, period: timedelta, at: datetime) -> bool:
     """True while the monitor is still learning: ``period`` has not passed since it first saw
     an event. Baselines are filled then but nothing is reported as new, because everything is."""
-    return at < _plus(ctx.observation_start, period)
+    return at < plus(ctx.observation_start, period)
 
 
 def human(delta: timedelta) -> str:
@@ -60,7 +61,7 @@ class BurstGate:
     def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
         # ``last`` never moves back, so a late (out-of-order) event cannot close a burst early.
         value = jsontext.dumps({"start": start.isoformat(), "last": last.isoformat()})
-        state.remember(self.namespace, key, value, _plus(last, self.window))
+        state.remember(self.namespace, key, value, plus(last, self.window))
 
 
 class EventWindow:
@@ -79,12 +80,12 @@ class EventWindow:
     ) -> list[tuple[datetime, str]]:
         """Add an entry; return the entries of the window ending at the key's newest entry,
         oldest first (so an entry that arrives late still counts with its neighbours)."""
-        since = _minus(at, self.window)
+        since = minus(at, self.window)
         state.trim_window(self.namespace, key, since)
         state.add_to_window(self.namespace, key, at, item)
         entries = state.window(self.namespace, key, since)
         newest = entries[-1][0]
-        return [(when, what) for when, what in entries if when >= _minus(newest, self.window)]
+        return [(when, what) for when, what in entries if when >= minus(newest, self.window)]
 
     def clear(self, state: StateStore, key: str) -> None:
         state.clear_window(self.namespace, key)
@@ -105,15 +106,15 @@ class DistinctWindow:
 
     def add(self, state: StateStore, key: str, at: datetime, item: str) -> dict[str, datetime]:
         """Record ``item`` at ``at``; return the items seen within the window, by last sighting."""
-        stored = state.recall(self.namespace, key, _minus(at, self.window))
+        stored = state.recall(self.namespace, key, minus(at, self.window))
         seen = {name: datetime.fromisoformat(when) for name, when in _load(stored).items()}
         seen[item] = max(at, seen.get(item, at))
         newest = max(seen.values())
-        since = _minus(newest, self.window)
+        since = minus(newest, self.window)
         current = {name: when for name, when in seen.items() if when >= since}
         kept = dict(sorted(current.items(), key=lambda pair: pair[1])[-self.limit :])
         value = jsontext.dumps({name: when.isoformat() for name, when in kept.items()})
-        state.remember(self.namespace, key, value, _plus(newest, self.window))
+        state.remember(self.namespace, key, value, plus(newest, self.window))
         return kept
 
     def clear(self, state: StateStore, key: str) -> None:
@@ -122,20 +123,3 @@ class DistinctWindow:
 
 def _load(stored: str | None) -> dict[str, str]:
     return dict(jsontext.loads(stored)) if stored else {}
-
-
-def _plus(at: datetime, delta: timedelta) -> datetime:
-    """``at + delta``, saturating at the last whole second of year 9999 (a valid ISO date must
-    never raise; whole, because a float timestamp of ``datetime.max`` rounds into year 10000)."""
-    try:
-        return at + delta
-    except OverflowError:
-        return datetime.max.replace(microsecond=0, tzinfo=at.tzinfo)
-
-
-def _minus(at: datetime, delta: timedelta) -> datetime:
-    """``at - delta``, saturating at year 1."""
-    try:
-        return at - delta
-    except OverflowError:
-        return datetime.min.replace(tzinfo=at.tzinfo)

@@ -56,3 +56,12 @@ def minus(at: datetime, delta: timedelta) -> datetime:
         return at - delta
     except OverflowError:
         return datetime.min.replace(tzinfo=at.tzinfo)
+
+
+def plus(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, saturating at the last whole second of year 9999 (a valid ISO date must
+    never raise; whole, because a float timestamp of ``datetime.max`` rounds into year 10000)."""
+    try:
+        return at + delta
+    except OverflowError:
+        return datetime.max.replace(microsecond=0, tzinfo=at.tzinfo)

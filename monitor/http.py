@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     #: Seconds a client may take to send its request: a stalled or slow client holds one of the
     #: few handler slots for at most this long.
-    timeout = 5
+    timeout = IDLE_S
 
     def do_GET(self) -> None:
         self._respond(send_body=True)

@@ -108,15 +108,13 @@ class MissingTopicNote(logging.Filter):
     def __init__(self, patience: float = 600.0) -> None:
         super().__init__()
         self.patience = patience
-        self._first: dict[str, float] = {}
         self._warned: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name != "kafka.cluster" or record.msg != self.MESSAGE or not record.args:
             return True
         topic = str(record.args[0] if isinstance(record.args, tuple) else record.args)
-        first = self._first.setdefault(topic, record.created)
-        if first == record.created and topic not in self._warned:
+        if topic not in self._warned:  # its first sighting
             self._warned[topic] = record.created
             self._rewrite(record, logging.INFO, f"topic {topic} does not exist yet: waiting for it")
             return True
