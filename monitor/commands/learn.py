@@ -15,14 +15,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.app import build_monitor, configured_state
 from monitor.commands.replay import add_sources, feed, sources_of, state_path
-from monitor.config import ConfigError, Settings, load_settings
-from monitor.findings import Finding
-from monitor.state import StateStore
-from monitor.summary import summary_lines
+
+if TYPE_CHECKING:  # the rest is imported when used: `role-monitor --help` must stay fast
+    from monitor.config import Settings
+    from monitor.findings import Finding
+    from monitor.state import StateStore
 
 #: The state's meta key the learning periods of the detectors count from.
 OBSERVATION_START = "observation_start"
@@ -52,6 +52,10 @@ class Withheld:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.app import build_monitor, configured_state
+    from monitor.config import load_settings
+    from monitor.summary import summary_lines
+
     settings = load_settings(args.config)
     path = state_to_fill(args.state, settings)
     sources = sources_of(args, settings)
@@ -80,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
 def state_to_fill(value: str | None, settings: Settings) -> str:
     """``--state``, else a ``state.path`` the config sets on purpose: learning into a default
     file in the current folder, or into memory, would be work thrown away."""
+    from monitor.app import configured_state
+    from monitor.config import ConfigError
+
     option = "--state"
     if value is None:
         if "path" not in settings.state.model_fields_set and settings.state.url is None:

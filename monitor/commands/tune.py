@@ -14,17 +14,16 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import ValidationError
 
-from monitor.commands.roles import open_state
-from monitor.config import ConfigError, Settings, load_settings
 from monitor.durations import parse_duration
-from monitor.findings import Finding
-from monitor.suppress import Suppressor
 from monitor.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
+
+if TYPE_CHECKING:  # pydantic's models are imported when used: `role-monitor --help` stays fast
+    from monitor.config import Settings
+    from monitor.suppress import Suppressor
 
 STATE_NOTE = (
     "# from the state: each dedup key keeps only its latest merge window, so counts are a "
@@ -60,6 +59,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitor.config import load_settings
+
     settings = load_settings(args.config)
     expires = _expiry(args.expires_in)
     grouper = Grouper()
@@ -80,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
+    from monitor.suppress import Suppressor
+
     by = _by(args.by or "principal,role")
     rules = Suppressor(settings.suppressions)
     skipped, known = _read_findings(grouper, args.findings, by, rules)
@@ -91,6 +94,9 @@ def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Setting
 
 
 def _from_state(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
+    from monitor.commands.roles import open_state
+    from monitor.config import ConfigError
+
     if _by(args.by or "key") != ["key"]:
         raise ConfigError("tune --state: the state keeps dedup keys only; use --by key")
     state = open_state(settings, args.state)
@@ -105,6 +111,8 @@ def _from_state(grouper: Grouper, args: argparse.Namespace, settings: Settings) 
 
 
 def _by(value: str) -> list[str]:
+    from monitor.config import ConfigError
+
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in FIELDS]
     if unknown or not names:
@@ -113,6 +121,8 @@ def _by(value: str) -> list[str]:
 
 
 def _expiry(value: str) -> timedelta:
+    from monitor.config import ConfigError
+
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -146,6 +156,10 @@ def _suppressed(finding: dict[str, Any], suppressor: Suppressor) -> bool:
     """True when a rule of the config already covers ``finding`` (a whole one, as written)."""
     if not suppressor.rules:
         return False
+    from pydantic import ValidationError
+
+    from monitor.findings import Finding
+
     try:
         return suppressor.match(Finding.model_validate(finding)) is not None
     except ValidationError:
@@ -153,6 +167,8 @@ def _suppressed(finding: dict[str, Any], suppressor: Suppressor) -> bool:
 
 
 def _lines(name: str) -> Iterator[bytes]:
+    from monitor.config import ConfigError
+
     if name == "-":
         yield from sys.stdin.buffer
         return
