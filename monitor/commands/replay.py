@@ -145,11 +145,12 @@ def feed(
 
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
+    from monitor.app import is_url
     from monitor.config import ConfigError
 
     if value is None or value == ":memory:":
         return ":memory:"
-    if value.startswith(("postgresql://", "postgres://")):
+    if is_url(value):
         return value  # a shared PostgreSQL state (docs/scaling.md), checked when opened
     folder = Path(value).parent
     if not folder.is_dir():

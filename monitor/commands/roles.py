@@ -56,17 +56,15 @@ def run(args: argparse.Namespace) -> int:
 
 def open_state(settings: Settings, override: str | None) -> StateStore | None:
     """The persistent state store, or None when there is none to read (in memory, missing)."""
+    from monitor.app import configured_state, is_url, open_group_state
     from monitor.state import StateStore
 
-    url = settings.state.url.get_secret_value() if settings.state.url else None
-    if (override or url or "").startswith(("postgresql://", "postgres://")):
-        from monitor.app import open_group_state
-
-        return open_group_state(settings, override or url or "")  # a group's shared state
-    path = override or settings.state.path
-    if path == ":memory:":
+    target = override or configured_state(settings)
+    if is_url(target):
+        return open_group_state(settings, target)  # a group's shared state
+    if target == ":memory:":
         return None
-    resolved = Path(path) if override else settings.resolve(path)
+    resolved = Path(target)  # configured_state already resolved the config's path
     return StateStore(resolved) if resolved.exists() else None
 
 
