@@ -357,10 +357,10 @@ def test_state_away_after_a_mid_poll_checkpoint_reads_the_rest_of_the_poll_again
     monitor = build_monitor(settings)
     delivery = Delivery([RecordingSink([])], monitor.state, monitor.metrics)
     service = KafkaService(settings, monitor, delivery)
-    seeks: list[int] = []
+    seeks: dict[tuple[str, int], int] = {}
     service.consumer = SimpleNamespace(
-        assignment=lambda: {("t", 0)},
-        seek=lambda tp, offset: seeks.append(offset),
+        assignment=lambda: {("t", 0), ("t", 1)},
+        seek=lambda tp, offset: seeks.update({tuple(tp): offset}),
         pause=lambda *tps: None,
     )
 
@@ -372,11 +372,16 @@ def test_state_away_after_a_mid_poll_checkpoint_reads_the_rest_of_the_poll_again
     service.intake.take = take  # type: ignore[method-assign]
     service._due = lambda: service.batch.started.get(("t", 0)) == 0  # type: ignore[method-assign]
     service._checkpoint = service.batch.clear  # type: ignore[assignment,method-assign]
-    messages = [SimpleNamespace(topic="t", partition=0, offset=n, value=b"{}") for n in range(5)]
+    polled = {
+        ("t", p): [SimpleNamespace(topic="t", partition=p, offset=n, value=b"{}") for n in range(5)]
+        for p in (0, 1)
+    }
     try:
         with pytest.raises(StateUnavailable) as raised:
-            service._process({("t", 0): messages})
+            service._process(polled)
         service._redo_batch(raised.value)
-        assert seeks == [1], "offsets 1 and 2 were neither committed nor read again"
+        # partition 0: offsets 1 and 2 were neither committed nor may be lost; partition 1,
+        # not reached yet, is past its poll too and must be read again from its start
+        assert seeks == {("t", 0): 1, ("t", 1): 0}
     finally:
         monitor.close()

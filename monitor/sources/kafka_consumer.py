@@ -209,19 +209,31 @@ class KafkaService:
         self.lag.refresh(self.consumer, time.monotonic())
 
     def _process(self, records: Mapping[Any, list[Any]]) -> None:
-        for messages in records.values():
+        taken: dict[Any, int] = {}
+        self._note_untaken(records, taken)
+        for partition, messages in records.items():
             for message in messages:
                 if self._stop.is_set():
                     return  # not taken: its offset is not committed, the next start reads it
                 where = (message.topic, message.partition, message.offset)
-                # Per message, not per poll: a checkpoint below clears the batch, and what
-                # follows it in this poll must still have a start to be read again from.
-                self.batch.note(*where)
                 if self._shared:
                     self.pipeline.state.set_position(*where)
                 self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                taken[partition] = taken.get(partition, 0) + 1
                 if not self.backoff.active and self._due():
                     self._checkpoint()
+                    # It cleared the batch: what is left of this poll still needs its starts.
+                    self._note_untaken(records, taken)
+
+    def _note_untaken(self, records: Mapping[Any, list[Any]], taken: Mapping[Any, int]) -> None:
+        """Note, for every partition of this poll, its first message not yet taken: where
+        :meth:`_redo_batch` seeks back to if the shared state goes away (the consumer's
+        position is already past the whole poll)."""
+        for partition, messages in records.items():
+            index = taken.get(partition, 0)
+            if index < len(messages):
+                first = messages[index]
+                self.batch.note(first.topic, first.partition, first.offset)
 
     def _redo_batch(self, exc: StateUnavailable) -> None:
         """The shared state went away mid-processing: forget the batch, read it again later.
