@@ -47,7 +47,7 @@ clean:
 ## Regenerate the generated documentation (docs/detectors.md, docs/configuration.md).
 docs: $(STAMP)
 	$(PY) -m detectors.docs > docs/detectors.md
-	$(PY) -m monitor.config_docs > docs/configuration.md
+	$(PY) -m monitor.commands.config_docs > docs/configuration.md
 
 ## How loud the monitor is on an ordinary organisation's fortnight: writes bench/NOISE.md.
 noise: $(STAMP)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import orjson
 
-from monitor.app import build_monitor
-from monitor.checkpoint import Batch, Checkpointer, DeadLetterOutput
-from monitor.config import Settings
-from monitor.delivery import Delivery
+from monitor.config.settings import Settings
 from monitor.findings import Finding
+from monitor.service.app import build_monitor
+from monitor.service.checkpoint import Batch, Checkpointer, DeadLetterOutput
+from monitor.sinks.delivery import Delivery
 
 FINDINGS = 752
 EXPIRED_ROWS = 200_000

@@ -13,11 +13,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from monitor.config import Settings
-from monitor.enrich import EnrichedEvent, Enricher
+from monitor.config.settings import Settings
 from monitor.findings import Finding, Severity
 from monitor.inventory.organization import OrgDirectory
-from monitor.state import StateStore
+from monitor.state.store import StateStore
+from monitor.trust.enrich import EnrichedEvent, Enricher
 
 
 class NoOptions(BaseModel):
@@ -43,7 +43,7 @@ class Applies:
     The pipeline runs a hook only on assumptions its declaration admits (see
     :mod:`detectors.dispatch`), so a declaration must admit every assumption on which the hook
     could yield a finding *or* change state (a baseline touched, a session recorded); it may
-    admit more. tests/test_dispatch.py replays the golden cases and the bench streams with
+    admit more. tests/detect/test_dispatch.py replays the golden cases and the bench streams with
     every hook and with the dispatched ones only, and compares findings and state.
     """
 
@@ -53,7 +53,7 @@ class Applies:
     except_event_names: frozenset[str] = frozenset()
     #: True: successful calls only; False: failed calls only; None: both.
     succeeded: bool | None = None
-    #: Caller categories (:meth:`monitor.enrich.Enricher.category`), or None for all; then
+    #: Caller categories (:meth:`monitor.trust.enrich.Enricher.category`), or None for all; then
     #: ``except_categories`` are left out.
     categories: frozenset[str] | None = None
     except_categories: frozenset[str] = frozenset()

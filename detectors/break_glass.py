@@ -1,7 +1,7 @@
 """Break-glass roles: any use pages, any failed attempt is worth a look.
 
 A role is break-glass by ARN (``break_glass.role_arns``), by name pattern or by tag (see
-:func:`monitor.enrich.is_break_glass`); the evidence says which rule matched, so on-call can
+:func:`monitor.trust.enrich.is_break_glass`); the evidence says which rule matched, so on-call can
 tell a deliberate emergency role from a pattern that matched too much.
 """
 
@@ -12,10 +12,10 @@ from fnmatch import fnmatchcase
 
 from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import principal_key
-from monitor.config import BreakGlassConfig
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import BreakGlassConfig
 from monitor.findings import Finding, Severity
 from monitor.inventory.catalog import RoleInfo
+from monitor.trust.enrich import EnrichedEvent
 
 
 def break_glass_reason(

@@ -15,10 +15,10 @@ from pydantic import Field
 from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
-from monitor.config import Duration
-from monitor.enrich import EnrichedEvent
-from monitor.events import Caller
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.intake.events import Caller
+from monitor.trust.enrich import EnrichedEvent
 
 #: At most this many distinct items (roles, error codes, ips) are listed in the evidence.
 EVIDENCE_ITEMS = 20

@@ -16,9 +16,9 @@ from detectors.base import Applies, DetectionContext, Detector, NoOptions, short
 from detectors.identity import MAX_SESSION, source_role
 from detectors.sessions import ISSUING, Chain, Hop, follow, returns_to_earlier_account
 from detectors.windows import human, learning
-from monitor.config import Duration
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.trust.enrich import EnrichedEvent
 
 
 class ChainPairOptions(NoOptions):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.base import DetectionContext, Detector
-from monitor.events import OrganizationChange, ProviderChange
 from monitor.findings import Finding
+from monitor.intake.events import OrganizationChange, ProviderChange
 
 
 def change_finding(

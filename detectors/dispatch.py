@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from detectors.base import Applies, Detector, DispatchKey
-from monitor.enrich import EnrichedEvent
+from monitor.trust.enrich import EnrichedEvent
 
 #: One hook to run: the detector (for its id) and the bound method.
 Hook = tuple[Detector, Callable[..., Any]]

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import stable_principal
-from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
+from monitor.trust.enrich import EnrichedEvent
 
 
 class ExternalAccount(Detector):

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from detectors.base import Applies, DetectionContext, Detector, short_role
-from monitor.enrich import EnrichedEvent
-from monitor.events import Federation
 from monitor.findings import Finding, Severity
+from monitor.intake.events import Federation
+from monitor.trust.enrich import EnrichedEvent
 
 
 def provider_allowed(federation: Federation, patterns: Iterable[str]) -> bool:

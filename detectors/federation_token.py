@@ -15,8 +15,8 @@ from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
-from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
+from monitor.trust.enrich import EnrichedEvent
 
 
 class FederationTokenOptions(NoOptions):

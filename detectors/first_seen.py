@@ -27,10 +27,10 @@ from pydantic import Field
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import stable_principal
 from detectors.windows import human, learning
-from monitor.config import Duration
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
-from monitor.inventory.trust import PrincipalKind
+from monitor.trust.enrich import EnrichedEvent
+from monitor.trust.policy import PrincipalKind
 
 
 class LearningOptions(NoOptions):

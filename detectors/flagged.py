@@ -27,9 +27,9 @@ from detectors.identity import (
     principal_key,
     session_expiry,
 )
-from monitor.config import Duration
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.trust.enrich import EnrichedEvent
 
 SESSIONS = "flagged_session"
 PRINCIPALS = "flagged_principal"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.events import Caller, RoleEvent
+from monitor.intake.events import Caller, RoleEvent
 
 #: The longest any STS credential lives (GetFederationToken / GetSessionToken: 36 hours).
 MAX_SESSION = timedelta(hours=36)

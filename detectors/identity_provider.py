@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 from detectors.base import NO_ASSUMPTION, DetectionContext, Detector
 from detectors.change_finding import change_finding
-from monitor.enrich import EnrichedEvent
-from monitor.events import Caller, ProviderChange
 from monitor.findings import Finding, Severity
+from monitor.intake.events import Caller, ProviderChange
+from monitor.trust.enrich import EnrichedEvent
 
 #: IAM Identity Center rotates its own SAML provider (``AWSSSO_…_DO_NOT_DELETE``) through its
 #: service-linked role; only the service can assume that role, so its sessions are the service.

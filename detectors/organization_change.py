@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from detectors.base import NO_ASSUMPTION, DetectionContext, Detector
 from detectors.change_finding import change_finding
-from monitor.enrich import EnrichedEvent
-from monitor.events import MembershipChange, OrganizationChange
 from monitor.findings import Finding, Severity
+from monitor.intake.events import MembershipChange, OrganizationChange
+from monitor.trust.enrich import EnrichedEvent
 
 #: Roles named in the evidence at most: enough to start, bounded for the alert formats.
 MAX_ROLES = 20

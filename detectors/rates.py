@@ -23,9 +23,9 @@ from pydantic import Field
 from detectors import jsontext
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.windows import human, learning
-from monitor.config import Duration
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.trust.enrich import EnrichedEvent
 
 #: Empty buckets folded into the slot averages after a gap, at most (two weeks of hours): past
 #: that every slot has seen its zeros and the rest would only be work.

@@ -24,7 +24,7 @@ from detectors.flagged import FlaggedSessionUsed
 from detectors.rates import ProviderRateAnomaly, RoleRateAnomaly
 from detectors.root import RootSession, RootSessionDenied, RootTaskPolicyNotAllowed
 from detectors.trust_policy import TrustPolicyOpened
-from monitor.config import ConfigError, Settings
+from monitor.config.settings import ConfigError, Settings
 
 #: The contract detectors (marked so in docs/detectors.md): their ids and meanings never change.
 CONTRACT: tuple[type[Detector], ...] = (

@@ -14,9 +14,9 @@ from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
-from monitor.enrich import EnrichedEvent
-from monitor.events import RoleEvent
 from monitor.findings import Finding, Severity
+from monitor.intake.events import RoleEvent
+from monitor.trust.enrich import EnrichedEvent
 
 _TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 #: AssumeRoot is logged in the caller's account only: the management (or delegated admin) one.

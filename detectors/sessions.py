@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from detectors import jsontext
 from detectors.identity import caller_session_keys, issued_session_keys, session_expiry
-from monitor.events import RoleEvent
-from monitor.state import StateStore
+from monitor.intake.events import RoleEvent
+from monitor.state.store import StateStore
 
 NAMESPACE = "session_chain"
 #: Chains longer than this keep their newest entries (depth still counts every hop).

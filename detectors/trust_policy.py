@@ -19,13 +19,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from detectors.base import NO_ASSUMPTION, DetectionContext, Detector, short_role
-from monitor.admission import describe_condition
-from monitor.enrich import EnrichedEvent
 from monitor.findings import Finding, Severity
 from monitor.inventory.catalog import LookupStatus, RoleLookup
 from monitor.inventory.changes import ChangeKind, RoleChange
-from monitor.inventory.trust import classify, parse_trust_policy
-from monitor.inventory.trust_posture import Weakness, WeaknessCode, weaknesses
+from monitor.trust.admission import describe_condition
+from monitor.trust.enrich import EnrichedEvent
+from monitor.trust.policy import classify, parse_trust_policy
+from monitor.trust.posture import Weakness, WeaknessCode, weaknesses
 
 OPENING = frozenset(
     {

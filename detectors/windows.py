@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from detectors import jsontext
 from detectors.base import DetectionContext
-from monitor.clock import minus, plus
-from monitor.state import StateStore
+from monitor.intake.clock import minus, plus
+from monitor.state.store import StateStore
 
 
 def learning(ctx: DetectionContext, period: timedelta, at: datetime) -> bool:

@@ -50,7 +50,10 @@ INTERRUPT_HINT = "signals:\n  SIGINT (Ctrl-C)  stops; nothing is committed that 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from monitor.config import ConfigError, locate  # after parsing: --help needs no pydantic
+    from monitor.config.settings import (  # after parsing: --help needs no pydantic
+        ConfigError,
+        locate,
+    )
 
     try:
         handler: Command = args.handler

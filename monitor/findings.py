@@ -49,7 +49,7 @@ class Finding(BaseModel):
     #: Where the role's trust metadata came from: snapshot, iam, not_found or unavailable.
     metadata: str
     region: str | None = None
-    #: Group-wide claims (see monitor.state) this finding rests on; never serialized.
+    #: Group-wide claims (see monitor.state.store) this finding rests on; never serialized.
     _claims: tuple[Any, ...] = PrivateAttr(default=())
 
     @property

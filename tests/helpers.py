@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from monitor.app import Monitor, build_monitor
-from monitor.config import Settings
-from monitor.delivery import Delivery
+from monitor.config.settings import Settings
 from monitor.findings import Finding
+from monitor.service.app import Monitor, build_monitor
+from monitor.sinks.delivery import Delivery
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "corpus"

@@ -20,9 +20,9 @@ from typing import Any
 
 from helpers import CORPUS, corpus_record, settings
 
-from monitor.app import build_monitor
-from monitor.delivery import Delivery, finding_id
 from monitor.findings import Finding
+from monitor.service.app import build_monitor
+from monitor.sinks.delivery import Delivery, finding_id
 
 ORG_ACCOUNT = "111122223333"
 OUTSIDER = "777788889999"

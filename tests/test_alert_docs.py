@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # plugins, when run as a script
 
 from plugins.sample_findings import make_finding
 
-from monitor.config import AlertmanagerSinkConfig, WebhookSinkConfig
+from monitor.config.settings import AlertmanagerSinkConfig, WebhookSinkConfig
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.jsonl import JsonLinesSink
 from monitor.sinks.kafka_sink import record
@@ -107,7 +107,7 @@ def test_docs_alerts_md_is_generated_from_the_renderers() -> None:
 def test_every_sink_and_webhook_format_has_a_section() -> None:
     from typing import get_args
 
-    from monitor.config import AlertsConfig
+    from monitor.config.settings import AlertsConfig
 
     text = render()
     sinks = [name for name, info in AlertsConfig.model_fields.items() if "Sink" in str(info)]

@@ -16,12 +16,12 @@ import pytest
 from plugins.prometheus_stack import alertmanager, free_port, get_json
 from plugins.sample_findings import SLACK_MENTION, hostile_finding, make_finding
 
-from monitor.app import build_monitor
-from monitor.config import AlertmanagerSinkConfig, load_settings
-from monitor.delivery import Delivery
+from monitor.config.settings import AlertmanagerSinkConfig, load_settings
 from monitor.findings import Finding
+from monitor.service.app import build_monitor
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import SinkError
+from monitor.sinks.delivery import Delivery
 from monitor.sinks.render import fingerprint
 from monitor.sinks.retry import RetryPolicy
 from monitor.sources.files import expand, read_messages

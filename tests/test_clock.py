@@ -1,7 +1,7 @@
 """A forged eventTime must not blind the detectors (issue 12, point 1).
 
-Before monitor/clock.py, one denied AssumeRole dated 2099 moved the pipeline's clock: the next
-prune deleted every baseline and the 20 known pairs fired ``cross_account_first_seen`` again.
+Before monitor/intake/clock.py, one denied AssumeRole dated 2099 moved the pipeline's clock: the
+next prune deleted every baseline and the 20 known pairs fired ``cross_account_first_seen`` again.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from helpers import corpus_record, settings
 
-from monitor.app import build_monitor
-from monitor.clock import EventClock
-from monitor.delivery import Delivery
 from monitor.findings import Finding
+from monitor.intake.clock import EventClock
+from monitor.service.app import build_monitor
+from monitor.sinks.delivery import Delivery
 
 CALLER = "awsdocs-iam-user-guide/01-assumerole-crossaccount-caller-side-IAMUser.json"
 ORG = "111122223333"

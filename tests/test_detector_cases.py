@@ -21,9 +21,9 @@ import orjson
 import pytest
 
 from detectors import registry
-from monitor.app import build_monitor
-from monitor.config import Settings
+from monitor.config.settings import Settings
 from monitor.findings import Finding
+from monitor.service.app import build_monitor
 
 CASES = Path(__file__).parent / "detector_cases"
 

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_detector_cases import BASE_CONFIG, CASES, merged
 
-from monitor.app import Monitor, build_monitor
-from monitor.config import Settings
-from monitor.envelopes import Record
-from monitor.normalize import RecordRejected, normalize
+from monitor.config.settings import Settings
+from monitor.intake.envelopes import Record
+from monitor.intake.normalize import RecordRejected, normalize
+from monitor.service.app import Monitor, build_monitor
 
 PEER_CASES = Path(__file__).parent / "fixtures" / "peer-cases"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.state import StateStore
+from monitor.state.store import StateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,8 +75,8 @@ def test_pipeline_prune_passes_its_clock() -> None:
     import orjson
     from test_detector_cases import BASE_CONFIG, CASES, load_case
 
-    from monitor.app import build_monitor
-    from monitor.config import Settings
+    from monitor.config.settings import Settings
+    from monitor.service.app import build_monitor
 
     monitor = build_monitor(Settings(**BASE_CONFIG))
     case = load_case(CASES / "role_chain_depth" / "three_hops_negative.json")
@@ -106,8 +106,8 @@ def test_a_hammering_principal_keeps_its_state_bounded() -> None:
     import orjson
     from test_detector_cases import BASE_CONFIG, CASES, load_case
 
-    from monitor.app import build_monitor
-    from monitor.config import Settings
+    from monitor.config.settings import Settings
+    from monitor.service.app import build_monitor
 
     denied = load_case(CASES / "assume_role_denied_burst" / "four_in_window_negative.json")
     allowed = load_case(CASES / "many_roles_assumed" / "nine_roles_negative.json")

@@ -18,16 +18,16 @@ from helpers import settings
 from test_trust_changes import allow, case, iam, policy, update, user
 
 from detectors.base import DetectionContext
-from monitor.app import Monitor, build_monitor
-from monitor.events import (
+from monitor.findings import Finding
+from monitor.intake.events import (
     MembershipChange,
     OrganizationChange,
     ProviderChange,
     RoleChange,
     RoleEvent,
 )
-from monitor.findings import Finding
-from monitor.normalize import normalize
+from monitor.intake.normalize import normalize
+from monitor.service.app import Monitor, build_monitor
 
 PROD, DEV, STRANGER = "222222222222", "333333333333", "666666666666"
 DEPLOY = f"arn:aws:iam::{PROD}:role/Deploy"

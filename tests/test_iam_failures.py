@@ -19,9 +19,9 @@ import pytest
 import yaml
 from plugins.moto_server import free_port
 
-from monitor.app import build_monitor
-from monitor.config import load_settings
+from monitor.config.settings import load_settings
 from monitor.metrics import Metrics
+from monitor.service.app import build_monitor
 from monitor.sources.files import expand, read_messages
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -31,13 +31,13 @@ from moto_org import (
     write_snapshots,
 )
 
-from monitor.app import build_monitor
-from monitor.config import IamConfig, load_settings
+from monitor.config.settings import IamConfig, load_settings
 from monitor.inventory.aws_sessions import AccountSessions
 from monitor.inventory.catalog import LookupStatus
 from monitor.inventory.discovery import list_accounts
 from monitor.inventory.iam import IamSource
 from monitor.metrics import Metrics
+from monitor.service.app import build_monitor
 from monitor.sources.files import expand, read_messages
 
 pytestmark = pytest.mark.aws

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from monitor.config import load_config
+from monitor.config.settings import load_config
 
 FOLDER = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
 #: Kinds the bundled schemas do not cover (a kustomize file, a Prometheus Operator CRD).

@@ -24,10 +24,10 @@ from plugins.kafka_broker import KafkaBroker
 
 from monitor.cli import main
 from monitor.commands import replay
-from monitor.sources import reading
+from monitor.service import replay_feed as reading
+from monitor.service.replay_feed import Chunk
 from monitor.sources.files import Source
-from monitor.sources.reading import Chunk
-from monitor.state import StateStore
+from monitor.state.store import StateStore
 
 
 @pytest.fixture(scope="module")

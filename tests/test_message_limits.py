@@ -18,8 +18,8 @@ from helpers import REPO
 
 CHILD = """
 import json, sys
-from monitor.app import build_monitor
-from monitor.config import Settings
+from monitor.service.app import build_monitor
+from monitor.config.settings import Settings
 settings = Settings(limits={"max_decompressed_bytes": int(sys.argv[2])})
 monitor = build_monitor(settings, state_path=":memory:")
 result = monitor.pipeline.process(open(sys.argv[1], "rb").read())

@@ -22,9 +22,8 @@ from prometheus_client import CollectorRegistry
 
 from detectors import registry
 from monitor import __version__
-from monitor.app import build_monitor
-from monitor.config import AlertsConfig, JsonlSinkConfig, load_settings
-from monitor.delivery import Delivery
+from monitor.config.settings import AlertsConfig, JsonlSinkConfig, load_settings
+from monitor.intake.normalize import IN_SCOPE
 from monitor.inventory.catalog import LookupStatus
 from monitor.metrics import (
     AGE_BUCKETS,
@@ -34,10 +33,11 @@ from monitor.metrics import (
     SEVERITIES,
     Metrics,
 )
-from monitor.normalize import IN_SCOPE
+from monitor.service.app import build_monitor
+from monitor.sinks.delivery import Delivery
 from monitor.sinks.factory import build_sinks
 from monitor.sources.files import expand, read_messages
-from monitor.state import TABLES
+from monitor.state.store import TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

@@ -13,10 +13,10 @@ import pytest
 from test_detector_cases import BASE_CONFIG, CASES, load_case, merged
 
 from detectors.base import DetectionContext, Detector
-from monitor.app import Monitor, build_monitor
-from monitor.config import ConfigError, Settings
-from monitor.enrich import EnrichedEvent
+from monitor.config.settings import ConfigError, Settings
 from monitor.findings import Finding, Severity
+from monitor.service.app import Monitor, build_monitor
+from monitor.trust.enrich import EnrichedEvent
 
 #: One external assumption (external_account fires on it) on 2026-03-02 at 10:00.
 EXTERNAL = load_case(CASES / "external_account" / "caller_copy_positive.json")["records"][0]

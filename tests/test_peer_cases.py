@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from test_detector_cases import replay
 
-from monitor.app import build_monitor
-from monitor.config import Settings
-from monitor.envelopes import Record
-from monitor.normalize import normalize
+from monitor.config.settings import Settings
+from monitor.intake.envelopes import Record
+from monitor.intake.normalize import normalize
+from monitor.service.app import build_monitor
 
 PEER = Path(__file__).parent / "fixtures" / "peer-cases"
 RULES_DOC = Path(__file__).parent / "PEER_RULES.md"

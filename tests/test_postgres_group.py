@@ -27,9 +27,9 @@ from kafka_stream import Message, caller_copy, owner_copy
 from plugins.kafka_broker import KafkaBroker
 from plugins.postgres_server import PostgresServer
 
-from monitor.app import build_monitor
-from monitor.delivery import Delivery, finding_id
 from monitor.findings import Finding
+from monitor.service.app import build_monitor
+from monitor.sinks.delivery import Delivery, finding_id
 
 pytestmark = pytest.mark.kafka
 

@@ -25,11 +25,11 @@ from plugins.prometheus_stack import instant_query, prometheus
 from prometheus_client import CollectorRegistry
 from test_dashboards import DASHBOARD_FILES, load_dashboard, queries
 
-from monitor.app import Monitor, build_monitor
-from monitor.config import AlertsConfig, JsonlSinkConfig, Settings, load_settings
-from monitor.delivery import Delivery
-from monitor.http import MetricsServer, serve
+from monitor.config.settings import AlertsConfig, JsonlSinkConfig, Settings, load_settings
 from monitor.metrics import Metrics
+from monitor.service.app import Monitor, build_monitor
+from monitor.service.http import MetricsServer, serve
+from monitor.sinks.delivery import Delivery
 from monitor.sinks.factory import build_sinks
 from monitor.sources.files import Message, expand, read_messages
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from helpers import CORPUS, REPO
 
-from monitor.envelopes import Record, decode
+from monitor.intake.envelopes import Record, decode
+from monitor.service.replay_feed import keep, prefilter
 from monitor.sources.files import Message
-from monitor.sources.reading import keep, prefilter
 
 EXAMPLES = REPO / "examples"
 

@@ -33,8 +33,8 @@ from kafka_stream import ORG_ACCOUNT, Message, mixed_stream
 from plugins.kafka_broker import KafkaBroker, unique_topic_name
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.delivery import finding_id
 from monitor.findings import Finding
+from monitor.sinks.delivery import finding_id
 
 pytestmark = pytest.mark.kafka
 

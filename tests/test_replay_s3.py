@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import REPO
 
-from monitor.config import ConfigError
-from monitor.envelopes import Record, decode
+from monitor.config.settings import ConfigError
+from monitor.intake.envelopes import Record, decode
 from monitor.sources.s3 import _one_line
 
 pytestmark = pytest.mark.aws

@@ -16,9 +16,9 @@ import yaml
 from helpers import cli, ok
 from history import write_history
 
-from monitor.config import load_settings
+from monitor.config.settings import load_settings
+from monitor.detect.suppress import Suppressor
 from monitor.findings import Finding
-from monitor.suppress import Suppressor
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
-    from monitor.config import LoadedConfig, Settings
-    from monitor.config_sources import Key, Origins, Source
+    from monitor.config.settings import LoadedConfig, Settings
+    from monitor.config.sources import Key, Origins, Source
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from detectors import registry
-    from monitor.config import load_config
+    from monitor.config.settings import load_config
     from monitor.sources.kafka_client import client_options
 
     loaded = load_config(args.config)
@@ -73,7 +73,7 @@ def effective_lines(loaded: LoadedConfig) -> list[str]:
 
 def source_of(origins: Origins, key: Key) -> Source:
     """The exact key's source; an enclosing variable set as JSON; otherwise the default."""
-    from monitor.config_sources import DEFAULT
+    from monitor.config.sources import DEFAULT
 
     if key in origins.env or key in origins.lines:
         return origins.of(key)
@@ -100,7 +100,7 @@ def _shown(value: Any) -> str:
     from pydantic import SecretStr
 
     from detectors.windows import human
-    from monitor.logs import MASK, mask_url_credentials
+    from monitor.service.logs import MASK, mask_url_credentials
 
     if isinstance(value, str):
         return json.dumps(mask_url_credentials(value))
@@ -138,7 +138,7 @@ def run_warnings(settings: Settings) -> list[str]:
 
 def inventory_warnings(settings: Settings) -> list[str]:
     """Contradictions between the configuration and the organization / inventory it names."""
-    from monitor.app import build_catalog, build_org
+    from monitor.service.app import build_catalog, build_org
 
     org = build_org(settings)
     warnings = [

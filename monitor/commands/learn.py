@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from monitor.commands.replay import add_sources, feed, sources_of, state_path
 
 if TYPE_CHECKING:  # the rest is imported when used: `role-monitor --help` must stay fast
-    from monitor.config import Settings
+    from monitor.config.settings import Settings
     from monitor.findings import Finding
-    from monitor.state import StateStore
+    from monitor.state.store import StateStore
 
 #: The state's meta key the learning periods of the detectors count from.
 OBSERVATION_START = "observation_start"
@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 class Withheld:
-    """``learn``'s stand-in for :class:`monitor.delivery.Delivery`: sends nothing and marks
+    """``learn``'s stand-in for :class:`monitor.sinks.delivery.Delivery`: sends nothing and marks
     nothing delivered (the pipeline has already counted the findings for the summary)."""
 
     def deliver(self, findings: Sequence[Finding]) -> int:
@@ -52,9 +52,9 @@ class Withheld:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.app import build_monitor, configured_state
-    from monitor.config import load_settings
-    from monitor.summary import summary_lines
+    from monitor.config.settings import load_settings
+    from monitor.service.app import build_monitor, configured_state
+    from monitor.service.summary import summary_lines
 
     settings = load_settings(args.config)
     path = state_to_fill(args.state, settings)
@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
 def state_to_fill(value: str | None, settings: Settings) -> str:
     """``--state``, else a ``state.path`` the config sets on purpose: learning into a default
     file in the current folder, or into memory, would be work thrown away."""
-    from monitor.app import configured_state
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
+    from monitor.service.app import configured_state
 
     option = "--state"
     if value is None:

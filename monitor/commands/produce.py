@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
     from kafka import KafkaProducer
 
-    from monitor.config import Settings
-    from monitor.envelopes import Record
+    from monitor.config.settings import Settings
+    from monitor.intake.envelopes import Record
     from monitor.sources.files import Message
 
 FLUSH_TIMEOUT_S = 60.0
@@ -50,8 +50,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
-    from monitor.config import ConfigError, load_settings
-    from monitor.progress import Progress
+    from monitor.config.settings import ConfigError, load_settings
+    from monitor.service.progress import Progress
     from monitor.sources.files import expand, read_messages
 
     settings = load_settings(args.config)
@@ -96,7 +96,7 @@ def _connect(settings: Settings) -> KafkaProducer:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
     from monitor.sources.kafka_client import producer_options
 
     try:
@@ -116,7 +116,7 @@ def _records(message: Message) -> Iterator[Outgoing]:
     """Every readable record of one message as JSON; unreadable pieces are not sent."""
     import orjson
 
-    from monitor.envelopes import Record, decode
+    from monitor.intake.envelopes import Record, decode
 
     for decoded in decode(message.payload):
         if isinstance(decoded, Record):
@@ -126,7 +126,7 @@ def _records(message: Message) -> Iterator[Outgoing]:
 def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
     import orjson
 
-    from monitor.retime import shift_to
+    from monitor.intake.retime import shift_to
 
     if not batch:
         return []

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
-    from monitor.app import Monitor
-    from monitor.config import Settings
-    from monitor.envelopes import Rejection
+    from monitor.config.settings import Settings
     from monitor.findings import Finding
+    from monitor.intake.envelopes import Rejection
+    from monitor.service.app import Monitor
+    from monitor.service.replay_feed import Chunk
     from monitor.sources.files import Message, Source
-    from monitor.sources.reading import Chunk
 
 #: Records between two state commits of :func:`feed`.
 CHECKPOINT_RECORDS = 100_000
@@ -70,18 +70,18 @@ def add_sources(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.app import build_monitor
-    from monitor.config import load_settings
-    from monitor.delivery import Delivery
+    from monitor.config.settings import load_settings
+    from monitor.service.app import build_monitor
+    from monitor.service.summary import summary_lines
     from monitor.sinks.base import Sink
+    from monitor.sinks.delivery import Delivery
     from monitor.sinks.jsonl import JsonLinesSink
-    from monitor.summary import summary_lines
 
     settings = load_settings(args.config)
     sources = sources_of(args, settings)
     monitor = build_monitor(settings, state_path=state_path(args.state))
     if args.format == "pretty":
-        from monitor.pretty import PrettySink
+        from monitor.sinks.pretty import PrettySink
 
         sink: Sink = PrettySink(sys.stdout)
     else:
@@ -119,8 +119,8 @@ def feed(
     bound (278 MB for 300 k records), as it cannot be checkpointed while the transaction is
     open. Why not after every file: that rewrote the hot pages at each commit (40 % slower).
     """
-    from monitor.progress import Progress
-    from monitor.sources.reading import default_jobs, read_chunks
+    from monitor.service.progress import Progress
+    from monitor.service.replay_feed import default_jobs, read_chunks
 
     dead_letters = _open_dead_letters(dead_letter)
     started = time.perf_counter()
@@ -145,8 +145,8 @@ def feed(
 
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
-    from monitor.app import is_url
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
+    from monitor.service.app import is_url
 
     if value is None or value == ":memory:":
         return ":memory:"
@@ -160,7 +160,7 @@ def state_path(value: str | None) -> str:
 
 def sources_of(args: argparse.Namespace, settings: Settings) -> list[Source]:
     """The files and S3 objects named on the command line; ConfigError for a missing one."""
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
     from monitor.sources.files import expand
     from monitor.sources.s3 import S3Options
 
@@ -174,7 +174,7 @@ def sources_of(args: argparse.Namespace, settings: Settings) -> list[Source]:
 def _replay_chunk(
     monitor: Monitor, delivery: Deliverer, chunk: Chunk, dead_letters: BinaryIO | None
 ) -> None:
-    from monitor.sources.reading import count_skipped
+    from monitor.service.replay_feed import count_skipped
 
     count_skipped(monitor.pipeline, chunk)
     if chunk.message is not None:
@@ -235,7 +235,7 @@ def _day(text: str) -> date:
 
 
 def _open_dead_letters(path: str | None) -> BinaryIO | None:
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
 
     if path is None:
         return None

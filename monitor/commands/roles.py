@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
-    from monitor.config import Settings
-    from monitor.posture import PostureReport, RoleRow
-    from monitor.state import StateStore
+    from monitor.config.settings import Settings
+    from monitor.state.store import StateStore
+    from monitor.trust.posture_report import PostureReport, RoleRow
 
 WIDTH = 100
 
@@ -34,9 +34,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.app import build_catalog, build_org
-    from monitor.config import load_settings
-    from monitor.posture import build_report
+    from monitor.config.settings import load_settings
+    from monitor.service.app import build_catalog, build_org
+    from monitor.trust.posture_report import build_report
 
     settings = load_settings(args.config)
     org = build_org(settings)
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def open_state(settings: Settings, override: str | None) -> StateStore | None:
     """The persistent state store, or None when there is none to read (in memory, missing)."""
-    from monitor.app import configured_state, is_url, open_group_state
-    from monitor.state import StateStore
+    from monitor.service.app import configured_state, is_url, open_group_state
+    from monitor.state.store import StateStore
 
     target = override or configured_state(settings)
     if is_url(target):
@@ -69,7 +69,7 @@ def open_state(settings: Settings, override: str | None) -> StateStore | None:
 
 
 def render_table(report: PostureReport) -> list[str]:
-    from monitor.posture import iso_time
+    from monitor.trust.posture_report import iso_time
 
     window = report.window
     if window.known:
@@ -86,7 +86,7 @@ def render_table(report: PostureReport) -> list[str]:
 
 
 def _role_lines(role: RoleRow, usage_known: bool) -> list[str]:
-    from monitor.posture import iso_time
+    from monitor.trust.posture_report import iso_time
 
     account = f"{role.account} {role.account_name}" if role.account_name else role.account
     lines = [f"{role.name}  ({account}, from {role.source})"]

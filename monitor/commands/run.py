@@ -16,7 +16,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
-    from monitor.config import Settings
+    from monitor.config.settings import Settings
     from monitor.metrics import Metrics
 
 log = logging.getLogger("monitor.run")
@@ -32,13 +32,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from monitor import __version__
-    from monitor.app import build_monitor
     from monitor.commands.config_cmd import run_warnings
-    from monitor.config import ConfigError, load_settings
-    from monitor.delivery import Delivery
-    from monitor.logs import effective_config, setup_logging
+    from monitor.config.settings import ConfigError, load_settings
+    from monitor.service.app import build_monitor
+    from monitor.service.kafka_service import KafkaService
+    from monitor.service.logs import effective_config, setup_logging
+    from monitor.sinks.delivery import Delivery
     from monitor.sinks.factory import build_sinks
-    from monitor.sources.kafka_consumer import KafkaService
 
     settings = load_settings(args.config)
     setup_logging(settings.log.level, settings.log.format)
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
     """The HTTP endpoints, or None when ``metrics.port`` is null."""
-    from monitor.config import ConfigError
-    from monitor.http import serve
+    from monitor.config.settings import ConfigError
+    from monitor.service.http import serve
 
     port = settings.metrics.port
     if port is None:

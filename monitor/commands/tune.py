@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from monitor.durations import parse_duration
-from monitor.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
+from monitor.config.durations import parse_duration
+from monitor.detect.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
 
 if TYPE_CHECKING:  # pydantic's models are imported when used: `role-monitor --help` stays fast
-    from monitor.config import Settings
-    from monitor.suppress import Suppressor
+    from monitor.config.settings import Settings
+    from monitor.detect.suppress import Suppressor
 
 STATE_NOTE = (
     "# from the state: each dedup key keeps only its latest merge window, so counts are a "
@@ -59,7 +59,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.config import load_settings
+    from monitor.config.settings import load_settings
 
     settings = load_settings(args.config)
     expires = _expiry(args.expires_in)
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
-    from monitor.suppress import Suppressor
+    from monitor.detect.suppress import Suppressor
 
     by = _by(args.by or "principal,role")
     rules = Suppressor(settings.suppressions)
@@ -95,7 +95,7 @@ def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Setting
 
 def _from_state(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
     from monitor.commands.roles import open_state
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
 
     if _by(args.by or "key") != ["key"]:
         raise ConfigError("tune --state: the state keeps dedup keys only; use --by key")
@@ -111,7 +111,7 @@ def _from_state(grouper: Grouper, args: argparse.Namespace, settings: Settings) 
 
 
 def _by(value: str) -> list[str]:
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
 
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in FIELDS]
@@ -121,7 +121,7 @@ def _by(value: str) -> list[str]:
 
 
 def _expiry(value: str) -> timedelta:
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
 
     try:
         return parse_duration(value)
@@ -167,7 +167,7 @@ def _suppressed(finding: dict[str, Any], suppressor: Suppressor) -> bool:
 
 
 def _lines(name: str) -> Iterator[bytes]:
-    from monitor.config import ConfigError
+    from monitor.config.settings import ConfigError
 
     if name == "-":
         yield from sys.stdin.buffer

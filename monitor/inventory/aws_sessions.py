@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from monitor.config import IamConfig
+from monitor.config.settings import IamConfig
 
 Clock = Callable[[], float]
 """Wall-clock seconds since the epoch (``time.time``); injectable so TTL tests need no sleeps."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from monitor.config import ConfigError, OrganizationConfig
+from monitor.config.settings import ConfigError, OrganizationConfig
 from monitor.inventory.aws_sessions import AWS_ERRORS, client_config
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.config import IamConfig
+from monitor.config.settings import IamConfig
 from monitor.inventory.aws_sessions import (
     AWS_ERRORS,
     AccountSessions,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.config import ConfigError
+from monitor.config.settings import ConfigError
 
 
 @dataclass(frozen=True)

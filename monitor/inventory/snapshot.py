@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from monitor.config import ConfigError
+from monitor.config.settings import ConfigError
 from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup, split_role_arn
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.admission import grant_key
-from monitor.enrich import EnrichedEvent
-from monitor.inventory.trust import TrustGrant
-from monitor.state import StateStore
+from monitor.state.store import StateStore
+from monitor.trust.admission import grant_key
+from monitor.trust.enrich import EnrichedEvent
+from monitor.trust.policy import TrustGrant
 
 ROLE_ASSUMED = "role_assumed"
 GRANT_USED = "grant_used"

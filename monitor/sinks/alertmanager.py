@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
-from monitor.config import AlertmanagerSinkConfig
+from monitor.config.settings import AlertmanagerSinkConfig
 from monitor.findings import Finding
+from monitor.intake.text import clean
 from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, post_json
 from monitor.sinks.render import (
@@ -29,7 +30,6 @@ from monitor.sinks.render import (
     runbook_url,
 )
 from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
-from monitor.text import clean
 
 #: Alerts per POST: small enough for Alertmanager's default request limits, few round trips.
 BATCH = 100

@@ -35,7 +35,7 @@ ACCEPTED_LIMIT = 50_000
 
 
 def finding_key(finding: Finding) -> str:
-    """Identity of one finding: ``monitor.delivery.finding_id``'s fields plus the event id, so
+    """Identity of one finding: ``monitor.sinks.delivery.finding_id``'s fields plus the event id, so
     two findings that differ at all are never taken for one."""
     raw = "\x00".join(
         (finding.detector, finding.dedup_key, finding.assumption_id or "", finding.event_id or "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from monitor.config import Settings, WebhookSinkConfig
+from monitor.config.settings import Settings, WebhookSinkConfig
 from monitor.metrics import Metrics
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import Sink

@@ -16,9 +16,9 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from monitor import __version__
+from monitor.intake.text import clean
 from monitor.sinks.base import SinkError
 from monitor.sinks.retry import TransientSinkError
-from monitor.text import clean
 
 DEFAULT_TIMEOUT = 10.0
 _BODY_SAMPLE = 300

@@ -21,7 +21,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from monitor.config import KafkaConfig
+from monitor.config.settings import KafkaConfig
 from monitor.findings import Finding
 from monitor.sinks.base import Accepted, SinkError, finding_key
 from monitor.sinks.render import finding_document

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from monitor.findings import Finding
-from monitor.text import clean
+from monitor.intake.text import clean
 
 #: Longest string any field keeps in a rendered alert (the receivers' limits are larger).
 FIELD_LIMIT = 1024

@@ -17,7 +17,7 @@ import orjson
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from monitor.config import SnsSinkConfig
+from monitor.config.settings import SnsSinkConfig
 from monitor.findings import Finding
 from monitor.sinks.base import Accepted, SinkError
 from monitor.sinks.render import finding_document, fingerprint, runbook_url

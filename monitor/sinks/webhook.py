@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
-from monitor.config import ConfigError, WebhookSinkConfig
+from monitor.config.settings import ConfigError, WebhookSinkConfig
 from monitor.findings import Finding, Severity
+from monitor.intake.text import clean
 from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, masked, post_json
 from monitor.sinks.render import (
@@ -32,7 +33,6 @@ from monitor.sinks.render import (
     runbook_url,
 )
 from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
-from monitor.text import clean
 
 PAGERDUTY_SEVERITY = {
     Severity.CRITICAL: "critical",

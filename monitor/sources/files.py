@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from monitor.envelopes import gunzip
+from monitor.intake.envelopes import gunzip
 from monitor.sources.s3 import (
     DEFAULT_OPTIONS,
     S3Object,

@@ -1,8 +1,8 @@
 """The ``kafka`` config section → keyword arguments for kafka-python clients.
 
 This is the only place where Kafka secrets leave their ``SecretStr``: the options built here go
-straight into a client constructor and are never logged (log :func:`monitor.logs.effective_config`
-instead).
+straight into a client constructor and are never logged (log
+:func:`monitor.service.logs.effective_config` instead).
 
 Authentication:
 
@@ -27,7 +27,7 @@ from typing import Any
 from kafka.net.sasl.oauth import AbstractTokenProvider
 
 from monitor import __version__
-from monitor.config import ConfigError, KafkaConfig
+from monitor.config.settings import ConfigError, KafkaConfig
 
 MSK_SIGNING_NAME = "kafka-cluster"
 MSK_ACTION = "kafka-cluster:Connect"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from monitor.config import ConfigError
+from monitor.config.settings import ConfigError
 
 _REGION_ROOT = re.compile(r"(^|/)CloudTrail/[a-z0-9-]+/$")
 _UNDER_REGION = re.compile(r"(^|/)CloudTrail/[a-z0-9-]+/")

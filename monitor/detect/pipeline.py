@@ -1,0 +1,276 @@
+"""decode → normalize → enrich → detect → (suppress, merge) → findings, for any source.
+
+``run`` (Kafka) and ``replay`` (files) both feed :meth:`Pipeline.process` one message at a time
+and deliver what it returns through :class:`monitor.sinks.delivery.Delivery`; only the sources
+differ. Time is event time throughout: ``now`` is the newest ``eventTime`` seen, never the wall
+clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from detectors.base import DetectionContext, Detector
+from detectors.dispatch import Dispatch
+from monitor.config.settings import Settings
+from monitor.detect.outcomes import Outcomes, Stats
+from monitor.detect.role_changes import ChangeHandler
+from monitor.detect.suppress import Suppressor
+from monitor.findings import Finding, Severity
+from monitor.intake.clock import REASON as IMPLAUSIBLE_TIME
+from monitor.intake.clock import EventClock, minus
+from monitor.intake.envelopes import Record, Rejection, decode
+from monitor.intake.events import Event, OrganizationChange, ProviderChange, RoleChange, RoleEvent
+from monitor.intake.normalize import RecordRejected, normalize
+from monitor.intake.scope import may_be_in_scope
+from monitor.inventory.usage import record_usage
+from monitor.metrics import Metrics
+from monitor.state.errors import StateUnavailable
+from monitor.state.store import StateStore
+from monitor.trust.enrich import EnrichedEvent, Enricher
+
+__all__ = ["PRUNE_EVERY", "Pipeline", "Processed", "Stats"]
+
+log = logging.getLogger(__name__)
+
+#: How often (in event time) expired state is deleted; each prune is a few indexed DELETEs.
+PRUNE_EVERY = timedelta(hours=1)
+
+#: The ``Stats.kinds`` key of each event type.
+_KIND = {
+    RoleEvent: "assumption",
+    RoleChange: "role_change",
+    ProviderChange: "provider_change",
+    OrganizationChange: "organization_change",
+}
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What one message produced: findings to deliver and inputs to dead-letter."""
+
+    findings: list[Finding]
+    rejections: list[Rejection]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        enricher: Enricher,
+        detectors: Iterable[Detector],
+        state: StateStore,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.enricher = enricher
+        self.detectors = list(detectors)
+        #: Shares ``self.detectors`` (a detector added before the first event is dispatched).
+        self.dispatch = Dispatch(self.detectors)
+        self.state = state
+        self.metrics = metrics or Metrics()
+        self.suppressor = Suppressor(settings.suppressions)
+        self.stats = Stats()
+        self.outcomes = Outcomes(self.stats, self.metrics)
+        self.changes = ChangeHandler(enricher, self.detectors, state, self.outcomes)
+        self.now: datetime | None = None
+        #: Which event times may move ``now`` (``run`` sets ``max_age``; see
+        #: monitor/intake/clock.py).
+        self.clock = EventClock(settings.clock.max_ahead)
+        self._pruned_at: datetime | None = None
+        self._severity = {
+            detector_id: Severity(config.severity)
+            for detector_id, config in settings.detectors.items()
+            if config.severity
+        }
+        self._series: dict[tuple[str, ...], Any] = {}
+        self._record_claims: tuple[Any, ...] = ()
+
+    def process(self, payload: bytes) -> Processed:
+        """Every record of one message (any envelope); never raises for bad input.
+
+        The front door of ``run`` and ``replay`` alike: a message that cannot hold an in-scope
+        record (``monitor.intake.scope.may_be_in_scope``) is counted as one skipped record,
+        unparsed.
+        """
+        started = time.perf_counter()
+        self.outcomes.message()
+        findings: list[Finding] = []
+        rejections: list[Rejection] = []
+        if not may_be_in_scope(payload):
+            self.outcomes.skipped()
+            return Processed(findings, rejections)
+        for decoded in decode(payload):
+            if isinstance(decoded, Rejection):
+                self.reject(decoded, rejections, record=False)
+                continue
+            counted = self.stats.records
+            try:
+                findings.extend(self.process_record(decoded))
+            except RecordRejected as exc:
+                self.reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
+            except StateUnavailable:
+                raise  # not the record's fault: the caller re-reads it once the state is back
+            except Exception as exc:  # a bug must cost one record, not the stream
+                log.exception("processing a record failed")
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                rejection = Rejection("processing_error", detail, _sample(decoded))
+                # Counted once: a record that failed after its outcome was counted stays one.
+                self.reject(rejection, rejections, record=self.stats.records == counted)
+        self.metrics.processing.observe(time.perf_counter() - started)
+        return Processed(findings, rejections)
+
+    def process_record(self, record: Record) -> list[Finding]:
+        """One record: its outcome counted once, its findings noise-controlled."""
+        event = normalize(record.data, record.envelope)
+        if event is None:
+            self.outcomes.skipped()
+            return []
+        self._advance_clock(event)  # every kind: a forged change time must not get in either
+        self.stats.saw(event.event_time)  # after the check: an implausible time never counts
+        if not self.state.first_copy(_copy_key(event), event.event_time):
+            # The other copy of a cross-account call (or a record read twice): one event.
+            self.outcomes.duplicate()
+            return []
+        # Claims (shared state only) ride on the findings they decide; see StateStore.settle.
+        self._record_claims = self.state.take_claims()
+        self.outcomes.processed(_KIND[type(event)])
+        if isinstance(event, RoleEvent):
+            enriched = self.enricher.enrich(event)
+            record_usage(self.state, enriched)
+            self._count_assumption(enriched)
+            return self._noise_controlled(self._detect(enriched))
+        ctx = self._context(event.event_time)
+        changed = self.changes.handle(event, ctx)
+        claims = self._record_claims + self.state.take_claims()
+        for finding in changed:
+            finding.add_claims(claims)
+        return self._noise_controlled([self._with_severity(f) for f in changed])
+
+    def _context(self, at: datetime) -> DetectionContext:
+        """What every detector hook sees; ``now`` is the pipeline clock (``at`` until it runs).
+
+        Never ``at`` past the clock: which event times may move the clock is ``_advance_clock``'s
+        decision, and a change event's own time must not get around it.
+        """
+        return DetectionContext(
+            settings=self.settings,
+            org=self.enricher.org,
+            enricher=self.enricher,
+            state=self.state,
+            now=self.now if self.now is not None else at,
+            observation_start=self.state.observation_start(at),
+        )
+
+    def _detect(self, ev: EnrichedEvent) -> list[Finding]:
+        ctx = self._context(ev.event.event_time)
+        event_id = ev.event.event_id
+        found: list[Finding] = []
+        detect, after = self.dispatch.hooks(ev)  # only the hooks that can act on ``ev``
+        for detector, hook in detect:
+            self.state.take_claims()  # earlier claims decide nothing this detector reports
+            reported = self.outcomes.call(detector.id, event_id, hook, ev, ctx)
+            claims = self._record_claims + self.state.take_claims()
+            for finding in reported:
+                finding.add_claims(claims)
+            found.extend(reported)
+        # As after every detector: claims no finding rests on are dropped, even when no detect
+        # hook ran (enrichment's and the context's would otherwise ride on the next record).
+        self.state.take_claims()
+        final = [self._with_severity(finding) for finding in found]
+        flagged = [finding for finding in final if self.suppressor.match(finding) is None]
+        for detector, hook in after:  # second pass: detectors that follow findings
+            self.outcomes.call(detector.id, event_id, hook, ev, ctx, flagged)
+        return final
+
+    def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
+        kept: list[Finding] = []
+        for finding in findings:
+            rule = self.suppressor.match(finding)
+            if rule is not None:
+                self._suppressed(finding, "suppressed")
+                continue
+            window = self.settings.dedup.window
+            if self.state.merge_repeat(finding.dedup_key, finding.event_time, window):
+                self._suppressed(finding, "merged")
+                continue
+            finding.add_claims(self.state.take_claims())
+            self.outcomes.finding(finding)
+            kept.append(finding)
+        return kept
+
+    def _with_severity(self, finding: Finding) -> Finding:
+        override = self._severity.get(finding.detector)
+        return finding.model_copy(update={"severity": override}) if override else finding
+
+    def _suppressed(self, finding: Finding, reason: str) -> None:
+        self.outcomes.suppressed(finding, reason)
+
+    def reject(self, rejection: Rejection, into: list[Rejection], record: bool = True) -> None:
+        """Count ``rejection`` and add it to the dead letters ``into``."""
+        self.outcomes.rejected(rejection, record=record)
+        into.append(rejection)
+
+    def _advance_clock(self, event: Event) -> None:
+        """Move ``now`` to a plausible event time; an implausible one is rejected (dead letter)
+        before it can reach the detectors, the clock or the observation start."""
+        wall = datetime.now(UTC)
+        why = self.clock.implausible(event.event_time, wall)
+        if why is not None:
+            raise RecordRejected(IMPLAUSIBLE_TIME, why)
+        if self.now is None or event.event_time > self.now:
+            self.now = event.event_time
+            self.metrics.last_event_time.set(event.event_time.timestamp())
+        age = wall - event.event_time
+        self.metrics.event_age.observe(max(age.total_seconds(), 0.0))
+
+    def _count_assumption(self, ev: EnrichedEvent) -> None:
+        result = "success" if ev.event.succeeded else "failure"
+        self._child("assumptions", ev.event.event_name, result, ev.category).inc()
+        if ev.lookup.source != "iam":  # the live IAM source counts its own calls
+            source = ev.lookup.source or "none"
+            self._child("enrichment_lookups", source, ev.lookup.status.value).inc()
+
+    def _child(self, metric: str, *labels: str) -> Any:
+        """A labelled child of ``self.metrics.<metric>``, remembered (label sets are bounded)."""
+        key = (metric, *labels)
+        child = self._series.get(key)
+        if child is None:
+            child = self._series[key] = getattr(self.metrics, metric).labels(*labels)
+        return child
+
+    def prune(self) -> int:
+        """Expire state older than the retention period (event time)."""
+        if self.now is None:
+            return 0
+        self._pruned_at = self.now
+        state = self.settings.state
+        grace = minus(self.now, state.late_event_grace)
+        return self.state.prune(minus(self.now, state.retention), now=grace)
+
+    def maybe_prune(self) -> int:
+        """:meth:`prune` at most once per hour of event time (called at checkpoints)."""
+        if self.now is None:
+            return 0
+        if self._pruned_at is not None and self.now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        return self.prune()
+
+
+def _copy_key(event: Event) -> str:
+    """What a second copy of ``event`` is recognised by."""
+    return event.assumption_id if isinstance(event, RoleEvent) else event.copy_key
+
+
+def _sample(record: Record) -> bytes:
+    try:
+        return orjson.dumps(record.data)[:65536]
+    except TypeError:
+        return b""

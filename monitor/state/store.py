@@ -1,0 +1,581 @@
+"""The state store: baselines, windows, seen assumptions and delivered findings.
+
+Hot rows live in a write-back cache in memory; a checkpoint (:meth:`StateStore.commit`, which
+the pipeline calls after the findings were delivered and before offsets are committed) writes
+every change since the last one in ONE backend transaction. A crash or :meth:`rollback` loses
+the cache and the open transaction together, so state goes back to the last committed offsets
+and reprocessing rebuilds exactly what was lost; delivered-finding ids make the replay page
+nobody twice. Before the cache, each assumption cost about fifteen SQLite statements.
+
+Memory stays bounded: after a commit every entry is clean, and when the cache holds more than
+``cache_entries`` rows the oldest are dropped (they are re-read from the backend when asked for
+again). Everything is keyed by event time, and old rows expire with :meth:`prune`.
+
+The backend is reached only through batched ``load``/``flush`` (:class:`Backend`): SQLite for a
+file, plain dictionaries for ``:memory:`` (an in-memory SQLite database only cost time), or
+:class:`monitor.state.postgres.PostgresBackend` for a group sharing one state. With a shared
+backend the store also records *claims*: each decision that makes something page (an
+assumption's first copy, a first-seen key, an opened dedup window) is claimed group-wide at the
+checkpoint before delivery (:meth:`settle`), and a finding whose claim another instance won is
+dropped; after each commit the cache takes in what the rest of the group wrote (one query per
+table, not a round trip per key). A flush or commit that fails keeps the cache dirty, so a retry
+writes everything again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from bisect import insort
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from monitor.state.errors import StateUnavailable
+from monitor.state.memory import MemoryBackend
+from monitor.state.sqlite import (
+    TABLES,
+    WINDOWS,
+    Backend,
+    Entries,
+    Key,
+    Row,
+    SqliteBackend,
+    prune_column,
+)
+
+if TYPE_CHECKING:
+    from monitor.findings import Finding
+    from monitor.state.postgres import Claim
+
+_ROW_TABLES = tuple(table for table in TABLES if table != WINDOWS)
+#: Cached rows (all tables together) above which clean rows are evicted after a commit. About
+#: 250 bytes each: 300,000 rows cost ~75 MB, well inside the 400 MB budget of 100k principals.
+CACHE_ENTRIES = 300_000
+#: Seconds between two samples of a shared store's table sizes (read at checkpoints).
+SIZES_EVERY_S = 10.0
+
+
+class SharedBackend(Backend, Protocol):
+    """A database shared by a group (PostgreSQL): what the store needs on top of
+    :class:`Backend` (see :mod:`monitor.state.postgres`)."""
+
+    shared: bool
+
+    def claim(self, claims: Iterable[Claim]) -> set[Claim]: ...
+    def changes(self) -> tuple[dict[str, dict[Key, Row]], dict[Key, Entries]]: ...
+    def load_all_windows(self) -> list[tuple[Key, Entries]]: ...
+    def set_meta_earliest(self, key: str, value: str) -> str: ...
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+class _Cache:
+    """Rows by table (``None``: known absent), window entries by key, and what is dirty."""
+
+    def __init__(self, backend: Backend, shared: bool = False) -> None:
+        self.rows: dict[str, dict[Key, Row | None]] = {table: {} for table in _ROW_TABLES}
+        self.dirty: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
+        self.windows: dict[Key, Entries] = {}
+        self.dirty_windows: set[Key] = set()
+        #: Tables whose every stored row is in the cache, so a miss means absent without a
+        #: query (a fresh store, until the first eviction): the common case of a replay.
+        #: A shared database is never complete: other instances write to it.
+        self.complete = {table: not shared and backend.empty(table) for table in TABLES}
+        #: Flushed into the open transaction but not committed: dirty again if it fails.
+        self.in_flight: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
+        self.windows_in_flight: set[Key] = set()
+
+    def size(self) -> int:
+        return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
+
+    # The Changes protocol of the backend's flush:
+    def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
+        rows = self.rows[table]
+        for key in self.dirty[table]:
+            row = rows[key]
+            if row is not None:
+                yield key, row
+
+    def deletes(self, table: str) -> Iterable[Key]:
+        rows = self.rows[table]
+        return [key for key in self.dirty[table] if rows[key] is None]
+
+    def windows_changed(self) -> Iterable[tuple[Key, Entries]]:
+        return [(key, self.windows[key]) for key in self.dirty_windows]
+
+    def mark_flushed(self) -> None:
+        for table, dirty in self.dirty.items():
+            self.in_flight[table] |= dirty
+            dirty.clear()
+        self.windows_in_flight |= self.dirty_windows
+        self.dirty_windows.clear()
+
+    def mark_committed(self) -> None:
+        for keys in self.in_flight.values():
+            keys.clear()
+        self.windows_in_flight.clear()
+
+    def mark_failed(self) -> None:
+        """The open transaction is gone: what it held must be written again."""
+        for table, keys in self.in_flight.items():
+            self.dirty[table] |= keys
+            keys.clear()
+        self.dirty_windows |= self.windows_in_flight
+        self.windows_in_flight.clear()
+
+    def follow(self, rows: dict[str, dict[Key, Row]], windows: dict[Key, Entries]) -> None:
+        """Take in what the group wrote (all entries are clean now): every row while a table
+        is held whole (a replica, so a miss still means absent), else the keys held."""
+        for table, changed in rows.items():
+            cached, whole = self.rows[table], self.complete[table]
+            for key, row in changed.items():
+                if whole or key in cached:
+                    cached[key] = row
+        whole = self.complete[WINDOWS]
+        for key, entries in windows.items():
+            if whole or key in self.windows:
+                self.windows[key] = entries
+
+    def replicate(self, backend: SharedBackend, limit: int) -> None:
+        """Hold whole every followed table (and the windows) that fits in ``limit`` rows, so
+        a group member answers misses without a round trip. The change feed must have been
+        started before, so nothing written meanwhile is missed."""
+        from monitor.state.postgres import FOLLOWED
+
+        budget = limit
+        for table in FOLLOWED:
+            if backend.count(table) > budget // 2:
+                continue
+            for key, row in backend.scan(table, ()):
+                self.rows[table][key] = row
+            self.complete[table] = True
+            budget -= len(self.rows[table])
+        if backend.count(WINDOWS) <= budget // 2:
+            for key, entries in backend.load_all_windows():
+                self.windows[key] = entries
+            self.complete[WINDOWS] = True
+
+    def trim(self, table: str, keep: int) -> None:
+        """Drop a table's oldest clean rows beyond ``keep`` (call when all are clean)."""
+        rows = self.rows[table]
+        drop = len(rows) - keep
+        if drop > keep // 2:  # in steps, not at every checkpoint
+            for key in list(islice(rows, drop)):
+                del rows[key]
+            self.complete[table] = False
+
+    def evict(self, keep: int) -> None:
+        """Drop the oldest clean entries so about ``keep`` remain (call when all are clean)."""
+        total = self.size()
+        if total <= keep:
+            return
+        share = keep / total
+        for table, rows in self.rows.items():
+            drop = len(rows) - int(len(rows) * share)
+            for key in list(islice(rows, drop)):
+                del rows[key]
+            self.complete[table] = self.complete[table] and drop == 0
+        drop = len(self.windows) - int(len(self.windows) * share)
+        for key in list(islice(self.windows, drop)):
+            del self.windows[key]
+        self.complete[WINDOWS] = self.complete[WINDOWS] and drop == 0
+
+
+class _FlushView:
+    """Adapts the cache to the backend's ``Changes`` protocol."""
+
+    def __init__(self, cache: _Cache) -> None:
+        self._cache = cache
+
+    def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
+        return self._cache.upserts(table)
+
+    def deletes(self, table: str) -> Iterable[Key]:
+        return self._cache.deletes(table)
+
+    def windows(self) -> Iterable[tuple[Key, Entries]]:
+        return self._cache.windows_changed()
+
+
+class StateStore:
+    """The state of one pipeline: a write-back cache over one backend (SQLite file or memory,
+    or a PostgreSQL database shared by a group)."""
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        cache_entries: int = CACHE_ENTRIES,
+        backend: Backend | None = None,
+    ) -> None:
+        self.path = str(path)
+        self._backend: Backend = backend or (
+            MemoryBackend() if self.path == ":memory:" else SqliteBackend(self.path)
+        )
+        self._closed = False
+        #: The same backend when it is shared by a group (claims, change feed), else None.
+        self._group: SharedBackend | None = (
+            backend if getattr(backend, "shared", False) else None  # type: ignore[assignment]
+        )
+        self.shared = self._group is not None
+        self._cache = _Cache(self._backend, self.shared)
+        #: Claims made since :meth:`take_claims` (a shared backend only) and who makes them:
+        #: the Kafka position of the message being processed.
+        self._claims: list[Claim] = []
+        self._position = "local"
+        self._sizes: list[tuple[str, int]] = []
+        self._sized_at = 0.0
+        self._cache_entries = cache_entries
+        if self.shared:
+            self._start_replica()
+        #: ``observation_start`` as stored, read once: it is asked for on every assumption.
+        self._observation_start: datetime | None = None
+        #: The thread that checkpoints; only it may flush (see :meth:`sizes`).
+        self._owner = threading.get_ident()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Make every write since the last commit durable, in one transaction (a checkpoint).
+
+        Raises StateUnavailable (a shared database away) with the cache still dirty, so the
+        next attempt writes the same changes.
+        """
+        self._owner = threading.get_ident()
+        try:
+            self._flush()
+            self._backend.commit()
+        except StateUnavailable:
+            self._cache.mark_failed()
+            raise
+        self._cache.mark_committed()
+        if self.shared:
+            self._follow_group()
+            # One row per assumption and finding: trimmed first, so the followed tables stay
+            # whole in the cache (a group member never reads assumptions; deliveries are read
+            # in one batch per checkpoint).
+            for table in ("assumption", "delivered"):
+                self._cache.trim(table, self._cache_entries // 8)
+        self._cache.evict(self._cache_entries)
+
+    def _follow_group(self) -> None:
+        if self._group is None:
+            return
+        try:
+            rows, windows = self._group.changes()
+            self._backend.rollback()  # end the read transaction: no snapshot held between
+        except StateUnavailable:
+            return  # committed already; the next checkpoint catches up from the same horizon
+        self._cache.follow(rows, windows)
+        if time.monotonic() - self._sized_at >= SIZES_EVERY_S:
+            self._sized_at = time.monotonic()
+            self._sizes = [(table, self._backend.count(table)) for table in TABLES]
+            self._backend.rollback()
+
+    def _start_replica(self) -> None:
+        if self._group is None:
+            return
+        self._group.changes()  # the feed's horizon: anything committed from now on is followed
+        self._cache.replicate(self._group, self._cache_entries)
+        self._backend.rollback()
+
+    def rollback(self) -> None:
+        """Forget every write since the last commit: the open transaction and the cache."""
+        self._backend.rollback()
+        self._cache = _Cache(self._backend, self.shared)
+        self._claims.clear()
+        if self.shared:
+            # Away: a cold cache, and misses are read from the database once it is back.
+            with contextlib.suppress(StateUnavailable):
+                self._start_replica()
+        self._observation_start = None  # it may have been set in the rolled-back transaction
+
+    def close(self) -> None:
+        self._closed = True
+        self._backend.close()
+
+    def _flush(self) -> None:
+        """Write dirty entries into the backend's open transaction (not yet durable)."""
+        try:
+            self._backend.flush(_FlushView(self._cache))
+        except StateUnavailable:
+            self._cache.mark_failed()
+            raise
+        self._cache.mark_flushed()
+
+    # -- group-wide claims (a shared backend) -----------------------------------------------------
+
+    def set_position(self, topic: str, partition: int, offset: int) -> None:
+        """The Kafka message being processed: it owns the claims made until the next one."""
+        self._position = f"{topic}:{partition}:{offset}"
+
+    def _claim(self, kind: str, key: str, at: datetime, span: float = 0.0) -> None:
+        if self.shared:
+            from monitor.state.postgres import Claim
+
+            self._claims.append(Claim(kind, key, self._position, at.timestamp(), span))
+
+    def prefetch_delivered(self, finding_ids: Sequence[str]) -> None:
+        """Read in one query which of these findings were delivered (before marking them)."""
+        rows = self._cache.rows["delivered"]
+        missing = [(fid,) for fid in finding_ids if (fid,) not in rows]
+        if missing and not self._cache.complete["delivered"]:
+            found = self._backend.load("delivered", missing)
+            for key in missing:
+                rows[key] = found.get(key)
+
+    def take_claims(self) -> tuple[Claim, ...]:
+        """The claims made since the last call (the pipeline attaches them to findings)."""
+        taken = tuple(self._claims)
+        self._claims.clear()
+        return taken
+
+    def settle(self, findings: Sequence[Finding]) -> list[Finding]:
+        """Claim group-wide what ``findings`` rest on (committed now); keep those that won.
+
+        A no-op for a store of one's own. Raises StateUnavailable.
+        """
+        if self._group is None:
+            return list(findings)
+        needed = [c for finding in findings for c in finding.claims]
+        if not needed:
+            return list(findings)
+        won = self._group.claim(needed)
+        return [f for f in findings if all(c in won for c in f.claims)]
+
+    # -- cached rows --------------------------------------------------------------------------
+
+    def _get(self, table: str, key: Key) -> Row | None:
+        rows = self._cache.rows[table]
+        try:
+            return rows[key]
+        except KeyError:
+            pass
+        if self._cache.complete[table] or (self.shared and table == "assumption"):
+            # A group member never reads assumptions: whether this copy is the first is
+            # decided by the claims at the checkpoint, for the findings it produced.
+            row = None
+        else:
+            row = self._backend.load(table, [key]).get(key)
+        rows[key] = row
+        return row
+
+    def _put(self, table: str, key: Key, row: Row | None) -> None:
+        """Set (or, with None, delete) a row; written at the next flush."""
+        self._cache.rows[table][key] = row
+        self._cache.dirty[table].add(key)
+
+    # -- baselines ----------------------------------------------------------------------------
+
+    def touch(self, namespace: str, key: str, at: datetime) -> datetime | None:
+        """Record ``key`` as seen at ``at``; return when it was first seen before, or None.
+
+        None is a decision (a first sighting) and, in a group, a claim (see :meth:`settle`).
+        """
+        return self._touch(namespace, key, at, decides=True)
+
+    def _touch(self, namespace: str, key: str, at: datetime, decides: bool) -> datetime | None:
+        ident = (namespace, key)
+        row = self._get("baseline", ident)
+        moment = at.timestamp()
+        if row is None:
+            self._put("baseline", ident, (moment, moment, 1))
+            if decides:
+                self._claim("baseline", f"{namespace}\x1f{key}", at)
+            return None
+        first, last, hits = row
+        self._put("baseline", ident, (min(first, moment), max(last, moment), hits + 1))
+        return _dt(first)
+
+    def see(self, namespace: str, key: str, at: datetime) -> None:
+        """:meth:`touch` for callers that do not need the answer (so it claims nothing)."""
+        self._touch(namespace, key, at, decides=False)
+
+    def last_seen(self, namespace: str, key: str) -> datetime | None:
+        row = self._get("baseline", (namespace, key))
+        return _dt(row[1]) if row else None
+
+    def baseline_keys(self, namespace: str) -> Iterator[tuple[str, datetime, datetime, int]]:
+        """Every key of a namespace with first seen, last seen and hit count."""
+        self._flush()
+        for (_, key), (first, last, hits) in self._backend.scan("baseline", (namespace,)):
+            yield key, _dt(first), _dt(last), hits
+
+    # -- sliding windows ----------------------------------------------------------------------
+
+    def _entries(self, ident: Key) -> Entries:
+        entries = self._cache.windows.get(ident)
+        if entries is None:
+            complete = self._cache.complete[WINDOWS]
+            entries = [] if complete else self._backend.load_window(ident)
+            self._cache.windows[ident] = entries
+        return entries
+
+    def _set_entries(self, ident: Key, entries: Entries) -> None:
+        self._cache.windows[ident] = entries
+        self._cache.dirty_windows.add(ident)
+
+    def add_to_window(self, namespace: str, key: str, at: datetime, item: str = "") -> None:
+        ident = (namespace, key)
+        entries = self._entries(ident)
+        # Oldest first; an entry equal in time goes after the ones already there.
+        insort(entries, (at.timestamp(), item), key=lambda entry: entry[0])
+        self._cache.dirty_windows.add(ident)
+
+    def window(self, namespace: str, key: str, since: datetime) -> list[tuple[datetime, str]]:
+        """Entries of one window key at or after ``since``, oldest first."""
+        cutoff = since.timestamp()
+        return [(_dt(at), item) for at, item in self._entries((namespace, key)) if at >= cutoff]
+
+    def clear_window(self, namespace: str, key: str) -> None:
+        self._set_entries((namespace, key), [])
+
+    def trim_window(self, namespace: str, key: str, before: datetime) -> int:
+        """Drop one window key's entries older than ``before``; rows removed.
+
+        A sliding window only ever looks back its own length, so a detector trims as it adds
+        and a busy key holds one window of rows, not everything since the last prune.
+        """
+        ident = (namespace, key)
+        entries = self._entries(ident)
+        cutoff = before.timestamp()
+        kept = [entry for entry in entries if entry[0] >= cutoff]
+        if len(kept) != len(entries):
+            self._set_entries(ident, kept)
+        return len(entries) - len(kept)
+
+    # -- expiring facts -----------------------------------------------------------------------
+
+    def remember(self, namespace: str, key: str, value: str, expires: datetime) -> None:
+        """Hold ``value`` under ``key`` until ``expires`` (event time), replacing any earlier one.
+
+        For facts with a natural lifetime, such as what is known about a temporary session until
+        its credentials expire, or an open burst until its quiet period has passed.
+        """
+        self._put("fact", (namespace, key), (value, expires.timestamp()))
+
+    def recall(self, namespace: str, key: str, at: datetime) -> str | None:
+        """The value remembered under ``key`` if it has not expired at ``at``, else None."""
+        row = self._get("fact", (namespace, key))
+        return str(row[0]) if row is not None and row[1] > at.timestamp() else None
+
+    def forget(self, namespace: str, key: str) -> None:
+        self._put("fact", (namespace, key), None)
+
+    # -- assumptions and findings -------------------------------------------------------------
+
+    def first_copy(self, assumption_id: str, at: datetime) -> bool:
+        """True the first time an assumption (either copy of a cross-account call) is seen."""
+        first = self._insert_once("assumption", assumption_id, at)
+        if first:
+            self._claim("assumption", assumption_id, at)
+        return first
+
+    def mark_delivered(self, finding_id: str, at: datetime) -> bool:
+        """Record a finding as delivered; False when it already was (a restart's repeat)."""
+        return self._insert_once("delivered", finding_id, at)
+
+    def unmark_delivered(self, finding_id: str) -> None:
+        self._put("delivered", (finding_id,), None)
+
+    def _insert_once(self, table: str, ident: str, at: datetime) -> bool:
+        key = (ident,)
+        if self._get(table, key) is not None:
+            return False
+        self._put(table, key, (at.timestamp(),))
+        return True
+
+    def merge_repeat(self, dedup_key: str, at: datetime, window: timedelta) -> int:
+        """0 when a finding with ``dedup_key`` opens a new window, else the repeat count so far."""
+        key = (dedup_key,)
+        row = self._get("merged", key)
+        moment = at.timestamp()
+        if row is None or not (0 <= moment - row[0] < window.total_seconds()):
+            self._put("merged", key, (moment, moment, 0))
+            self._claim("merged", dedup_key, at, window.total_seconds())
+            return 0
+        start, last, repeats = row
+        self._put("merged", key, (start, max(last, moment), repeats + 1))
+        return int(repeats) + 1
+
+    def merged_keys(self) -> Iterator[tuple[str, datetime, datetime, int]]:
+        """Every dedup key held, with its latest merge window: start, last repeat, repeats.
+
+        Read-only, for ``role-monitor tune``. Only the latest window of a key is kept, so the
+        repeats are those of that window, not of the key's whole history.
+        """
+        self._flush()
+        for (key,), (start, last, repeats) in self._backend.scan("merged", ()):
+            yield key, _dt(start), _dt(last), repeats
+
+    # -- metadata (rare: straight to the backend) ---------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        return self._backend.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._backend.set_meta(key, value)
+        if key == "observation_start":
+            self._observation_start = None
+
+    def observation_start(self, at: datetime) -> datetime:
+        """Event time of the first event this store ever saw (the learning period's start).
+
+        In a group it is the earliest event any instance saw: instances start on different
+        partitions, and the first event one of them reads may be later than another's.
+        """
+        known = self._observation_start
+        if known is not None and (not self.shared or at >= known):
+            return known
+        stored: str | None
+        if self._group is not None:
+            stored = self._group.set_meta_earliest("observation_start", at.isoformat())
+        else:
+            stored = self.get_meta("observation_start")
+            if stored is None:
+                self.set_meta("observation_start", at.isoformat())
+                return at
+        self._observation_start = datetime.fromisoformat(stored)
+        return self._observation_start
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def prune(self, before: datetime, now: datetime | None = None) -> int:
+        """Forget everything last touched before ``before`` (event time); rows removed.
+
+        Expiring facts (see :meth:`remember`) are useless once expired, so they go as soon as
+        they have expired at ``now`` (the pipeline's clock) rather than a retention later.
+        """
+        cutoff = before.timestamp()
+        cutoffs = dict.fromkeys(TABLES, cutoff)
+        cutoffs["fact"] = max(before, now).timestamp() if now is not None else cutoff
+        self._flush()  # the backend deletes; the cache, now clean, drops the same rows
+        removed = self._backend.prune(cutoffs)
+        for table, rows in self._cache.rows.items():
+            column, limit = prune_column(table), cutoffs[table]
+            for key, row in rows.items():
+                if row is not None and row[column] < limit:
+                    rows[key] = None
+        for ident, entries in self._cache.windows.items():
+            if entries and entries[0][0] < cutoff:
+                self._cache.windows[ident] = [entry for entry in entries if entry[0] >= cutoff]
+        return removed
+
+    def sizes(self) -> list[tuple[str, int]]:
+        """Rows per table, for the state-size metric (nothing once the store is closed).
+
+        On the checkpointing thread the cache is flushed first, so the counts are exact; from
+        another thread (a scrape) they are the rows flushed so far, at most one checkpoint old.
+        """
+        if self.shared:  # sampled at checkpoints: a scrape must not wait for a database away
+            return list(self._sizes)
+        if self._closed:
+            return []
+        if threading.get_ident() == self._owner:
+            self._flush()
+        return [(table, self._backend.count(table)) for table in TABLES]
