@@ -20,8 +20,14 @@ from plugins.prometheus_stack import alertmanager, get_json
 from plugins.sample_findings import make_finding
 from pydantic import SecretStr
 from test_detector_cases import CASES, load_case, replay
+from test_sns_sink import REGION, aws_credentials, received, subscribed_topic
 
-from monitor.config.settings import AlertmanagerSinkConfig, Settings, WebhookSinkConfig
+from monitor.config.settings import (
+    AlertmanagerSinkConfig,
+    Settings,
+    SnsSinkConfig,
+    WebhookSinkConfig,
+)
 from monitor.findings import Finding, Severity
 from monitor.metrics import Metrics
 from monitor.sinks.alertmanager import AlertmanagerSink
@@ -29,8 +35,11 @@ from monitor.sinks.delivery import Delivery, DeliveryFailed
 from monitor.sinks.factory import build_sinks
 from monitor.sinks.pages import one_per_event, page_key, pages
 from monitor.sinks.retry import NO_RETRY
+from monitor.sinks.sns import SnsSink
 from monitor.sinks.webhook import WebhookSink
 from monitor.state.store import StateStore
+
+__all__ = ["aws_credentials", "subscribed_topic"]  # moto fixtures, used by the SNS test
 
 CHAIN = "role_chain_cross_account/new_pair_after_learning_positive.json"
 BREAK_GLASS = "break_glass_principal_first_seen/new_principal_positive.json"
@@ -184,3 +193,19 @@ def test_hostile_reasons_stay_inert_in_slack(http_receiver: Receiver) -> None:
     raw = http_receiver.accepted[0].decode()
     assert SLACK_MENTION not in raw and SLACK_LINK not in raw
     assert len(raw) < 40_000, "a 200 KB user agent does not travel in the reasons"
+
+
+@pytest.mark.aws
+def test_sns_publishes_one_message_per_event(
+    moto_server: str, subscribed_topic: tuple[str, str]
+) -> None:
+    topic_arn, queue_url = subscribed_topic
+    found = case_findings(BREAK_GLASS)
+    sink = SnsSink(SnsSinkConfig(topic_arn=topic_arn, endpoint_url=moto_server, region=REGION))
+    Delivery([sink], StateStore(":memory:"), Metrics()).deliver(found)
+    sink.close()
+    (envelope,) = received(moto_server, queue_url, 2)  # waits for a second, which never comes
+    assert envelope["Subject"].startswith("[CRITICAL] ")
+    message = json.loads(envelope["Message"])
+    assert message["evidence"]["event_findings_count"] == 3
+    assert message["dedup_key"] == page_key(found)
