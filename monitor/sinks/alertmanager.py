@@ -44,6 +44,8 @@ def _rfc3339(moment: datetime) -> str:
 
 class AlertmanagerSink:
     name = "alertmanager"
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self,

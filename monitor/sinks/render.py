@@ -88,7 +88,22 @@ def description_lines(finding: Finding, limit: int = 256) -> list[str]:
         ("Event time", finding.model_dump(mode="json")["event_time"]),
         ("Event id", finding.event_id),
     ]
-    return [f"{label}: {clean(value, limit)}" for label, value in pairs if value]
+    lines = [f"{label}: {clean(value, limit)}" for label, value in pairs if value]
+    return lines + reason_lines(finding, limit)
+
+
+def reason_lines(finding: Finding, limit: int = 256) -> list[str]:
+    """A page's reasons (``monitor.sinks.pages``), one bounded line each; none for a finding
+    that stands alone."""
+    members = finding.evidence.get("event_findings")
+    if not isinstance(members, list):
+        return []
+    return [
+        f"Reason: {clean(m.get('detector'), 64)} ({clean(m.get('severity'), 16)}): "
+        f"{clean(m.get('title'), limit)}"
+        for m in members
+        if isinstance(m, dict)
+    ]
 
 
 def runbook_url(base: str | None, detector: str) -> str | None:

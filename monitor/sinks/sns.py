@@ -58,6 +58,8 @@ def publish_arguments(
 
 class SnsSink:
     name = "sns"
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self, config: SnsSinkConfig, client: Any | None = None, runbook_base: str | None = None
