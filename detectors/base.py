@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.aws.arns import account_field, last_segment
 from monitor.config.settings import Settings
 from monitor.findings import Finding, Severity
 from monitor.inventory.organization import OrgDirectory
@@ -214,6 +215,4 @@ def short_role(arn: str | None) -> str:
     """``Name (123456789012)`` for titles."""
     if not arn:
         return "an unknown role"
-    parts = arn.split(":")
-    account = parts[4] if len(parts) > 4 else "?"
-    return f"{arn.rsplit('/', 1)[-1]} ({account})"
+    return f"{last_segment(arn)} ({account_field(arn) or '?'})"

@@ -15,6 +15,7 @@ from pydantic import Field
 from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
+from monitor.aws.arns import account_field
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.events import Caller
@@ -137,7 +138,7 @@ class ManyRolesAssumed(Detector):
             return
         start = gate.open(ctx.state, key, min(roles.values()), at)
         window.clear(ctx.state, key)
-        accounts = {role.split(":")[4] for role in roles if role.count(":") >= 5}
+        accounts = {account for role in roles if (account := account_field(role)) is not None}
         yield self.finding(
             ev,
             f"{event.caller.identifier} assumed {len(roles)} different roles in "

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.aws.arns import role_name
+
 
 class Copy(StrEnum):
     """Which account's trail logged the record."""
@@ -139,9 +141,7 @@ class RoleEvent(Frozen):
 
     @property
     def role_name(self) -> str | None:
-        if not self.role_arn or ":role/" not in self.role_arn:
-            return None
-        return self.role_arn.rsplit("/", 1)[-1]
+        return role_name(self.role_arn) if self.role_arn else None
 
     @property
     def assumption_id(self) -> str:

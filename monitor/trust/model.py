@@ -16,15 +16,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+from monitor.aws.arns import arn_resource
+
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
 """The actions that actually hand out a session; `sts:TagSession` and friends only ride along."""
 
-# All three are used with fullmatch: `$` would accept a trailing newline, `\d` non-ASCII digits.
-_ACCOUNT_RE = re.compile(r"[0-9]{12}")
-_ARN_RE = re.compile(
-    r"arn:[^:]*:(?P<service>[^:]*):[^:]*:(?P<account>[^:]*):(?P<resource>.*)", re.S
-)
-_UNIQUE_ID_RE = re.compile(r"A(ROA|IDA|GPA|NPA)[A-Z0-9]{8,}")
 _POSITIVE_OPERATORS = frozenset(
     {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"}
 )
@@ -96,27 +92,6 @@ def _action_covered(actions: tuple[str, ...], not_actions: tuple[str, ...], acti
     if actions:
         return any(iam_glob_match(a.lower(), wanted) for a in actions)
     return not any(iam_glob_match(a.lower(), wanted) for a in not_actions)
-
-
-def arn_account(value: str) -> str | None:
-    """The 12-digit account of an ARN or bare account id, None when there is none to read."""
-    if _ACCOUNT_RE.fullmatch(value):
-        return value
-    found = _ARN_RE.fullmatch(value)
-    if found and _ACCOUNT_RE.fullmatch(found["account"]):
-        return found["account"]
-    return None
-
-
-def arn_resource(value: str) -> str | None:
-    """The resource part of an ARN (`role/path/Name`), None when `value` is no ARN."""
-    found = _ARN_RE.fullmatch(value)
-    return found["resource"] if found else None
-
-
-def is_unique_id(value: str) -> bool:
-    """True for a user/role/group unique id, which IAM shows in place of a deleted principal."""
-    return _UNIQUE_ID_RE.fullmatch(value) is not None
 
 
 def provider_name(value: str) -> str:
