@@ -27,6 +27,7 @@ from pydantic import Field
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import stable_principal
 from detectors.windows import human, learning
+from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
@@ -153,7 +154,7 @@ def designed_path(ev: EnrichedEvent) -> bool:
     """An organization caller let in by a verified grant that names the caller's user or role."""
     match = ev.grant
     return (
-        ev.category == "organization"
+        ev.category == Rung.ORGANIZATION
         and match is not None
         and match.verified
         and match.grant.principal_kind is PrincipalKind.ARN

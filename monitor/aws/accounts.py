@@ -8,7 +8,7 @@ ours).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Container
 from enum import StrEnum
 
 
@@ -21,9 +21,7 @@ class Rung(StrEnum):
     EXTERNAL = "external"
 
 
-def rung(
-    source: str, target: str | None, members: Collection[str], vendors: Collection[str]
-) -> Rung:
+def rung(source: str, target: str | None, members: Container[str], vendors: Container[str]) -> Rung:
     """Where ``source`` stands seen from ``target``: same account, member, vendor, external."""
     if source == target:
         return Rung.SAME_ACCOUNT

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+from monitor.aws.accounts import Rung, rung
 from monitor.aws.arns import arn_resource
 
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
@@ -65,7 +66,7 @@ class GrantScope(StrEnum):
 
     SAME_ACCOUNT = "same_account"
     ORGANIZATION = "organization"
-    TRUSTED_VENDOR = "trusted_vendor"
+    VENDOR = "trusted_vendor"  # the vendor rung; the posture report's spelling
     EXTERNAL = "external"
     PUBLIC = "public"
     SERVICE = "service"
@@ -317,6 +318,14 @@ _SCOPE_BY_KIND = {
 }
 
 
+_SCOPE_BY_RUNG = {
+    Rung.SAME_ACCOUNT: GrantScope.SAME_ACCOUNT,
+    Rung.ORGANIZATION: GrantScope.ORGANIZATION,
+    Rung.VENDOR: GrantScope.VENDOR,
+    Rung.EXTERNAL: GrantScope.EXTERNAL,
+}
+
+
 def classify(
     grant: TrustGrant,
     role_account: str | None,
@@ -334,10 +343,4 @@ def classify(
     account = grant.principal_account
     if account is None:
         return GrantScope.UNRESOLVED
-    if account == role_account:
-        return GrantScope.SAME_ACCOUNT
-    if account in org_accounts:
-        return GrantScope.ORGANIZATION
-    if account in trusted_accounts:
-        return GrantScope.TRUSTED_VENDOR
-    return GrantScope.EXTERNAL
+    return _SCOPE_BY_RUNG[rung(account, role_account, org_accounts, trusted_accounts)]
