@@ -31,8 +31,6 @@ class BreakGlassAssumed(Detector):
     needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not (ev.break_glass and ev.event.succeeded):
-            return
         event = ev.event
         mfa = bool(event.caller.mfa_authenticated or event.mfa_serial_present)
         yield self.finding(
@@ -65,8 +63,6 @@ class BreakGlassDenied(Detector):
     needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not ev.break_glass or ev.event.succeeded:
-            return
         event = ev.event
         yield self.finding(
             ev,

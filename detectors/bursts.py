@@ -59,8 +59,6 @@ class AssumeRoleDeniedBurst(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.succeeded:
-            return
         key, at = principal_key(event.caller), event.event_time
         gate = BurstGate(self.id, self.options.window)
         if gate.holding(ctx.state, key, at):
@@ -124,7 +122,7 @@ class ManyRolesAssumed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
+        if not event.role_arn:
             return
         key, at = principal_key(event.caller), event.event_time
         if event.succeeded and self._familiar(ctx, event.caller, event.role_arn, at):

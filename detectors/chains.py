@@ -60,9 +60,7 @@ class RoleChainCrossAccount(Detector):
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         caller = event.caller
-        if event.event_name != "AssumeRole" or not event.succeeded:
-            return
-        if not caller.is_role_session or not event.is_cross_account or vendor_by_grant(ev):
+        if not caller.is_role_session or vendor_by_grant(ev):
             return
         source = source_role(caller)
         at = event.event_time

@@ -38,8 +38,6 @@ class ExternalAccount(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category != Rung.EXTERNAL or not event.succeeded:
-            return
         yield self.finding(
             ev,
             f"External account {event.principal_account} assumed {short_role(event.role_arn)} "
@@ -79,8 +77,6 @@ class MissingExternalId(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category != Rung.VENDOR or not event.succeeded:
-            return
         if event.event_name != "AssumeRole":  # only AssumeRole can carry an ExternalId
             return
         grant = ev.grant.grant if ev.grant is not None else None

@@ -48,8 +48,6 @@ class FederationTokenIssued(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "GetFederationToken" or not event.succeeded:
-            return
         if event.caller.identity_type != "IAMUser" or self._broker(ev):
             return
         yield self.finding(

@@ -52,6 +52,8 @@ class FirstSeen(Detector):
 
     Options = LearningOptions
     dedup_by = "the source (caller or subject) whose new pairs merge, else the pair"
+    #: Failures name roles the caller chose: they would fill the baseline.
+    applies = Applies(succeeded=True)
     options: LearningOptions
     needs: ClassVar[tuple[str, ...]] = ("state (baseline per pair)",)
 
@@ -70,8 +72,6 @@ class FirstSeen(Detector):
         raise NotImplementedError
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not ev.event.succeeded:
-            return  # failures name roles the caller chose: they would fill the baseline
         pair = self.pair(ev, ctx)
         if pair is None:
             return
