@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.aws.arns import arn_account, iam_arn, is_account_id
+from monitor.aws.principals import IdentityType
 from monitor.intake.events import Caller, Copy, Event, Federation, RoleEvent
 from monitor.intake.normalize_changes import parse_change
 from monitor.intake.record_fields import ARN_LIMIT as _ARN_LIMIT
@@ -79,7 +80,7 @@ def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> Role
         error_code=_text(record.get("errorCode"), 128),
         error_message=_text(record.get("errorMessage"), 1024),
         caller=caller,
-        copy_kind=Copy.OWNER if caller.identity_type == "AWSAccount" else Copy.CALLER,
+        copy_kind=Copy.OWNER if caller.identity_type == IdentityType.AWS_ACCOUNT else Copy.CALLER,
         role_arn=role_arn,
         role_account=arn_account(role_arn) or _owner_account(event_name, target, caller),
         role_session_name=_text(request.get("roleSessionName"), 128),

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from monitor.aws.accounts import rung
+from monitor.aws.principals import IdentityType
 from monitor.config.settings import Settings
 from monitor.intake.events import RoleEvent
 from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
@@ -144,7 +145,7 @@ class Enricher:
             return "root"
         if event.federation is not None:
             return event.federation.kind
-        if event.caller.identity_type == "AWSService":
+        if event.caller.identity_type == IdentityType.AWS_SERVICE:
             return "service"
         return self.account_relation(event.principal_account, event.role_account)
 

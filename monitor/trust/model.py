@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from monitor.aws.accounts import Rung, rung
 from monitor.aws.arns import arn_resource
+from monitor.aws.principals import PrincipalKind
 
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
 """The actions that actually hand out a session; `sts:TagSession` and friends only ride along."""
@@ -45,20 +46,6 @@ class Effect(StrEnum):
 
     ALLOW = "Allow"
     DENY = "Deny"
-
-
-class PrincipalKind(StrEnum):
-    """What kind of identity a grant names; decides how a caller is matched against it."""
-
-    ACCOUNT_ROOT = "account_root"
-    ARN = "arn"
-    SERVICE = "service"
-    SAML_PROVIDER = "saml_provider"
-    OIDC_PROVIDER = "oidc_provider"
-    PUBLIC = "public"
-    CANONICAL_USER = "canonical_user"
-    UNIQUE_ID = "unique_id"
-    """IAM swaps a deleted user's or role's ARN for its unique id (AROA…/AIDA…): matches no one."""
 
 
 class GrantScope(StrEnum):
