@@ -11,6 +11,7 @@ import hashlib
 import re
 from typing import Any
 
+from monitor.aws.arns import is_account_id, last_segment
 from monitor.findings import Finding
 from monitor.intake.text import clean
 
@@ -20,8 +21,6 @@ FIELD_LIMIT = 1024
 ITEMS_LIMIT = 50
 #: Nesting kept in ``evidence``; deeper values are summarised.
 DEPTH_LIMIT = 6
-
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 def bounded(value: Any, limit: int = FIELD_LIMIT, depth: int = 0) -> Any:
@@ -63,14 +62,14 @@ def fingerprint(finding: Finding) -> str:
 
 def account_or_unknown(account: str | None) -> str:
     """A 12-digit account id, else ``unknown``: routing labels never carry free text."""
-    return account if account and _ACCOUNT.match(account) else "unknown"
+    return account if account and is_account_id(account) else "unknown"
 
 
 def role_name(role_arn: str | None) -> str | None:
     """The last path segment of a role ARN (``.../role/path/Name`` → ``Name``)."""
     if not role_arn:
         return None
-    return role_arn.rsplit("/", 1)[-1] or None
+    return last_segment(role_arn) or None
 
 
 def description_lines(finding: Finding, limit: int = 256) -> list[str]:
