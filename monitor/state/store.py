@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from monitor.state.errors import StateUnavailable
 from monitor.state.keys import bounded, bounded_key
 from monitor.state.memory import MemoryBackend
+from monitor.state.positions import AppliedPositions
 from monitor.state.sqlite import (
     TABLES,
     WINDOWS,
@@ -94,6 +95,11 @@ class _Cache:
 
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
+
+    def clean(self) -> bool:
+        """Nothing written since the last commit (so following the group overwrites nothing)."""
+        pending = (*self.dirty.values(), *self.in_flight.values())
+        return not any(pending) and not self.dirty_windows and not self.windows_in_flight
 
     # The Changes protocol of the backend's flush:
     def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
@@ -229,6 +235,8 @@ class StateStore:
         #: the Kafka position of the message being processed.
         self._claims: list[Claim] = []
         self._position = "local"
+        #: Kafka messages whose effects the state holds (see monitor/state/positions.py).
+        self._applied = AppliedPositions()
         self._sizes: list[tuple[str, int]] = []
         self._sized_at = 0.0
         self._cache_entries = cache_entries
@@ -250,11 +258,13 @@ class StateStore:
         self._owner = threading.get_ident()
         try:
             self._flush()
+            self._applied.write(self._backend)
             self._backend.commit()
         except StateUnavailable:
             self._cache.mark_failed()
             raise
         self._cache.mark_committed()
+        self._applied.committed()
         if self.shared:
             self._follow_group()
             # One row per assumption and finding: trimmed first, so the followed tables stay
@@ -290,6 +300,7 @@ class StateStore:
         self._backend.rollback()
         self._cache = _Cache(self._backend, self.shared)
         self._claims.clear()
+        self._applied.forget()
         if self.shared:
             # Away: a cold cache, and misses are read from the database once it is back.
             with contextlib.suppress(StateUnavailable):
@@ -311,9 +322,21 @@ class StateStore:
 
     # -- group-wide claims (a shared backend) -----------------------------------------------------
 
-    def set_position(self, topic: str, partition: int, offset: int) -> None:
-        """The Kafka message being processed: it owns the claims made until the next one."""
+    def set_position(self, topic: str, partition: int, offset: int) -> bool:
+        """The Kafka message about to be processed: it owns the claims made until the next one.
+
+        False when the state already holds its effects (a re-read after a crash or a
+        rebalance): the caller skips it, so reading a message twice changes nothing.
+        """
         self._position = f"{topic}:{partition}:{offset}"
+        return self._applied.take(self._backend, (topic, partition), offset)
+
+    def refresh(self) -> None:
+        """Partitions were (re)assigned: read their applied positions again and, in a group,
+        take in what the last owners committed, so their windows go on where they stopped."""
+        self._applied.forget_clean()
+        if self.shared and self._cache.clean():
+            self._follow_group()
 
     def _claim(self, kind: str, key: str, at: datetime, span: float = 0.0) -> None:
         if self.shared:
