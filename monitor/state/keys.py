@@ -33,6 +33,9 @@ def bounded(text: str) -> str:
     return f"{prefix}{MARK}{hashlib.sha256(raw).hexdigest()}"
 
 
-def bounded_key(*parts: str) -> tuple[str, ...]:
-    """A composite key with every part bounded."""
-    return tuple(bounded(part) for part in parts)
+def bounded_key(namespace: str, key: str | None = None) -> tuple[str, ...]:
+    """A key tuple (one part, or namespace and key) with every part bounded. Spelled out, not
+    a generator over ``*parts``: it runs a dozen times per assumption."""
+    if key is None:
+        return (bounded(namespace),)
+    return (bounded(namespace), bounded(key))
