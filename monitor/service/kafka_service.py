@@ -130,6 +130,9 @@ class KafkaService:
         self.consumer: Any = None
         self.closing = False
         self._assigned: frozenset[Any] = frozenset()
+        #: Set on a new assignment: the state re-reads positions (and a group's windows)
+        #: before the next message is processed (see StateStore.refresh).
+        self._reassigned = False
         self._stop = threading.Event()
         # The batch is touched by this service's thread and, during a hand-over, by a worker
         # thread while this one is blocked in poll(); the lock makes that exclusion explicit.
@@ -201,6 +204,8 @@ class KafkaService:
         if not self._reset_checked and self._assigned:
             self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
+            if self._reassigned:
+                self._refresh_state()
             try:
                 self._process(records)
             except StateUnavailable as exc:
@@ -217,9 +222,11 @@ class KafkaService:
                 if self._stop.is_set():
                     return  # not taken: its offset is not committed, the next start reads it
                 where = (message.topic, message.partition, message.offset)
-                if self._shared:
-                    self.pipeline.state.set_position(*where)
-                self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                if self.pipeline.state.set_position(*where):
+                    self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                else:  # its effects are in the state already: a re-read must change nothing
+                    self.batch.advance(*where, now=time.monotonic())
+                    self.metrics.messages_already_applied.inc()
                 taken[partition] = taken.get(partition, 0) + 1
                 if not self.backoff.active and self._due():
                     self._checkpoint()
@@ -235,6 +242,12 @@ class KafkaService:
             if index < len(messages):
                 first = messages[index]
                 self.batch.note(first.topic, first.partition, first.offset)
+
+    def _refresh_state(self) -> None:
+        """After an assignment: positions are read again at their partition's next message
+        (a database away then redoes the batch); a group's cache follows the last owners."""
+        self._reassigned = False
+        self.pipeline.state.refresh()
 
     def _redo_batch(self, exc: StateUnavailable) -> None:
         """The shared state went away mid-processing: forget the batch, read it again later.
@@ -418,6 +431,7 @@ class KafkaService:
 
     def partitions_assigned(self, assigned: Collection[Any]) -> None:
         self._assigned = frozenset(assigned)
+        self._reassigned = True
         self.lag.keep_only(self._assigned)
         self.metrics.ready.set(1 if self._assigned else 0)
         log.info("partitions assigned", extra={"partitions": _names(assigned)})
