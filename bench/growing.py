@@ -240,7 +240,8 @@ class Workload:
         """Pull requests get a namespace (``pr-1234``) with a web and an api service account;
         ~15 a weekday, each living until the merge a day or two later."""
         cluster = next(c for c in self.org.clusters if c.name == "dev-previews")
-        opened = self._poisson(15 * (self._activity(day, 10) if day.weekday() < 5 else 0.1))
+        scale = self.shape.accounts / 120
+        opened = self._poisson(15 * scale * (self._activity(day, 10) if day.weekday() < 5 else 0.1))
         self.live = [(pr, end) for pr, end in getattr(self, "live", []) if end > index]
         for _ in range(opened):
             self.preview_pr += self.rng.randrange(1, 9)
