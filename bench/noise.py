@@ -80,9 +80,12 @@ class Tally:
     learning_end: datetime | None = None
 
     def phase(self, day: str) -> str:
+        """A day is learned when it is over by the end of the learning period: a period that
+        ends seconds into a day (the first event came seconds after midnight) leaves that day
+        to the detectors' judgement, so it counts as after learning."""
         assert self.learning_end is not None
-        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-        return "learning" if start < self.learning_end else "after"
+        end = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1)
+        return "learning" if end <= self.learning_end else "after"
 
     def add(self, finding: dict[str, object]) -> None:
         day = str(finding["event_time"])[:10]
