@@ -195,7 +195,7 @@ def render(tally: Tally, seconds: float, run: Run) -> str:
     held = bool(verdicts) and all(verdicts)
     lines += [
         "",
-        f"**Budget {'holds' if held else 'is missed'}** on "
+        f"**Budget {'holds' if held else 'is missed'}**: it holds on "
         f"{sum(verdicts)} of {len(verdicts)} days after learning.",
         "",
     ]
