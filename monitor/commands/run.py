@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
     from monitor.config.settings import Settings
-    from monitor.metrics import Metrics
+    from monitor.service.http import Exposed
 
 log = logging.getLogger("monitor.run")
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         monitor.close()
 
 
-def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
+def _start_metrics(settings: Settings, metrics: Exposed, ready: Callable[[], bool]) -> Any:
     """The HTTP endpoints, or None when ``metrics.port`` is null."""
     from monitor.config.settings import ConfigError
     from monitor.service.http import serve

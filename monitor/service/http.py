@@ -27,11 +27,10 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import choose_encoder
-
-from monitor.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,13 @@ LANDING_PAGE = b"""<!doctype html>
 """
 
 
+class Exposed(Protocol):
+    """What the endpoints need of a process's metrics (the monitor's, the forwarder's)."""
+
+    registry: CollectorRegistry
+    ready: Gauge
+
+
 DEFAULT_MAX_CONNECTIONS = 16
 #: Seconds a connection may stay open without sending its request.
 IDLE_S = 5.0
@@ -60,7 +66,7 @@ class _Server(HTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        metrics: Metrics,
+        metrics: Exposed,
         ready: Callable[[], bool],
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ):
@@ -239,7 +245,7 @@ class MetricsServer:
 
 
 def serve(
-    metrics: Metrics,
+    metrics: Exposed,
     host: str,
     port: int,
     ready: Callable[[], bool],
