@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from forwarding import ACCOUNT, ORG_ID, REGION, Trail, log_body, log_key
+from kafka import KafkaConsumer
 from kafka_service import wait_until
 from kafka_stream import caller_copy
 from plugins.kafka_broker import KafkaBroker
@@ -61,9 +62,11 @@ def _forward_in_process(trail: Trail, **forward: Any) -> ForwarderMetrics:
     settings = load_settings(trail.config(**forward))
     producer = KafkaProducer(**producer_options(settings.kafka), enable_idempotence=True)
     metrics = ForwarderMetrics()
+    forwarder = Forwarder(settings, Queue(settings.forward), producer, metrics)
     try:
-        Forwarder(settings, Queue(settings.forward), producer, metrics).run(until_empty=True)
+        forwarder.run(until_empty=True)
     finally:
+        forwarder.close()
         producer.close(timeout=5)
     return metrics
 
@@ -76,7 +79,10 @@ def _count(metrics: ForwarderMetrics, name: str, **labels: str) -> float:
 def test_direct_sns_and_eventbridge_notifications_are_all_forwarded(trail: Trail) -> None:
     trail.notify_queue()
     trail.put(log_key(1), log_body([caller_copy(1), _out_of_scope(1)]))
-    digest = f"AWSLogs/{ORG_ID}/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/11/01/x_CloudTrail-Digest_{REGION}_t_20261101T0000Z.json.gz"
+    digest = (
+        f"AWSLogs/{ORG_ID}/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/11/01/"
+        f"{ACCOUNT}_CloudTrail-Digest_{REGION}_t_20261101T0000Z.json.gz"
+    )
     trail.put(digest, b"{}")
     trail.put(f"AWSLogs/{ORG_ID}/{ACCOUNT}/Config/{REGION}/config.json.gz", b"not a trail")
     trail.notify_through_sns()
@@ -148,19 +154,22 @@ def test_a_thousand_objects_arrive_in_order_on_each_partition(trail: Trail) -> N
 
 def test_kill_9_mid_object_loses_nothing(trail: Trail) -> None:
     trail.notify_queue()
-    size = 40_000
+    size = 40_000  # 56 MB of JSON: seconds to produce, under limits.max_decompressed_bytes
     trail.put(log_key(0), log_body([caller_copy(n) for n in range(size)]))
     trail.put(log_key(1), log_body([caller_copy(size + 1)]))
     expected = {caller_copy(n)["eventID"] for n in [*range(size), size + 1]}
 
+    watcher = KafkaConsumer(trail.topic, bootstrap_servers=trail.bootstrap,
+                            auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
     first = trail.forward(visibility_timeout="3s")
     try:
-        wait_until(lambda: len(trail.records()) > 0 or first.poll() is not None, 120,
-                   "the first records of the large object")  # fmt: skip
+        wait_until(lambda: bool(watcher.poll(timeout_ms=50)) or first.poll() is not None, 120,
+                   "the first records of the large object", step=0)  # fmt: skip
         assert first.poll() is None, trail.log()[-3000:]
-        first.kill()  # kill -9: no shutdown code runs
+        first.kill()  # kill -9 while it produces the object: no shutdown code runs
         first.wait()
     finally:
+        watcher.close()
         if first.poll() is None:
             first.kill()
     assert sum(trail.waiting()) >= 1  # its message was not deleted

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.close()
+        forwarder.close()
         producer.close(timeout=5)
         log.info("role-monitor forward stopped")
 

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,8 @@ class Forwarder:
             settings.s3.max_concurrency,
             settings.s3.max_attempts,
         )
+        self._pool = ThreadPoolExecutor(settings.s3.max_concurrency, "s3-read")
+        self._reads: dict[ObjectRef, Any] = {}
         self._stop = threading.Event()
         self._last_receive = 0.0
 
@@ -119,13 +122,35 @@ class Forwarder:
         extended = self.metrics.extensions.inc
         with KeepHidden(self._queue, receipts, self._hidden_s, extended):
             in_hand = [_InHand(m) for m in messages]
+            self._reads = self._prefetch(messages)
             for item in in_hand:
                 if self._stop.is_set():
                     break  # bounded shutdown: the rest goes back to the queue below
                 item.complete = self._handle(item)
             timeout = self._shutdown_s if self._stop.is_set() else max(self._hidden_s / 2, 5.0)
             done = self._acknowledged(in_hand, timeout)
+        self._reads.clear()
         self._settle(in_hand, done)
+
+    def _prefetch(self, messages: list[QueueMessage]) -> dict[ObjectRef, Any]:
+        """Starts reading every log object the messages announce, ``s3.max_concurrency`` at a
+        time: S3's latency is paid once per receive, not once per object. Produced in order."""
+        reads = {}
+        for message in messages:
+            try:
+                refs = announced(message.body)
+            except BadNotification:
+                continue  # dead-lettered when its turn comes
+            for ref in refs:
+                if skip_reason(ref.key) is None and ref not in reads:
+                    reads[ref] = self._pool.submit(read_object, self._object(ref))
+        return reads
+
+    def _object(self, ref: ObjectRef) -> S3Object:
+        return S3Object("", ref.bucket, ref.key, self._s3)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _handle(self, item: _InHand) -> bool:
         """Sends what the message announces; False when something must be tried again."""
@@ -169,7 +194,8 @@ class Forwarder:
     def _fetch(self, ref: ObjectRef) -> bytes | None:
         """The object's bytes; None when it is gone for good (nothing left to forward)."""
         try:
-            return read_object(S3Object("", ref.bucket, ref.key, self._s3))
+            read = self._reads.get(ref)
+            return read.result() if read is not None else read_object(self._object(ref))
         except Exception as exc:
             if "NoSuchKey" in _code(exc):
                 self.metrics.objects.labels("missing").inc()
