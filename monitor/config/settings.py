@@ -423,7 +423,8 @@ class AlertsConfig(Section):
     runbook_base_url: str | None = Field(
         default=None,
         description="The runbook every alert links to as `<runbook_base_url>#<detector id>` "
-        "(Alertmanager, Slack, PagerDuty, generic webhooks, SNS), e.g. this project's "
+        "(every sink: Alertmanager, Slack, PagerDuty, generic webhooks, SNS, and a "
+        "`runbook_url` field in JSON lines and Kafka findings), e.g. this project's "
         "docs/detectors.md where on-call can read it. No link when unset.",
     )
     retry_initial: Duration = timedelta(seconds=1)
