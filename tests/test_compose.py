@@ -271,8 +271,9 @@ def test_the_forwarder_is_an_optional_second_service_feeding_the_monitors_topic(
     assert forwarder["image"] == services()["monitor"]["image"]
     environment = forwarder["environment"]
     monitor = services()["monitor"]["environment"]
-    assert environment["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"] == (
-        monitor["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"]
+    assert (
+        environment["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"]
+        == (monitor["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"])
     )
     assert "ROLE_MONITOR_FORWARD__QUEUE_URL" in environment
     port = environment["ROLE_MONITOR_METRICS__PORT"]

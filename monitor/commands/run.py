@@ -78,13 +78,19 @@ def _start_metrics(settings: Settings, metrics: Exposed, ready: Callable[[], boo
     port = settings.metrics.port
     if port is None:
         return None
+    config = settings.metrics
+    web = None
+    if config.web_config is not None:
+        from monitor.service.web_config import load_web_config
+
+        web = load_web_config(settings.resolve(config.web_config))
     try:
-        config = settings.metrics
-        server = serve(metrics, config.bind, port, ready, config.max_connections)
+        server = serve(metrics, config.bind, port, ready, config.max_connections, web)
     except OSError as exc:
         raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from exc
     log.info(
-        "serving /metrics, /healthz, /readyz", extra={"host": server.host, "port": server.port}
+        "serving /metrics, /healthz, /readyz",
+        extra={"host": server.host, "port": server.port, "tls": bool(web and web.tls)},
     )
     return server
 

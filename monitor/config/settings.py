@@ -452,6 +452,13 @@ class MetricsConfig(Section):
         le=1024,
         description="Requests served at once; more wait in the listen queue.",
     )
+    web_config: Path | None = Field(
+        default=None,
+        description="TLS (cert/key, optional client CA) and basic auth (bcrypt hashes) for the "
+        "endpoints: a web-config file in the format of Prometheus's exporter-toolkit "
+        "(`tls_server_config`, `basic_auth_users`); relative paths inside it are relative to it. "
+        "/healthz and /readyz need no password.",
+    )
     ready_after_delivery_failing: Duration = Field(
         default=timedelta(minutes=2),
         description="/readyz answers 503 once every checkpoint has failed for this long.",
