@@ -11,6 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import signal
+import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -184,3 +187,56 @@ def test_kill_9_mid_object_loses_nothing(trail: Trail) -> None:
             second.kill()
     forwarded = [json.loads(r.value)["eventID"] for r in trail.records()]
     assert set(forwarded) == expected  # repeats allowed (run drops them), nothing missing
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_messages_in_hand_stay_hidden_past_their_visibility_timeout(trail: Trail) -> None:
+    from monitor.sources.sqs import KeepHidden
+
+    trail.send("{}")
+    queue = Queue(load_settings(trail.config()).forward)
+    (message,) = queue.receive(1, 1, 2)
+    extensions: list[float] = []
+    with KeepHidden(queue, [message.receipt], 2, lambda: extensions.append(time.monotonic())):
+        wait_until(lambda: len(extensions) >= 3, 30, "three extensions")  # 3 s past the first 2
+        assert queue.receive(1, 0, 2) == []  # still hidden: no second forwarder gets it
+    queue.hide([message.receipt], 0)
+    assert [m.body for m in queue.receive(1, 1, 2)] == ["{}"]
+
+
+def test_the_forwarder_serves_its_endpoints_and_metrics(trail: Trail) -> None:
+    process = trail.forward()
+    try:
+        wait_until(lambda: '"serving /metrics' in trail.log() or process.poll() is not None, 60,
+                   "the endpoints")  # fmt: skip
+        assert process.poll() is None, trail.log()[-3000:]
+        line = next(x for x in trail.log().splitlines() if '"serving /metrics' in x)
+        port = json.loads(line)["fields"]["port"]
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _status(f"{base}/readyz") == 200, 30, "/readyz")
+        assert _status(f"{base}/healthz") == 200
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        assert 'role_forwarder_objects_total{outcome="forwarded"} 0.0' in text
+        assert "role_forwarder_oldest_message_age_seconds 0.0" in text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_missing_queue_is_a_one_line_error(trail: Trail) -> None:
+    trail.sqs.delete_queue(QueueUrl=trail.queue_url)
+    process = trail.forward()
+    assert process.wait(timeout=60) == 2
+    errors = [x for x in trail.log().splitlines() if x.startswith("role-monitor: error:")]
+    assert len(errors) == 1 and "no such queue" in errors[0], trail.log()[-2000:]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return int(answer.status)
+    except (urllib.error.URLError, OSError) as exc:
+        return int(getattr(exc, "code", 0))
