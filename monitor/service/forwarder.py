@@ -88,7 +88,7 @@ class Forwarder:
         self._stop.set()
 
     def ready(self) -> bool:
-        """True while receives succeed (the queue answers) and the producer exists."""
+        """True while receives succeed (the queue answers); the producer connected at start."""
         return time.monotonic() - self._last_receive < self._wait_s + READY_SLACK_S
 
     def run(self, until_empty: bool = False) -> int:
