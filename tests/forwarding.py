@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 import yaml
@@ -98,6 +99,17 @@ class Trail:
             "detail": {"bucket": {"name": self.name}, "object": {"key": key, "size": 1}},
         }
         self.send(json.dumps(event))
+
+    def s3_event(self, key: str) -> str:
+        """The notification S3 sends the queue for a new object (the key URL-encoded)."""
+        record = {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": REGION,
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": self.name}, "object": {"key": quote_plus(key, safe="/")}},
+        }
+        return json.dumps({"Records": [record]})
 
     def send(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
