@@ -129,11 +129,28 @@ def run_warnings(settings: Settings) -> list[str]:
         )
     if settings.metrics.port is None:
         warnings.append("metrics.port is null: `run` would serve no /metrics, /healthz, /readyz")
+    elif settings.metrics.web_config is None and not _loopback(settings.metrics.bind):
+        warnings.append(
+            f"metrics.address {settings.metrics.bind} listens beyond loopback without "
+            "metrics.web_config: anyone who reaches the port reads /metrics over plain HTTP "
+            "(set TLS and basic auth, or keep the port on a private network)"
+        )
     alerts = settings.alerts
     for_people = alerts.alertmanager or alerts.webhook or alerts.sns
     if for_people and runbook_base_url(settings) is None:
         warnings.append("alerts.runbook_base_url is not set: alerts will carry no runbook link")
     return warnings
+
+
+def _loopback(address: str) -> bool:
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def inventory_warnings(settings: Settings) -> list[str]:

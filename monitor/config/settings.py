@@ -335,6 +335,40 @@ class S3SourceConfig(Section):
     )
 
 
+class ForwardConfig(Section):
+    """``role-monitor forward``: S3 object-created notifications on SQS → the Kafka topic."""
+
+    queue_url: str | None = Field(
+        default=None,
+        description="SQS queue receiving the trail bucket's object-created notifications "
+        "(direct S3 events, SNS-wrapped or EventBridge-shaped). Required by `forward`.",
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="SQS endpoint (a VPC endpoint, moto); default: AWS's"
+    )
+    region: str | None = Field(default=None, description="region of the SQS client")
+    topic: str | None = Field(
+        default=None, description="topic the records go to; default: the first `kafka.topics`"
+    )
+    max_messages: int = Field(
+        default=10, ge=1, le=10, description="SQS messages taken per receive (at most 10)"
+    )
+    wait_time: Duration = Field(
+        default=timedelta(seconds=10),
+        description="long-poll wait of one receive (at most 20 s); also how soon a stop is seen",
+    )
+    visibility_timeout: Duration = Field(
+        default=timedelta(minutes=2),
+        description="how long a message in hand stays hidden; extended every half of it while "
+        "its objects are read and produced, so a large object is never handed out twice",
+    )
+    shutdown_timeout: Duration = Field(
+        default=timedelta(seconds=20),
+        description="on SIGTERM, how long the objects in hand may take to be acknowledged; "
+        "what is not is left on the queue for the next forwarder",
+    )
+
+
 class JsonlSinkConfig(Section):
     path: str = "-"
 
@@ -389,7 +423,8 @@ class AlertsConfig(Section):
     runbook_base_url: str | None = Field(
         default=None,
         description="The runbook every alert links to as `<runbook_base_url>#<detector id>` "
-        "(Alertmanager, Slack, PagerDuty, generic webhooks, SNS), e.g. this project's "
+        "(every sink: Alertmanager, Slack, PagerDuty, generic webhooks, SNS, and a "
+        "`runbook_url` field in JSON lines and Kafka findings), e.g. this project's "
         "docs/detectors.md where on-call can read it. No link when unset.",
     )
     retry_initial: Duration = timedelta(seconds=1)
@@ -416,6 +451,13 @@ class MetricsConfig(Section):
         ge=1,
         le=1024,
         description="Requests served at once; more wait in the listen queue.",
+    )
+    web_config: Path | None = Field(
+        default=None,
+        description="TLS (cert/key, optional client CA) and basic auth (bcrypt hashes) for the "
+        "endpoints: a web-config file in the format of Prometheus's exporter-toolkit "
+        "(`tls_server_config`, `basic_auth_users`); relative paths inside it are relative to it. "
+        "/healthz and /readyz need no password.",
     )
     ready_after_delivery_failing: Duration = Field(
         default=timedelta(minutes=2),
@@ -470,6 +512,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = MetricsConfig()
     log: LogConfig = LogConfig()
     s3: S3SourceConfig = S3SourceConfig()
+    forward: ForwardConfig = ForwardConfig()
     #: Folder that relative paths resolve against (the config file's folder).
     base_dir: Path = Path(".")
 

@@ -23,15 +23,17 @@ import logging
 import queue
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import choose_encoder
 
-from monitor.metrics import Metrics
+from monitor.service.web_config import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,15 @@ LANDING_PAGE = b"""<!doctype html>
 """
 
 
+class Exposed(Protocol):
+    """What the endpoints need of a process's metrics (the monitor's, the forwarder's)."""
+
+    registry: CollectorRegistry
+    ready: Gauge
+
+
+#: Answer without basic auth: up or ready is all they say, and kubelet probes carry no password.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 DEFAULT_MAX_CONNECTIONS = 16
 #: Seconds a connection may stay open without sending its request.
 IDLE_S = 5.0
@@ -60,10 +71,13 @@ class _Server(HTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        metrics: Metrics,
+        metrics: Exposed,
         ready: Callable[[], bool],
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        web: WebConfig | None = None,
     ):
+        #: ``metrics.web_config``: TLS and basic auth (none: plain HTTP, open).
+        self.web = web or WebConfig()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -122,6 +136,22 @@ class _Server(HTTPServer):
         while (item := self._ready_requests.get()) is not None:
             self._serve(*item)
 
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Over TLS, the handshake runs here, on a worker thread, bounded by ``IDLE_S``."""
+        if self.web.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(IDLE_S)
+        try:
+            secure = self.web.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:  # a client that does not speak TLS, or cannot
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()
+
     def _serve(self, request: Any, client_address: Any) -> None:
         try:
             self.finish_request(request, client_address)
@@ -171,7 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, send_body: bool) -> None:
         path = self.path.split("?", 1)[0]
-        if path == "/":
+        if path not in OPEN_PATHS and not self.server.web.allows(self.headers.get("Authorization")):
+            self._reply(401, b"unauthorized\n", "text/plain; charset=utf-8", send_body,
+                        {"WWW-Authenticate": 'Basic realm="role-usage-monitor"'})  # fmt: skip
+        elif path == "/":
             self._reply(200, LANDING_PAGE, "text/html; charset=utf-8", send_body)
         elif path == "/metrics":
             self.server.is_ready()
@@ -186,8 +219,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, b"not found\n", "text/plain; charset=utf-8", send_body)
 
-    def _reply(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        send_body: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -239,11 +281,12 @@ class MetricsServer:
 
 
 def serve(
-    metrics: Metrics,
+    metrics: Exposed,
     host: str,
     port: int,
     ready: Callable[[], bool],
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    web: WebConfig | None = None,
 ) -> MetricsServer:
     """Start serving on ``host:port`` (port 0: an ephemeral port, see ``.port``)."""
-    return MetricsServer(_Server((host, port), metrics, ready, max_connections))
+    return MetricsServer(_Server((host, port), metrics, ready, max_connections, web))

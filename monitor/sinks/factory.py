@@ -25,13 +25,14 @@ RetryHook = Callable[[TransientSinkError], None]
 def build_sinks(settings: Settings, metrics: Metrics | None = None) -> list[Sink]:
     alerts = settings.alerts
     sinks: list[Sink] = []
+    runbook = runbook_base_url(settings)
     if alerts.jsonl is not None:
         path = alerts.jsonl.path
-        sinks.append(JsonLinesSink(path if path == "-" else str(settings.resolve(path))))
+        target = path if path == "-" else str(settings.resolve(path))
+        sinks.append(JsonLinesSink(target, runbook_base=runbook))
     if alerts.kafka is not None:
         options = client_options(settings.kafka, settings.resolve)
-        sinks.append(KafkaSink(alerts.kafka.topic, options))
-    runbook = runbook_base_url(settings)
+        sinks.append(KafkaSink(alerts.kafka.topic, options, runbook_base=runbook))
     if alerts.alertmanager is not None:
         hook = _retry_counter(metrics, AlertmanagerSink.name)
         sinks.append(AlertmanagerSink(alerts.alertmanager, on_retry=hook, runbook_base=runbook))

@@ -108,3 +108,18 @@ def reason_lines(finding: Finding, limit: int = 256) -> list[str]:
 def runbook_url(base: str | None, detector: str) -> str | None:
     """``<base>#<detector>``: the detector's section of the runbook; None without a base."""
     return f"{base}#{detector}" if base else None
+
+
+def with_runbook(document: bytes, base: str | None, detector: str) -> bytes:
+    """A finding's JSON object with ``runbook_url`` added last (unchanged without a base).
+
+    Spliced in rather than re-serialised: the finding's own bytes stay exactly as they were,
+    and the URL comes from the configuration and a detector id, never from the event.
+    """
+    url = runbook_url(base, detector)
+    if url is None or not document.endswith(b"}"):
+        return document
+    import orjson
+
+    separator = b"," if document != b"{}" else b""
+    return document[:-1] + separator + b'"runbook_url":' + orjson.dumps(url) + b"}"
