@@ -23,7 +23,7 @@ import pytest
 from forwarding import ACCOUNT, ORG_ID, REGION, Trail, log_body, log_key
 from kafka import KafkaConsumer
 from kafka_service import wait_until
-from kafka_stream import caller_copy
+from kafka_stream import OUTSIDER, caller_copy
 from plugins.kafka_broker import KafkaBroker
 
 from monitor.config.settings import load_settings
@@ -102,8 +102,10 @@ def test_direct_sns_and_eventbridge_notifications_are_all_forwarded(trail: Trail
     assert sorted(json.loads(r.value)["eventID"] for r in records) == [
         caller_copy(n)["eventID"] for n in (1, 2, 3)
     ]
-    # Keyed by the shared event id: both copies of a cross-account call meet on one partition.
-    assert {r.key for r in records} == {caller_copy(n)["sharedEventID"].encode() for n in (1, 2, 3)}
+    # Keyed by the caller, as `produce` keys it: a group's per-caller windows stay whole.
+    assert {r.key for r in records} == {
+        f"{OUTSIDER}:AIDAOUTSIDER{n:08d}".encode() for n in (1, 2, 3)
+    }
     assert {dict(r.headers)["source"] for r in records} == {
         f"s3://{trail.name}/{log_key(n)}".encode() for n in (1, 2, 3)
     }

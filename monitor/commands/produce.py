@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not loa
     from kafka import KafkaProducer
 
     from monitor.config.settings import Settings
-    from monitor.intake.envelopes import Record
     from monitor.sources.files import Message
 
 FLUSH_TIMEOUT_S = 60.0
@@ -118,11 +117,12 @@ def _records(message: Message) -> Iterator[Outgoing]:
     """Every readable record of one message as JSON; unreadable pieces are not sent."""
     import orjson
 
+    from monitor.detect.produce_key import partition_key
     from monitor.intake.envelopes import Record, decode
 
     for decoded in decode(message.payload):
         if isinstance(decoded, Record):
-            yield _key(decoded), orjson.dumps(decoded.data)
+            yield partition_key(decoded), orjson.dumps(decoded.data)
 
 
 def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
@@ -134,29 +134,6 @@ def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
         return []
     records = shift_to([orjson.loads(value) for _, value in batch], datetime.now(UTC))
     return [(key, orjson.dumps(record)) for (key, _), record in zip(batch, records, strict=True)]
-
-
-def _key(record: Record) -> bytes | None:
-    return partition_key(record)
-
-
-def partition_key(record: Record) -> bytes | None:
-    """The produce key: the caller as the windows key it (``accountId:principalId``, an AWS
-    service as ``service:<invokedBy>``; see ``detectors.identity.principal_key``), bounded in
-    bytes; a record that is not an event in scope keeps its ``sharedEventID``/``eventID``."""
-    from detectors.identity import principal_key
-    from monitor.intake.normalize import RecordRejected, normalize
-    from monitor.state.keys import bounded
-
-    try:
-        event = normalize(record.data, record.envelope)
-    except RecordRejected:
-        event = None
-    if event is not None:
-        return bounded(principal_key(event.caller)).encode()
-    data = record.data
-    key = data.get("sharedEventID") or data.get("eventID")
-    return str(key).encode() if key else None
 
 
 def _report(out: Any, topic: str, sent: int, failed: int, skipped: int) -> None:

@@ -2,8 +2,9 @@
 
 One receive at a time: for each message, the objects it announces are read from S3 and their
 in-scope records (the same :func:`monitor.intake.scope.in_scope` as ``run``) produced one per
-Kafka message, keyed by ``sharedEventID`` (else ``eventID``) so both copies of a cross-account
-call land on one partition, like ``role-monitor produce``. Unreadable pieces go to the dead
+Kafka message, keyed by its caller like ``role-monitor produce``
+(:mod:`monitor.detect.produce_key`): a group's per-caller windows stay on one partition, and both
+copies of a cross-account call land together. Unreadable pieces go to the dead
 letter topic with their reason. Only when the broker acknowledged every record (and dead
 letter) of a message's objects is the message deleted: a crash anywhere before that lets SQS
 hand it out again, so a record may be produced twice (``run`` drops the repeat by its event id)
@@ -24,7 +25,8 @@ from typing import Any
 import orjson
 
 from monitor.config.settings import Settings
-from monitor.intake.envelopes import Record, Rejection, decode
+from monitor.detect.produce_key import partition_key
+from monitor.intake.envelopes import Rejection, decode
 from monitor.intake.scope import in_scope
 from monitor.service.checkpoint import MAX_DEAD_LETTER_BYTES
 from monitor.service.forwarder_metrics import ForwarderMetrics
@@ -214,7 +216,7 @@ class Forwarder:
                 self.metrics.records.labels("produced").inc()
                 yield self._producer.send(
                     self.topic,
-                    key=assumption_key(piece),
+                    key=partition_key(piece),
                     value=orjson.dumps(piece.data),
                     headers=[("source", source)],
                 )
@@ -262,13 +264,6 @@ class Forwarder:
             return
         self.metrics.messages.labels("deleted").inc(len(done) - refused)
         self.metrics.messages.labels("retried").inc(len(rest))
-
-
-def assumption_key(record: Record) -> bytes | None:
-    """``sharedEventID``, else ``eventID``: both copies of a cross-account call share the
-    first, so they land on one partition and one consumer sees the pair."""
-    key = record.data.get("sharedEventID") or record.data.get("eventID")
-    return str(key).encode() if isinstance(key, str | int) and key else None
 
 
 def _all_acked(sends: list[Future]) -> bool:
