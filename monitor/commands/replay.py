@@ -146,10 +146,14 @@ def feed(
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
     from monitor.config.settings import ConfigError
+    from monitor.config.state_target import problem
     from monitor.service.app import is_url
 
     if value is None or value == ":memory:":
         return ":memory:"
+    why = problem(value)
+    if why:
+        raise ConfigError(f"--state: {why}")
     if is_url(value):
         return value  # a shared PostgreSQL state (docs/scaling.md), checked when opened
     folder = Path(value).parent

@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from monitor.config import state_target
 from monitor.config.durations import parse_duration
 from monitor.config.sources import (
     DEFAULT,
@@ -237,6 +238,22 @@ class StateConfig(Section):
         default=None,
         description="file holding the PostgreSQL password (else the URL's, or PGPASSWORD)",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        why = value and state_target.problem(value.get_secret_value(), url_only=True)
+        if why:
+            raise ValueError(why)  # a one-line error naming state.url, never the value
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_a_path(cls, value: str) -> str:
+        why = state_target.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
 
 
 class ClockConfig(Section):
