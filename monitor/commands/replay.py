@@ -196,9 +196,11 @@ def _replay_message(
 ) -> None:
     processed = monitor.pipeline.process(message.payload)
     delivery.deliver(processed.findings)
-    if dead_letters is not None:
-        for rejection in processed.rejections:
-            dead_letters.write(dead_letter_line(rejection, message.origin))
+    if dead_letters is not None and processed.rejections:
+        from monitor.intake.envelopes import one_rejection
+
+        rejection = one_rejection(processed.rejections, message.payload)
+        dead_letters.write(dead_letter_line(rejection, message.origin))
 
 
 def dead_letter_line(rejection: Rejection, origin: str) -> bytes:

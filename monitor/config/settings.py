@@ -281,6 +281,26 @@ class LimitsConfig(Section):
         description="A gzip message or file that expands beyond this many bytes is "
         "dead-lettered (reason too_large) instead of being held in memory.",
     )
+    max_records_per_message: int = Field(
+        default=50_000,
+        ge=1,
+        description="A log file, JSON array or CloudWatch payload with more entries than this "
+        "is dead-lettered whole (reason too_many_records), none of its records processed.",
+    )
+    max_elements: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="JSON values one message may hold (counted from its bytes before parsing; "
+        "a real record has about one per 30 bytes): more is dead-lettered whole, unparsed "
+        "(reason too_many_elements), so memory follows the message's size, not its shape.",
+    )
+    max_nesting: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Envelopes inside envelopes (gzip, base64, CloudWatch messages) one message "
+        "may nest; deeper is dead-lettered whole (reason too_deep).",
+    )
 
 
 class S3SourceConfig(Section):

@@ -1,0 +1,56 @@
+"""``role-monitor run`` against hostile input, round two (issue 21), each against the real
+broker in a real process: what a user sees is the dead-letter topic, the findings file, the
+group's commits and the process's own peak memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kafka_service import Service, Setup, read_topic, send, wait_until
+from kafka_stream import Message, expected_findings, sts_stream
+from plugins.kafka_broker import KafkaBroker
+from test_message_limits import empty_lists
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def setup(kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path) -> Setup:
+    made = Setup(kafka_broker.bootstrap, kafka_topic, tmp_path)
+    kafka_broker.create_topic(made.dead_letter_topic)
+    return made
+
+
+def peak_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def test_amplifying_messages_cost_one_bounded_dead_letter_each(setup: Setup) -> None:
+    """Point 1: the 64 KB gzip of 22 million empty lists and the 346-byte one of 100k, between
+    good messages. Before: a 4.8 GB peak (killed under a 2 GB limit, the partition stuck) and
+    78k dead letters each the whole message. Now: one dead letter per message, an excerpt of at
+    most 64 KiB, every good finding delivered and everything committed, in bounded memory."""
+    good = sts_stream(0, 10, noise_every=10**9)
+    hostile = [Message(None, empty_lists(22_000_000)), Message(None, empty_lists(100_000))]
+    send(setup.bootstrap, setup.topic, good[:5] + hostile + good[5:])
+    service = Service(setup.config(metrics_port=0))
+    try:
+        wait_until(
+            lambda: setup.all_committed() and len(setup.delivered()) == 10,
+            120,
+            "every message handled and committed",
+        )
+        peak = peak_mib(service.process.pid)
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    assert sorted(setup.delivered()) == sorted(expected_findings(good))
+    letters = read_topic(setup.bootstrap, setup.dead_letter_topic)
+    reasons = sorted(dict(letter.headers)["reason"].decode() for letter in letters)
+    assert reasons == ["too_many_elements", "too_many_records"]
+    assert all(len(letter.value) <= 64 * 1024 for letter in letters)
+    print(f"service peak RSS {peak:.0f} MiB")
+    assert peak < 300, f"the service peaked at {peak:.0f} MiB"
