@@ -5,12 +5,14 @@ group's commits and the process's own peak memory.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from kafka_service import Service, Setup, read_topic, send, wait_until
 from kafka_stream import Message, expected_findings, sts_stream
-from plugins.kafka_broker import KafkaBroker
+from plugins.kafka_broker import TOPIC_PARTITIONS, KafkaBroker
+from test_hardening_run import edited, silent_server  # noqa: F401 - a fixture
 from test_message_limits import empty_lists
 
 pytestmark = pytest.mark.kafka
@@ -54,3 +56,62 @@ def test_amplifying_messages_cost_one_bounded_dead_letter_each(setup: Setup) -> 
     assert all(len(letter.value) <= 64 * 1024 for letter in letters)
     print(f"service peak RSS {peak:.0f} MiB")
     assert peak < 300, f"the service peaked at {peak:.0f} MiB"
+
+
+def readyz(service: Service) -> int:
+    import urllib.error
+    import urllib.request
+
+    port = service.logged("serving /metrics, /healthz, /readyz")[0]["fields"]["port"]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_a_sink_that_never_answers_is_down_within_the_readiness_grace(
+    setup: Setup,
+    silent_server: str,  # noqa: F811 - the fixture imported above
+) -> None:
+    """Point 3: a webhook that accepts the connection and never answers. Before: /readyz
+    turned 503 only after 62.7 s and the lag read 0 while 840 were waiting. Now each sink call
+    ends at ``alerts.call_timeout`` and a checkpoint counts as failing from when it began: 503
+    within ``metrics.ready_after_delivery_failing`` (3 s here, plus one scrape), the lag shown."""
+    messages = sts_stream(0, 40, noise_every=10**9)
+    config = setup.config(
+        metrics_port=0,
+        commit_every=10,
+        alerts={"webhook": {"url": silent_server, "format": "generic"}, "call_timeout": "1s"},
+    )
+    text = config.read_text().replace(
+        "metrics:\n", "metrics:\n  ready_after_delivery_failing: 3s\n"
+    )
+    config.write_text(text)
+    service = Service(config)
+    try:
+        service.wait_assigned()
+        wait_until(lambda: readyz(service) == 200, 30, "ready before the outage")
+        send(setup.bootstrap, setup.topic, messages)
+        sent = time.monotonic()
+        wait_until(lambda: readyz(service) == 503, 30, "/readyz 503")
+        not_ready_after = time.monotonic() - sent
+        wait_until(
+            lambda: (
+                sum(
+                    service.metric("role_monitor_consumer_lag", topic=setup.topic, partition=str(p))
+                    or 0
+                    for p in range(TOPIC_PARTITIONS)
+                )
+                > 0
+            ),
+            30,
+            "the lag showing the undelivered records",
+        )
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    print(f"/readyz 503 {not_ready_after:.1f} s after the stream began")
+    assert not_ready_after < 3 + 1 + 5, "the grace, one sink call, and the wait's steps"
+    committed, _ = setup.offsets()
+    assert set(committed.values()) == {0}, "nothing undelivered may be committed"

@@ -378,6 +378,12 @@ class AlertsConfig(Section):
     )
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
+    call_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="Deadline of one call to a sink (its POSTs and their short retries, an SNS "
+        "publish, the Kafka sink's flush): a sink that accepts the connection and never answers "
+        "fails the checkpoint after this, so readiness and lag show the outage.",
+    )
 
 
 class MetricsConfig(Section):

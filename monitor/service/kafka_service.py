@@ -99,6 +99,8 @@ class KafkaService:
         self._exited = threading.Event()
         #: Monotonic time of the first failed checkpoint of the current outage (readiness).
         self._failing_since: float | None = None
+        #: Monotonic start of the checkpoint in progress: one that hangs is failing already.
+        self._checkpoint_since: float | None = None
         self._ready_grace = settings.metrics.ready_after_delivery_failing.total_seconds()
         self._sampled_at = time.monotonic()
         self._reset_checked = False
@@ -145,7 +147,7 @@ class KafkaService:
     def ready(self) -> bool:
         """True while partitions are assigned and delivery has not been failing for longer than
         ``metrics.ready_after_delivery_failing`` and the shared state answers (readiness)."""
-        failing = self._failing_since
+        failing = self._failing_since or self._checkpoint_since
         stuck = failing is not None and time.monotonic() - failing > self._ready_grace
         return bool(self._assigned) and not self.closing and not stuck and self._state_ok
 
@@ -315,6 +317,13 @@ class KafkaService:
         return self.batch.due(time.monotonic(), interval, self.kafka.commit_every)
 
     def _checkpoint(self) -> bool:
+        self._checkpoint_since = time.monotonic()
+        try:
+            return self._run_checkpoint()
+        finally:
+            self._checkpoint_since = None
+
+    def _run_checkpoint(self) -> bool:
         try:
             self.checkpointer.run(self.batch)
         except (DeliveryFailed, DeadLetterFailed, StateUnavailable) as exc:
@@ -371,8 +380,8 @@ class KafkaService:
     def _back_pressure(self, exc: Exception) -> None:
         if isinstance(exc, StateUnavailable):
             self._state_up(False)
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
+        if self._failing_since is None:  # since the failed checkpoint began, not ended
+            self._failing_since = self._checkpoint_since or time.monotonic()
         delay = self.backoff.fail(time.monotonic())
         self._pause_all()
         log.warning(
