@@ -5,13 +5,18 @@ group's commits and the process's own peak memory.
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka_service import Service, Setup, read_topic, send, wait_until
 from kafka_stream import Message, expected_findings, sts_stream
 from plugins.kafka_broker import TOPIC_PARTITIONS, KafkaBroker
+from test_clock import ORG as CLOCK_ORG
+from test_clock import assumption, forged
 from test_hardening_run import edited, silent_server  # noqa: F401 - a fixture
 from test_message_limits import empty_lists
 
@@ -115,3 +120,61 @@ def test_a_sink_that_never_answers_is_down_within_the_readiness_grace(
     assert not_ready_after < 3 + 1 + 5, "the grace, one sink call, and the wait's steps"
     committed, _ = setup.offsets()
     assert set(committed.values()) == {0}, "nothing undelivered may be committed"
+
+
+def clock_config(setup: Setup) -> Path:
+    """The test_clock organization: 20 trusted outside callers, so only learning decides."""
+    import yaml
+
+    config = setup.config(metrics_port=0)
+    document = yaml.safe_load(config.read_text())
+    document["organization"] = {"accounts": [CLOCK_ORG]}
+    document["trusted_external_accounts"] = [f"7777{n:08d}" for n in range(21)]
+    config.write_text(yaml.safe_dump(document))
+    return config
+
+
+def keyed(*records: dict[str, Any]) -> list[Message]:
+    """One key: one partition, read in the order sent."""
+    return [Message(b"clock", json.dumps(record).encode()) for record in records]
+
+
+def first_seen(setup: Setup) -> int:
+    lines = setup.findings_file().read_bytes().splitlines()
+    return sum(json.loads(line)["detector"] == "cross_account_first_seen" for line in lines)
+
+
+def test_run_follows_the_stream_clock_through_a_backfill_and_a_catch_up(setup: Setup) -> None:
+    """Point 4, both cases of the issue through ``role-monitor run``. Backfill: 20 pairs of
+    June 2025, a denied record dated ten minutes from now, the same pairs eight days later
+    (before: the baselines were pruned and 20 of 20 paged again; now none). Catch-up on a new
+    group and state: a first record of 2024-01-01, then 20 new pairs of two days ago (before:
+    learning started in 2024 and they fired; now learning starts with the stream)."""
+    backfill = datetime(2025, 6, 2, tzinfo=UTC)
+    stray = forged((datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    learned = [assumption(n, backfill + timedelta(minutes=n)) for n in range(1, 21)]
+    again = [assumption(n, backfill + timedelta(days=8, minutes=n)) for n in range(1, 21)]
+    service = Service(clock_config(setup))
+    try:
+        service.wait_assigned()
+        for phase in (learned, [stray], again):  # each checkpointed (and pruned) on its own
+            send(setup.bootstrap, setup.topic, keyed(*phase))
+            wait_until(setup.all_committed, 60, "the phase committed")
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    assert first_seen(setup) == 0, "known pairs paged again after the stray record"
+
+    catch_up = Setup(setup.bootstrap, setup.topic + ".catch-up", setup.folder / "catch-up")
+    catch_up.folder.mkdir()
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    stream = [assumption(0, datetime(2024, 1, 1, tzinfo=UTC))]
+    stream += [assumption(n, recent + timedelta(minutes=n)) for n in range(1, 21)]
+    send(catch_up.bootstrap, catch_up.topic, keyed(*stream))
+    service = Service(clock_config(catch_up))
+    try:
+        wait_until(catch_up.all_committed, 60, "the catch-up committed")
+        assert service.stop()[0] == 0
+    finally:
+        service.ensure_stopped()
+    assert first_seen(catch_up) == 0, "the stream's first days were reported, not learned"

@@ -25,7 +25,7 @@ from monitor.detect.role_changes import ChangeHandler
 from monitor.detect.suppress import Suppressor
 from monitor.findings import Finding, Severity
 from monitor.intake.clock import REASON as IMPLAUSIBLE_TIME
-from monitor.intake.clock import EventClock, minus
+from monitor.intake.clock import EventClock, StartVote, StreamMarks, minus
 from monitor.intake.envelopes import Record, Rejection, decode
 from monitor.intake.events import Event, OrganizationChange, ProviderChange, RoleChange, RoleEvent
 from monitor.intake.normalize import RecordRejected, normalize
@@ -84,6 +84,11 @@ class Pipeline:
         #: Which event times may move ``now`` (``run`` sets ``max_age``; see
         #: monitor/intake/clock.py).
         self.clock = EventClock(settings.clock.max_ahead)
+        #: What the clock follows: each stream's robust mark, not any one record's time.
+        self.marks = StreamMarks(settings.clock.max_ahead)
+        #: ``run`` only (a live stream, see ``_observation_start``); None: the first record.
+        self.start_vote: StartVote | None = None
+        self._start_stored = False
         self._pruned_at: datetime | None = None
         self._severity = {
             detector_id: Severity(config.severity)
@@ -166,8 +171,23 @@ class Pipeline:
             enricher=self.enricher,
             state=self.state,
             now=self.now if self.now is not None else at,
-            observation_start=self.state.observation_start(at),
+            observation_start=self._observation_start(at),
         )
+
+    def _observation_start(self, at: datetime) -> datetime:
+        """The state's learning start; in ``run``, decided by the first few records' vote
+        (monitor/intake/clock.py ``StartVote``) rather than by whichever record came first."""
+        vote = self.start_vote
+        if vote is None or self._start_stored:
+            return self.state.observation_start(at)
+        if self.state.get_meta("observation_start") is not None:  # learned, or a restart
+            self._start_stored = True
+            return self.state.observation_start(at)
+        start, decided = vote.offer(at)
+        if decided:
+            self._start_stored = True
+            return self.state.observation_start(start)
+        return start
 
     def _detect(self, ev: EnrichedEvent) -> list[Finding]:
         ctx = self._context(ev.event.event_time)
@@ -225,9 +245,10 @@ class Pipeline:
         why = self.clock.implausible(event.event_time, wall)
         if why is not None:
             raise RecordRejected(IMPLAUSIBLE_TIME, why)
-        if self.now is None or event.event_time > self.now:
-            self.now = event.event_time
-            self.metrics.last_event_time.set(event.event_time.timestamp())
+        mark = self.marks.observe(event.event_time)
+        if self.now is None or mark > self.now:
+            self.now = mark
+            self.metrics.last_event_time.set(mark.timestamp())
         age = wall - event.event_time
         self.metrics.event_age.observe(max(age.total_seconds(), 0.0))
 

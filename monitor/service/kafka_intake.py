@@ -36,6 +36,7 @@ class Intake:
         batch.advance(*where, now=now)
 
     def _process(self, value: bytes, where: Where, batch: Batch) -> None:
+        self.pipeline.marks.source = where[:2]  # the clock follows each partition's own mark
         try:
             processed = self.pipeline.process(value)
         except StateUnavailable:

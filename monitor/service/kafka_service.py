@@ -42,6 +42,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.config.settings import Settings
+from monitor.intake.clock import StartVote
 from monitor.service.app import Monitor
 from monitor.service.checkpoint import (
     Backoff,
@@ -93,6 +94,8 @@ class KafkaService:
         self.pipeline = monitor.pipeline
         # A live stream: an event years old is as implausible as one from the future.
         self.pipeline.clock.max_age = settings.clock.max_age
+        # ... whose first records vote for the learning start (one stray record cannot set it).
+        self.pipeline.start_vote = StartVote(tolerance=settings.state.late_event_grace)
         self.metrics = monitor.metrics
         self.state = monitor.state
         self._watchdog = watchdog
