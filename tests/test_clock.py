@@ -209,3 +209,24 @@ def test_an_ordinary_stream_starts_learning_at_its_first_record() -> None:
     run.feed(*pairs)
     first = datetime.fromisoformat(pairs[0]["eventTime"].replace("Z", "+00:00"))
     assert run.monitor.state.get_meta("observation_start") == first.isoformat()
+
+
+def test_a_stray_old_record_cannot_lower_a_groups_learning_start(postgres_url: str) -> None:
+    """In a group the start is the earliest any instance saw; once the first records have
+    voted, a record of 2024-01-01 (inside clock.max_age) must not pull it back."""
+    from monitor.intake.clock import StartVote
+
+    run = Run()
+    config = run.monitor.settings
+    run.monitor = build_monitor(config, state_path=postgres_url)
+    run.delivery = Delivery([run], run.monitor.state, run.monitor.metrics)
+    run.monitor.pipeline.clock.max_age = timedelta(days=1095)
+    run.monitor.pipeline.start_vote = StartVote()
+    run.feed(*first_seen_pairs(2, 6, first=1))
+    run.monitor.state.commit()
+    start = run.monitor.state.get_meta("observation_start")
+    assert start is not None
+    run.feed(assumption(0, datetime(2024, 1, 1, tzinfo=UTC)))
+    run.monitor.state.commit()
+    assert run.monitor.state.get_meta("observation_start") == start
+    run.monitor.close()

@@ -88,7 +88,8 @@ class Pipeline:
         self.marks = StreamMarks(settings.clock.max_ahead)
         #: ``run`` only (a live stream, see ``_observation_start``); None: the first record.
         self.start_vote: StartVote | None = None
-        self._start_stored = False
+        #: Once the vote is decided (or the state had a start): no later record goes below it.
+        self._start_floor: datetime | None = None
         self._pruned_at: datetime | None = None
         self._severity = {
             detector_id: Severity(config.severity)
@@ -178,16 +179,20 @@ class Pipeline:
         """The state's learning start; in ``run``, decided by the first few records' vote
         (monitor/intake/clock.py ``StartVote``) rather than by whichever record came first."""
         vote = self.start_vote
-        if vote is None or self._start_stored:
+        if vote is None:
             return self.state.observation_start(at)
-        if self.state.get_meta("observation_start") is not None:  # learned, or a restart
-            self._start_stored = True
-            return self.state.observation_start(at)
-        start, decided = vote.offer(at)
-        if decided:
-            self._start_stored = True
-            return self.state.observation_start(start)
-        return start
+        if self._start_floor is None:
+            stored = self.state.get_meta("observation_start")  # learned, or a restart
+            if stored is not None:
+                self._start_floor = datetime.fromisoformat(stored)
+            else:
+                start, decided = vote.offer(at)
+                if not decided:
+                    return start
+                self._start_floor = start
+                return self.state.observation_start(start)  # stored now
+        # A group's start is the earliest any instance saw: a stray old record must not lower it.
+        return self.state.observation_start(max(at, self._start_floor))
 
     def _detect(self, ev: EnrichedEvent) -> list[Finding]:
         ctx = self._context(ev.event.event_time)
