@@ -91,8 +91,8 @@ class StartVote:
     Why: in ``run``, one first record dated 2024-01-01 (inside ``clock.max_age``) started the
     learning period then, so pairs first seen in the real 2026 stream fired (30 first-seen
     findings instead of 23). Now the first ``needed`` times vote: the start is the earliest
-    of them within ``tolerance`` of their median. Until then the start is the latest time
-    seen, so those first records are learned, never reported.
+    of them within ``tolerance`` of their median, stored once ``needed`` have voted (before,
+    the same rule over the times so far: two records already outvote one stray).
     """
 
     needed: int = 5
@@ -102,11 +102,10 @@ class StartVote:
     def offer(self, at: datetime) -> tuple[datetime, bool]:
         """The start to use for ``at``, and whether it is decided (to be stored)."""
         self.times.append(at)
-        if len(self.times) < self.needed:
-            return max(self.times), False
         ordered = sorted(self.times)
         median = ordered[len(ordered) // 2]
-        return min(t for t in ordered if median - t <= self.tolerance), True
+        start = min(t for t in ordered if median - t <= self.tolerance)
+        return start, len(ordered) >= self.needed
 
 
 def minus(at: datetime, delta: timedelta) -> datetime:
