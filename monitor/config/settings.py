@@ -37,6 +37,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from monitor.config import state_target
 from monitor.config.durations import parse_duration
 from monitor.config.sources import (
     DEFAULT,
@@ -291,6 +292,22 @@ class StateConfig(Section):
         description="file holding the PostgreSQL password (else the URL's, or PGPASSWORD)",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        why = value and state_target.problem(value.get_secret_value(), url_only=True)
+        if why:
+            raise ValueError(why)  # a one-line error naming state.url, never the value
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_a_path(cls, value: str) -> str:
+        why = state_target.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
+
 
 class ClockConfig(Section):
     """Which CloudTrail event times the pipeline trusts (see monitor/intake/clock.py)."""
@@ -316,6 +333,26 @@ class LimitsConfig(Section):
         ge=1024,
         description="A gzip message or file that expands beyond this many bytes is "
         "dead-lettered (reason too_large) instead of being held in memory.",
+    )
+    max_records_per_message: int = Field(
+        default=50_000,
+        ge=1,
+        description="A log file, JSON array or CloudWatch payload with more entries than this "
+        "is dead-lettered whole (reason too_many_records), none of its records processed.",
+    )
+    max_elements: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="JSON values one message may hold (counted from its bytes before parsing; "
+        "a real record has about one per 30 bytes): more is dead-lettered whole, unparsed "
+        "(reason too_many_elements), so memory follows the message's size, not its shape.",
+    )
+    max_nesting: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Envelopes inside envelopes (gzip, base64, CloudWatch messages) one message "
+        "may nest; deeper is dead-lettered whole (reason too_deep).",
     )
 
 
@@ -429,6 +466,12 @@ class AlertsConfig(Section):
     )
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
+    call_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="Deadline of one call to a sink (its POSTs and their short retries, an SNS "
+        "publish, the Kafka sink's flush): a sink that accepts the connection and never answers "
+        "fails the checkpoint after this, so readiness and lag show the outage.",
+    )
 
 
 class MetricsConfig(Section):

@@ -42,6 +42,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.config.settings import Settings
+from monitor.intake.clock import StartVote
 from monitor.service.app import Monitor
 from monitor.service.checkpoint import (
     Backoff,
@@ -93,12 +94,16 @@ class KafkaService:
         self.pipeline = monitor.pipeline
         # A live stream: an event years old is as implausible as one from the future.
         self.pipeline.clock.max_age = settings.clock.max_age
+        # ... whose first records vote for the learning start (one stray record cannot set it).
+        self.pipeline.start_vote = StartVote(tolerance=settings.state.late_event_grace)
         self.metrics = monitor.metrics
         self.state = monitor.state
         self._watchdog = watchdog
         self._exited = threading.Event()
         #: Monotonic time of the first failed checkpoint of the current outage (readiness).
         self._failing_since: float | None = None
+        #: Monotonic start of the checkpoint in progress: one that hangs is failing already.
+        self._checkpoint_since: float | None = None
         self._ready_grace = settings.metrics.ready_after_delivery_failing.total_seconds()
         self._sampled_at = time.monotonic()
         self._reset_checked = False
@@ -148,7 +153,7 @@ class KafkaService:
     def ready(self) -> bool:
         """True while partitions are assigned and delivery has not been failing for longer than
         ``metrics.ready_after_delivery_failing`` and the shared state answers (readiness)."""
-        failing = self._failing_since
+        failing = self._failing_since or self._checkpoint_since
         stuck = failing is not None and time.monotonic() - failing > self._ready_grace
         return bool(self._assigned) and not self.closing and not stuck and self._state_ok
 
@@ -328,6 +333,13 @@ class KafkaService:
         return self.batch.due(time.monotonic(), interval, self.kafka.commit_every)
 
     def _checkpoint(self) -> bool:
+        self._checkpoint_since = time.monotonic()
+        try:
+            return self._run_checkpoint()
+        finally:
+            self._checkpoint_since = None
+
+    def _run_checkpoint(self) -> bool:
         try:
             self.checkpointer.run(self.batch)
         except (DeliveryFailed, DeadLetterFailed, StateUnavailable) as exc:
@@ -384,8 +396,8 @@ class KafkaService:
     def _back_pressure(self, exc: Exception) -> None:
         if isinstance(exc, StateUnavailable):
             self._state_up(False)
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
+        if self._failing_since is None:  # since the failed checkpoint began, not ended
+            self._failing_since = self._checkpoint_since or time.monotonic()
         delay = self.backoff.fail(time.monotonic())
         self._pause_all()
         log.warning(

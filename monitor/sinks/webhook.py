@@ -33,7 +33,7 @@ from monitor.sinks.render import (
     role_name,
     runbook_url,
 )
-from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
+from monitor.sinks.retry import Deadline, RetryPolicy, TransientSinkError, with_retries
 
 PAGERDUTY_SEVERITY = {
     Severity.CRITICAL: "critical",
@@ -201,9 +201,15 @@ class WebhookSink:
     def send(self, findings: Sequence[Finding]) -> None:
         """One POST per finding (Slack messages and PagerDuty events are single items); each
         accepted POST is remembered, so a retry after the 7th of 10 failed sends 4, not 10."""
+        deadline = Deadline(self._timeout)  # the whole call: every POST and its retries
         for finding in self.accepted.new(findings):
             body = orjson.dumps(self.payload(finding))
-            with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
+            with_retries(
+                partial(self._post, body, deadline),
+                self._policy,
+                on_retry=self._on_retry,
+                deadline=deadline,
+            )
             self.accepted.add(finding)
 
     def payload(self, finding: Finding) -> dict[str, Any]:
@@ -215,9 +221,10 @@ class WebhookSink:
         runbook = runbook_url(self._runbook, finding.detector)
         return {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes, deadline: Deadline) -> None:
         secrets = [self._routing_key.get_secret_value()] if self._routing_key else []
-        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=self._timeout)
+        timeout = deadline.left(self.name)
+        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=timeout)
 
     def flush(self) -> None:
         """Nothing buffered: :meth:`send` returns only once the receiver accepted each POST."""
