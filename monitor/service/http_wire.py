@@ -83,4 +83,3 @@ def response(
 
 #: Asks a client without valid credentials for them (basic auth, ``metrics.web_config``).
 CHALLENGE = 'WWW-Authenticate: Basic realm="role-usage-monitor"\r\n'
-
