@@ -43,7 +43,7 @@ class Intake:
             log.exception("processing a message failed", extra={"source_offset": where[2]})
             self._poison(value, where, exc, batch)
             return
-        batch.findings.extend(processed.findings)
+        batch.add_findings(processed.findings, where[0], where[1])
         batch.dead_letters.extend(
             DeadLetter.of(rejection, value, where) for rejection in processed.rejections
         )

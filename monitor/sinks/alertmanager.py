@@ -20,7 +20,6 @@ import orjson
 from monitor.config.settings import AlertmanagerSinkConfig
 from monitor.findings import Finding
 from monitor.intake.text import clean
-from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -44,6 +43,9 @@ def _rfc3339(moment: datetime) -> str:
 
 class AlertmanagerSink:
     name = "alertmanager"
+    #: Alertmanager merges an alert sent again (same labels, same fingerprint): chunks of a
+    #: whole POST cost no second notification after a crash.
+    batch = BATCH
 
     def __init__(
         self,
@@ -62,15 +64,12 @@ class AlertmanagerSink:
         self._on_retry = on_retry
         self._clock = clock
         self._timeout = timeout
-        self.accepted = Accepted()
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """POSTs of up to ``BATCH`` alerts; each accepted POST is remembered (not resent)."""
-        for chunk in _chunks(self.accepted.new(findings), BATCH):
+        """POSTs of up to ``BATCH`` alerts."""
+        for chunk in _chunks(findings, BATCH):
             body = orjson.dumps([self.alert(finding) for finding in chunk])
             with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
-            for finding in chunk:
-                self.accepted.add(finding)
 
     def _post(self, body: bytes) -> None:
         # The URL may hold basic-auth credentials: it is masked and scrubbed from errors.

@@ -23,7 +23,6 @@ import orjson
 from monitor.config.settings import ConfigError, WebhookSinkConfig
 from monitor.findings import Finding, Severity
 from monitor.intake.text import clean
-from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, masked, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -154,6 +153,10 @@ def pagerduty_dedup_key(dedup_key: str) -> str:
 class WebhookSink:
     #: The default name; several webhooks get distinct ones (see ``factory.webhook_names``).
     name = "webhook"
+    #: One POST per chunk: Slack cannot deduplicate, so at most the finding in flight at a
+    #: crash is posted again (PagerDuty merges it by ``dedup_key``; a generic receiver may
+    #: by the ``Idempotency-Key`` header).
+    batch = 1
 
     def __init__(
         self,
@@ -175,18 +178,17 @@ class WebhookSink:
         self._policy = policy
         self._on_retry = on_retry
         self._timeout = timeout
-        self.accepted = Accepted()
 
     def __repr__(self) -> str:
         return f"WebhookSink(format={self.format!r}, url={masked(self._url.get_secret_value())!r})"
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """One POST per finding (Slack messages and PagerDuty events are single items); each
-        accepted POST is remembered, so a retry after the 7th of 10 failed sends 4, not 10."""
-        for finding in self.accepted.new(findings):
+        """One POST per finding (Slack messages and PagerDuty events are single items), with
+        the finding's id as ``Idempotency-Key``: the same id however often it is sent."""
+        for finding in findings:
             body = orjson.dumps(self.payload(finding))
-            with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
-            self.accepted.add(finding)
+            post = partial(self._post, body, finding.finding_id)
+            with_retries(post, self._policy, on_retry=self._on_retry)
 
     def payload(self, finding: Finding) -> dict[str, Any]:
         if self.format == "slack":
@@ -197,9 +199,11 @@ class WebhookSink:
         runbook = runbook_url(self._runbook, finding.detector)
         return {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes, key: str) -> None:
         secrets = [self._routing_key.get_secret_value()] if self._routing_key else []
-        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=self._timeout)
+        url = self._url.get_secret_value()
+        headers = {"Idempotency-Key": key}
+        post_json(url, body, headers=headers, secrets=secrets, timeout=self._timeout)
 
     def flush(self) -> None:
         """Nothing buffered: :meth:`send` returns only once the receiver accepted each POST."""

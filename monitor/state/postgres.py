@@ -34,7 +34,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from monitor.state.errors import StateUnavailable
-from monitor.state.sqlite import LAYOUT, WINDOWS, Changes, Entries, Key, Row
+from monitor.state.sqlite import LAYOUT, WINDOWS, Changes, Entries, Key, OutboxRow, Row
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,14 @@ MIGRATIONS: tuple[str, ...] = (
         kind text NOT NULL, key text NOT NULL, owner text NOT NULL, at float8 NOT NULL,
         span float8 NOT NULL, PRIMARY KEY (kind, key));
     CREATE INDEX claim_at ON claim (at);
+    """,
+    # The transactional outbox (issue 20): findings owed to sinks, written with the state.
+    """
+    CREATE TABLE outbox (
+        finding_id text NOT NULL, sink text NOT NULL, scope text NOT NULL,
+        at float8 NOT NULL, body bytea NOT NULL, seq bigserial,
+        PRIMARY KEY (finding_id, sink));
+    CREATE INDEX outbox_scope ON outbox (scope, seq);
     """,
 )
 
@@ -396,12 +404,53 @@ class PostgresBackend:
         )
         return removed
 
+    # -- the outbox (see monitor.state.outbox) --------------------------------------------------
+
+    @_guarded
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None:
+        if rows:
+            self._conn().execute(
+                "INSERT INTO outbox (finding_id, sink, scope, at, body) SELECT * FROM "
+                "unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::bytea[]) "
+                "ON CONFLICT DO NOTHING",
+                _columns(sorted(rows), 5),
+            )
+
+    @_guarded
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]:
+        where, params = "true", []
+        if scopes is not None:
+            where, params = "scope = ANY(%s::text[])", [list(scopes)]
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT finding_id, sink, scope, at, body FROM outbox "
+                f"WHERE {where} ORDER BY seq LIMIT %s",
+                [*params, limit],
+            )
+            .fetchall()
+        )
+        return [(str(f), str(s), str(c), float(a), bytes(b)) for f, s, c, a, b in rows]
+
+    @_guarded
+    def outbox_done(self, sink: str, finding_ids: Sequence[str]) -> None:
+        self._conn().execute(
+            "DELETE FROM outbox WHERE sink = %s AND finding_id = ANY(%s::text[])",
+            [sink, list(finding_ids)],
+        )
+
     @_guarded
     def claim(self, claims: Iterable[Claim]) -> set[Claim]:
         """Claim every decision at once, committed now; the claims this group member won.
 
         A claim is won when nobody holds its key, when the holder is the same message (a
         re-read), or when the holder's dedup window (``span``) has ended at ``at``.
+
+        Why on a connection of its own, not in the state's transaction with the outbox: a
+        claim held in an open transaction makes every other instance claiming that key wait
+        for it (forever, for a stopped process). Committed first it is still safe: if the
+        state and outbox commit that follows never happens, the input is read again and its
+        message owns the same claims again.
         """
         claims = list(claims)
         first: dict[tuple[str, str], Claim] = {}
