@@ -278,9 +278,16 @@ class Checkpointer:
         batch.dead_letters.clear()
         crashpoints.reached("dead_letters")
         if batch.offsets:
-            self._commit_offsets(dict(batch.offsets))
+            try:
+                self._commit_offsets(dict(batch.offsets))
+            except CommitFailed:
+                self._drain()  # durable in the outbox: sending need not wait for Kafka
+                raise
             crashpoints.reached("offset_commit")
         batch.clear()
+        self._drain()
+
+    def _drain(self) -> None:
         if self.delivery.pending:
             self.delivery.drain(self._scopes())
 
