@@ -45,6 +45,16 @@ CASES = [
 ]
 
 
+#: Small checkpoints; a static member id, so the restart takes over at once instead of
+#: waiting for the killed member's session to expire.
+FAST_TAKEOVER = {
+    "commit_every": 20,
+    "commit_interval": "0.3s",
+    "group_instance_id": "crash-harness",
+    "session_timeout": "6s",
+}
+
+
 @pytest.fixture
 def setup(kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path) -> Setup:
     made = Setup(kafka_broker.bootstrap, kafka_topic, tmp_path)
@@ -92,9 +102,7 @@ def test_a_crash_at_any_checkpoint_step_loses_nothing_and_pages_once(
     messages = sts_stream(0, 60)
     expected = set(expected_findings(messages))
     send(setup.bootstrap, setup.topic, messages)
-    config = setup.config(
-        commit_every=20, commit_interval="0.3s", alerts=sinks(setup, http_receiver)
-    )
+    config = setup.config(**FAST_TAKEOVER, alerts=sinks(setup, http_receiver))
     crash = {"ROLE_MONITOR_CRASH_AT": f"{step}:{count}", "ROLE_MONITOR_CRASH_SIGNAL": how}
     victim = Service(config, env=crash)
     try:
