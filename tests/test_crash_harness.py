@@ -27,6 +27,9 @@ from kafka_service import Service, Setup, read_topic, send, wait_until
 from kafka_stream import expected_findings, sts_stream
 from plugins.http_receiver import Receiver
 from plugins.kafka_broker import KafkaBroker
+from test_postgres_group import Group, expected, group, group_stream
+
+__all__ = ["group"]  # the fixture, shared with test_postgres_group
 
 pytestmark = pytest.mark.kafka
 
@@ -127,3 +130,37 @@ def test_a_crash_at_any_checkpoint_step_loses_nothing_and_pages_once(
         repeats = sum(n - 1 for n in Counter(ids).values())
         assert set(ids) == expected, f"{sink}: lost {len(expected - set(ids))}"
         assert repeats <= may_repeat.get(sink, 0), f"{sink}: {repeats} repeated"
+
+
+#: The group: a kill of one of three instances sharing PostgreSQL, at the steps where a
+#: finding is decided and committed but not yet sent (no repeat is allowed there).
+GROUP_CASES = [("outbox_write", 2), ("state_commit", 2), ("sink_send", 2)]
+
+
+@pytest.mark.parametrize(("step", "count"), GROUP_CASES)
+def test_a_kill_in_a_three_instance_group_loses_nothing_and_pages_once(
+    group: Group, step: str, count: int
+) -> None:
+    messages = group_stream(0, 100)
+    ids, pairs = expected(messages)
+    send(group.setup.bootstrap, group.setup.topic, messages)
+    crash = {"ROLE_MONITOR_CRASH_AT": f"{step}:{count}", "ROLE_MONITOR_CRASH_SIGNAL": "KILL"}
+
+    def config(name: str) -> Path:
+        options = {**FAST_TAKEOVER, "group_instance_id": f"crash-{name}"}
+        return group.config(name, **options)
+
+    group.names.extend("abc")
+    services = [Service(config(n), name=n, env=crash if n == "b" else None) for n in "abc"]
+    restarted = None
+    try:
+        code = services[1].process.wait(timeout=90)
+        assert code == -signal.SIGKILL, services[1].log_path.read_text()[-2000:]
+        restarted = Service(config("b"), name="b2")
+        wait_until(lambda: group.complete(ids, pairs), 120, "every finding from the group")
+        for service in (services[0], services[2], restarted):
+            assert service.stop()[0] == 0
+    finally:
+        for service in [*services, *([restarted] if restarted else [])]:
+            service.ensure_stopped()
+    group.assert_exactly_once(ids, pairs)
