@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,16 @@ def setup(kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path) -> Setup:
     return made
 
 
+def exit_code(victim: Service, timeout: float = 90) -> int:
+    """The victim's exit status once its crash point fired (the log's tail if it never did)."""
+    try:
+        return victim.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        victim.ensure_stopped()
+        tail = victim.log_path.read_text()[-3000:]
+        raise AssertionError(f"no crash in {timeout}s:\n{tail}") from None
+
+
 class Received:
     """What each sink holds: finding ids, repeats kept."""
 
@@ -108,10 +119,7 @@ def test_a_crash_at_any_checkpoint_step_loses_nothing_and_pages_once(
     config = setup.config(**FAST_TAKEOVER, alerts=sinks(setup, http_receiver))
     crash = {"ROLE_MONITOR_CRASH_AT": f"{step}:{count}", "ROLE_MONITOR_CRASH_SIGNAL": how}
     victim = Service(config, env=crash)
-    try:
-        code = victim.process.wait(timeout=90)
-    finally:
-        victim.ensure_stopped()
+    code = exit_code(victim)
     assert code == (-signal.SIGKILL if how == "KILL" else 0), victim.log_path.read_text()[-2000:]
     got = Received(setup, http_receiver)
     restarted = Service(config, name="a2")
@@ -154,7 +162,7 @@ def test_a_kill_in_a_three_instance_group_loses_nothing_and_pages_once(
     services = [Service(config(n), name=n, env=crash if n == "b" else None) for n in "abc"]
     restarted = None
     try:
-        code = services[1].process.wait(timeout=90)
+        code = exit_code(services[1])
         assert code == -signal.SIGKILL, services[1].log_path.read_text()[-2000:]
         restarted = Service(config("b"), name="b2")
         wait_until(lambda: group.complete(ids, pairs), 120, "every finding from the group")
