@@ -67,7 +67,7 @@ def setup(kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path) -> Setup:
     return made
 
 
-def exit_code(victim: Service, timeout: float = 90) -> int:
+def exit_code(victim: Service, timeout: float = 180) -> int:
     """The victim's exit status once its crash point fired (the log's tail if it never did)."""
     try:
         return victim.process.wait(timeout=timeout)
