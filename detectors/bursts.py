@@ -15,6 +15,7 @@ from pydantic import Field
 from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
+from monitor.aws.arns import account_field
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.events import Caller
@@ -58,8 +59,6 @@ class AssumeRoleDeniedBurst(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.succeeded:
-            return
         key, at = principal_key(event.caller), event.event_time
         gate = BurstGate(self.id, self.options.window)
         if gate.holding(ctx.state, key, at):
@@ -123,7 +122,7 @@ class ManyRolesAssumed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
+        if not event.role_arn:
             return
         key, at = principal_key(event.caller), event.event_time
         if event.succeeded and self._familiar(ctx, event.caller, event.role_arn, at):
@@ -137,7 +136,7 @@ class ManyRolesAssumed(Detector):
             return
         start = gate.open(ctx.state, key, min(roles.values()), at)
         window.clear(ctx.state, key)
-        accounts = {role.split(":")[4] for role in roles if role.count(":") >= 5}
+        accounts = {account for role in roles if (account := account_field(role)) is not None}
         yield self.finding(
             ev,
             f"{event.caller.identifier} assumed {len(roles)} different roles in "

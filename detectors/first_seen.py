@@ -27,6 +27,7 @@ from pydantic import Field
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import stable_principal
 from detectors.windows import human, learning
+from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
@@ -51,6 +52,8 @@ class FirstSeen(Detector):
 
     Options = LearningOptions
     dedup_by = "the source (caller or subject) whose new pairs merge, else the pair"
+    #: Failures name roles the caller chose: they would fill the baseline.
+    applies = Applies(succeeded=True)
     options: LearningOptions
     needs: ClassVar[tuple[str, ...]] = ("state (baseline per pair)",)
 
@@ -69,8 +72,6 @@ class FirstSeen(Detector):
         raise NotImplementedError
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not ev.event.succeeded:
-            return  # failures name roles the caller chose: they would fill the baseline
         pair = self.pair(ev, ctx)
         if pair is None:
             return
@@ -153,7 +154,7 @@ def designed_path(ev: EnrichedEvent) -> bool:
     """An organization caller let in by a verified grant that names the caller's user or role."""
     match = ev.grant
     return (
-        ev.category == "organization"
+        ev.category == Rung.ORGANIZATION
         and match is not None
         and match.verified
         and match.grant.principal_kind is PrincipalKind.ARN

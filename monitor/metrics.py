@@ -21,12 +21,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from monitor.aws.accounts import Rung
+
 RECORD_OUTCOMES = ("processed", "skipped", "rejected", "duplicate")
 ASSUMPTION_CATEGORIES = (
-    "same_account",
-    "organization",
-    "vendor",
-    "external",
+    *(rung.value for rung in Rung),  # same_account, organization, vendor, external
     "saml",
     "web_identity",
     "service",

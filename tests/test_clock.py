@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import corpus_record, settings
+from helpers import corpus_record, settings, varied
 
 from monitor.findings import Finding
 from monitor.intake.clock import EventClock
@@ -26,15 +26,18 @@ START = datetime(2026, 1, 5, tzinfo=UTC)
 
 def assumption(n: int, at: datetime, account: str | None = None) -> dict[str, Any]:
     """Caller ``n`` (its own account unless ``account``) assumes a role in the organization."""
-    record = corpus_record(CALLER)
     account = account or f"7777{n:08d}"
-    record["userIdentity"].update(
-        accountId=account, arn=f"arn:aws:iam::{account}:user/U{n}", principalId=f"AIDA{n:016d}"
+    event_id = f"{at.timestamp():.0f}-{n}"
+    return varied(
+        corpus_record(CALLER),
+        userIdentity__accountId=account,
+        userIdentity__arn=f"arn:aws:iam::{account}:user/U{n}",
+        userIdentity__principalId=f"AIDA{n:016d}",
+        recipientAccountId=ORG,
+        eventTime=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        eventID=event_id,
+        sharedEventID=event_id,
     )
-    record["recipientAccountId"] = ORG
-    record["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    record["eventID"] = record["sharedEventID"] = f"{at.timestamp():.0f}-{n}"
-    return record
 
 
 def forged(when: str) -> dict[str, Any]:

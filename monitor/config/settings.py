@@ -15,12 +15,13 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +29,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -210,6 +212,57 @@ class Suppression(Section):
     match: dict[str, str] = {}
     expires: date | None = None
     reason: str
+
+
+def _utc(value: datetime) -> datetime:
+    """CloudTrail's clock is UTC: a time written without a zone is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+#: Longest planned window: every finding inside one is lowered, so a window left open by a typo
+#: (a year for a day) must not quietly lower months of findings.
+MAINTENANCE_WINDOW_LIMIT = timedelta(days=7)
+
+
+class MaintenanceWindow(Section):
+    """A planned game day or drill: findings inside it are annotated and lowered, never dropped."""
+
+    start: UtcTime = Field(description="Start (RFC 3339; UTC when no zone is given).")
+    end: UtcTime = Field(description="End, after `start`, at most 7 days later (exclusive).")
+    accounts: Annotated[list[AccountId], BeforeValidator(_as_list)] = Field(
+        default=[],
+        description="Accounts the drill touches: a finding is inside when its role account "
+        "(else, for findings without one, its principal account) is listed. Empty: any account.",
+    )
+    detectors: StrList = Field(
+        default=[],
+        description="Detector ids (fnmatch globs) the window lowers; empty: every detector.",
+    )
+    reason: str = Field(
+        min_length=1, max_length=200, description="Why: shown in every finding it lowers."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end:%Y-%m-%dT%H:%M:%SZ} is not after start")
+        if self.end - self.start > MAINTENANCE_WINDOW_LIMIT:
+            raise ValueError(
+                f"a window lowers every finding inside it: at most "
+                f"{MAINTENANCE_WINDOW_LIMIT.days} days, got {self.end - self.start}"
+            )
+        return self
+
+
+def _json_list(value: Any) -> Any:
+    """Let an environment override give a list of mappings as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON list, got {value[:40]!r}") from exc
+    return value
 
 
 class DedupConfig(Section):
@@ -402,6 +455,13 @@ class Settings(BaseSettings):
     federation: FederationConfig = FederationConfig()
     detectors: dict[str, DetectorConfig] = {}
     suppressions: list[Suppression] = []
+    maintenance_windows: Annotated[list[MaintenanceWindow], BeforeValidator(_json_list)] = Field(
+        default=[],
+        description="Planned game days and drills (start, end, accounts, detectors, reason): "
+        "findings inside are annotated with the window and lowered one severity step (never "
+        "below info), never dropped. Break-glass and root findings, and callers from outside "
+        "the organization and its vendors, keep their severity (annotated all the same).",
+    )
     dedup: DedupConfig = DedupConfig()
     state: StateConfig = StateConfig()
     clock: ClockConfig = ClockConfig()

@@ -21,6 +21,7 @@ from detectors.base import DetectionContext, Detector
 from detectors.dispatch import Dispatch
 from monitor.config.settings import Settings
 from monitor.detect.outcomes import Outcomes, Stats
+from monitor.detect.planned import PlannedWindows
 from monitor.detect.role_changes import ChangeHandler
 from monitor.detect.suppress import Suppressor
 from monitor.findings import Finding, Severity
@@ -77,6 +78,7 @@ class Pipeline:
         self.state = state
         self.metrics = metrics or Metrics()
         self.suppressor = Suppressor(settings.suppressions)
+        self.planned = PlannedWindows(settings.maintenance_windows)
         self.stats = Stats()
         self.outcomes = Outcomes(self.stats, self.metrics)
         self.changes = ChangeHandler(enricher, self.detectors, state, self.outcomes)
@@ -207,8 +209,10 @@ class Pipeline:
         return kept
 
     def _with_severity(self, finding: Finding) -> Finding:
+        """The configured severity, then a planned window's annotation (it lowers from there)."""
         override = self._severity.get(finding.detector)
-        return finding.model_copy(update={"severity": override}) if override else finding
+        finding = finding.model_copy(update={"severity": override}) if override else finding
+        return self.planned.apply(finding)
 
     def _suppressed(self, finding: Finding, reason: str) -> None:
         self.outcomes.suppressed(finding, reason)

@@ -46,6 +46,8 @@ class AlertmanagerSink:
     #: Alertmanager merges an alert sent again (same labels, same fingerprint): chunks of a
     #: whole POST cost no second notification after a crash.
     batch = BATCH
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -32,3 +33,12 @@ class Sink(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def finding_key(finding: Finding) -> str:
+    """``Finding.finding_id``'s fields plus the event id: tells apart the members of one
+    event's page (see monitor.sinks.pages), whose ids alone could coincide."""
+    raw = "\x00".join(
+        (finding.detector, finding.dedup_key, finding.assumption_id or "", finding.event_id or "")
+    )
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -29,6 +29,7 @@ from monitor.findings import Finding
 from monitor.findings import finding_id as _finding_id
 from monitor.metrics import Metrics
 from monitor.sinks.base import Sink, SinkError
+from monitor.sinks.pages import event_of, one_per_event, pages
 from monitor.state.sqlite import OutboxRow
 from monitor.state.store import StateStore
 
@@ -74,18 +75,22 @@ class Delivery:
         scope_of = [scopes] * len(findings) if isinstance(scopes, str) else list(scopes)
         # One query for the ids a shared state does not hold yet, before any is marked.
         self.state.prefetch_delivered([f.finding_id for f in findings])
-        fresh = 0
+        fresh: list[Finding] = []
+        scope_by_event: dict[str, str] = {}
         for finding, scope in zip(findings, scope_of, strict=True):
-            fid = finding.finding_id
-            if not self.state.mark_delivered(fid, finding.event_time):
-                continue
-            fresh += 1
-            body = finding.to_json()
-            at = finding.event_time.timestamp()
-            self._staged.extend((fid, sink.name, scope, at, body) for sink in self.sinks)
-        if fresh:
-            self.pending = True
-        return fresh
+            if self.state.mark_delivered(finding.finding_id, finding.event_time):
+                fresh.append(finding)
+                scope_by_event[event_of(finding)] = scope
+        if not fresh:
+            return 0
+        grouped = one_per_event(fresh)  # paging sinks: one notification per event
+        for sink in self.sinks:
+            for item in grouped if pages(sink) else fresh:
+                scope = scope_by_event[event_of(item)]
+                at = item.event_time.timestamp()
+                self._staged.append((item.finding_id, sink.name, scope, at, item.to_json()))
+        self.pending = True
+        return len(fresh)
 
     def stage(self) -> None:
         """Write the staged rows into the state's open transaction (again after a failure)."""

@@ -62,6 +62,8 @@ class SnsSink:
     #: One publish per chunk: a standard topic cannot deduplicate, so at most the finding in
     #: flight at a crash is published again (a FIFO topic drops it within 5 minutes).
     batch = 1
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self, config: SnsSinkConfig, client: Any | None = None, runbook_base: str | None = None

@@ -28,6 +28,7 @@ from monitor.sinks.render import (
     account_or_unknown,
     alert_name,
     finding_document,
+    reason_lines,
     role_name,
     runbook_url,
 )
@@ -47,6 +48,8 @@ PAGERDUTY_DEDUP_LIMIT = 255
 SLACK_VALUE_LIMIT = 300
 SLACK_TITLE_LIMIT = 500
 SLACK_HEADER_LIMIT = 150
+#: Slack's limit for one section's text.
+SLACK_SECTION_LIMIT = 3000
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\u02cb"})
 
 
@@ -92,6 +95,7 @@ def slack_payload(finding: Finding, runbook_base: str | None = None) -> dict[str
                 },
             },
             _mrkdwn_section(slack_escape(finding.title, SLACK_TITLE_LIMIT)),
+            *_reasons_section(finding),
             {
                 "type": "section",
                 "fields": [_mrkdwn(f"*{label}*\n{slack_code(value)}") for label, value in fields],
@@ -107,6 +111,18 @@ def slack_payload(finding: Finding, runbook_base: str | None = None) -> dict[str
             },
         ],
     }
+
+
+def _reasons_section(finding: Finding) -> list[dict[str, Any]]:
+    """A page's every reason (``monitor.sinks.pages``), one escaped line each; none alone."""
+    kept: list[str] = []
+    size = 0
+    for line in (slack_escape(line) for line in reason_lines(finding)):
+        size += len(line) + 1
+        if size > SLACK_SECTION_LIMIT:  # whole lines only: never half an escape
+            break
+        kept.append(line)
+    return [_mrkdwn_section("\n".join(kept))] if kept else []
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
@@ -157,6 +173,8 @@ class WebhookSink:
     #: crash is posted again (PagerDuty merges it by ``dedup_key``; a generic receiver may
     #: by the ``Idempotency-Key`` header).
     batch = 1
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self,
