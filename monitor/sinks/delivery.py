@@ -160,11 +160,12 @@ class Delivery:
 
     def deliver(self, findings: Sequence[Finding]) -> int:
         """Enqueue and drain at once, committing nothing (the caller's state commit does);
-        findings sent."""
-        self.enqueue(findings)
+        how many findings were new. Rows still owed from an earlier call are sent too."""
+        fresh = self.enqueue(findings)
         self.stage()
         self.committed()
-        return self.drain(None, commit=False)
+        self.drain(None, commit=False)
+        return fresh
 
     def flush(self) -> None:
         for sink in self.sinks:
