@@ -1,7 +1,7 @@
 """Crash points: a test makes the process kill itself at the Nth pass over a named step.
 
-For the crash harness only (``tests/test_crash_harness.py``): ``ROLE_MONITOR_CRASH_AT=step:N``
-sends ``ROLE_MONITOR_CRASH_SIGNAL`` (``KILL`` by default, or ``TERM``) to this process the Nth
+For the crash harness only (``tests/test_crash_harness.py``): ``RM_CRASH_AT=step:N``
+sends ``RM_CRASH_SIGNAL`` (``KILL`` by default, or ``TERM``) to this process the Nth
 time :func:`reached` is called with ``step``. Unset (always, outside tests) it costs one
 dictionary lookup per checkpoint step. Steps are named where they are called: see
 :mod:`monitor.service.checkpoint` and :mod:`monitor.sinks.delivery`.
@@ -17,7 +17,7 @@ _passes: Counter[str] = Counter()
 
 
 def _target() -> tuple[str, int] | None:
-    spec = os.environ.get("ROLE_MONITOR_CRASH_AT")
+    spec = os.environ.get("RM_CRASH_AT")
     if not spec:
         return None
     step, _, count = spec.partition(":")
@@ -33,5 +33,5 @@ def reached(step: str) -> None:
         return
     _passes[step] += 1
     if _passes[step] == _TARGET[1]:
-        name = os.environ.get("ROLE_MONITOR_CRASH_SIGNAL", "KILL")
+        name = os.environ.get("RM_CRASH_SIGNAL", "KILL")
         os.kill(os.getpid(), getattr(signal, f"SIG{name}"))

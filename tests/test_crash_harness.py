@@ -1,7 +1,7 @@
 """The crash harness (issue 20): kill -9 or SIGTERM at every step of a checkpoint, then a
 restart, against the real broker, a real HTTP receiver and (for the group) PostgreSQL.
 
-Each case makes the instance kill itself (``ROLE_MONITOR_CRASH_AT=step:N``, see
+Each case makes the instance kill itself (``RM_CRASH_AT=step:N``, see
 :mod:`monitor.crashpoints`) the Nth time it passes a step, restarts it on the same state, and
 counts what every sink received: nothing lost, nothing twice, except the one documented repeat
 (the chunk a sink took just before the kill, ``sink_sent``): the JSON-lines file deduplicates it
@@ -117,7 +117,7 @@ def test_a_crash_at_any_checkpoint_step_loses_nothing_and_pages_once(
     expected = set(expected_findings(messages))
     send(setup.bootstrap, setup.topic, messages)
     config = setup.config(**FAST_TAKEOVER, alerts=sinks(setup, http_receiver))
-    crash = {"ROLE_MONITOR_CRASH_AT": f"{step}:{count}", "ROLE_MONITOR_CRASH_SIGNAL": how}
+    crash = {"RM_CRASH_AT": f"{step}:{count}", "RM_CRASH_SIGNAL": how}
     victim = Service(config, env=crash)
     code = exit_code(victim)
     assert code == (-signal.SIGKILL if how == "KILL" else 0), victim.log_path.read_text()[-2000:]
@@ -151,8 +151,7 @@ def test_a_kill_in_a_three_instance_group_loses_nothing_and_pages_once(
 ) -> None:
     messages = group_stream(0, 100)
     ids, pairs = expected(messages)
-    send(group.setup.bootstrap, group.setup.topic, messages)
-    crash = {"ROLE_MONITOR_CRASH_AT": f"{step}:{count}", "ROLE_MONITOR_CRASH_SIGNAL": "KILL"}
+    crash = {"RM_CRASH_AT": f"{step}:{count}", "RM_CRASH_SIGNAL": "KILL"}
 
     def config(name: str) -> Path:
         options = {**FAST_TAKEOVER, "group_instance_id": f"crash-{name}"}
@@ -162,6 +161,10 @@ def test_a_kill_in_a_three_instance_group_loses_nothing_and_pages_once(
     services = [Service(config(n), name=n, env=crash if n == "b" else None) for n in "abc"]
     restarted = None
     try:
+        for service in services:
+            service.wait_assigned(60)
+        # Sent once all three hold partitions: the victim gets a third of the work.
+        send(group.setup.bootstrap, group.setup.topic, messages)
         code = exit_code(services[1])
         assert code == -signal.SIGKILL, services[1].log_path.read_text()[-2000:]
         restarted = Service(config("b"), name="b2")
