@@ -44,6 +44,8 @@ PRUNE_LOCK = 0x726D5F7072756E65  # "rm_prune"
 #: One prune per group per this many seconds of event time (the pipeline asks hourly each).
 PRUNE_EVERY_S = 3600.0
 CONNECT_TIMEOUT_S = 5
+#: The longest a checkpoint waits for a row another instance's open transaction holds.
+LOCK_TIMEOUT_MS = 5000
 
 #: Versioned migrations: append only, never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -441,16 +443,17 @@ class PostgresBackend:
 
     @_guarded
     def claim(self, claims: Iterable[Claim]) -> set[Claim]:
-        """Claim every decision at once, committed now; the claims this group member won.
+        """Claim every decision at once, in the state's open transaction; the claims this
+        group member won, final when the checkpoint commits state, claims and outbox together.
 
         A claim is won when nobody holds its key, when the holder is the same message (a
         re-read), or when the holder's dedup window (``span``) has ended at ``at``.
 
-        Why on a connection of its own, not in the state's transaction with the outbox: a
-        claim held in an open transaction makes every other instance claiming that key wait
-        for it (forever, for a stopped process). Committed first it is still safe: if the
-        state and outbox commit that follows never happens, the input is read again and its
-        message owns the same claims again.
+        Why in the state's transaction: an instance killed before its commit must not keep
+        its claims (main held them on a connection of their own, so the finding was lost
+        when another instance then committed the same first-seen key). Another instance
+        claiming the same key waits for this commit, at most :data:`LOCK_TIMEOUT_MS` (a
+        stopped process), then fails its checkpoint as with a database away and retries.
         """
         claims = list(claims)
         first: dict[tuple[str, str], Claim] = {}
@@ -459,26 +462,24 @@ class PostgresBackend:
         if not first:
             return set()
         batch = list(first.values())
+        db = self._conn()
+        db.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
         reopen = "c.span > 0 AND (excluded.at < c.at OR excluded.at - c.at >= c.span)"
-        rows = (
-            self._claims_conn()
-            .execute(
-                "INSERT INTO claim AS c (kind, key, owner, at, span) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], "
-                "%s::float8[]) ON CONFLICT (kind, key) DO UPDATE SET "
-                f"owner = CASE WHEN {reopen} THEN excluded.owner ELSE c.owner END, "
-                f"at = CASE WHEN {reopen} THEN excluded.at ELSE c.at END "
-                "RETURNING kind, key, owner",
-                [
-                    [c.kind for c in batch],
-                    [c.key for c in batch],
-                    [c.owner for c in batch],
-                    [c.at for c in batch],
-                    [c.span for c in batch],
-                ],
-            )
-            .fetchall()
-        )
+        rows = db.execute(
+            "INSERT INTO claim AS c (kind, key, owner, at, span) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], "
+            "%s::float8[]) ON CONFLICT (kind, key) DO UPDATE SET "
+            f"owner = CASE WHEN {reopen} THEN excluded.owner ELSE c.owner END, "
+            f"at = CASE WHEN {reopen} THEN excluded.at ELSE c.at END "
+            "RETURNING kind, key, owner",
+            [
+                [c.kind for c in batch],
+                [c.key for c in batch],
+                [c.owner for c in batch],
+                [c.at for c in batch],
+                [c.span for c in batch],
+            ],
+        ).fetchall()
         owners = {(kind, key): owner for kind, key, owner in rows}
         return {c for c in claims if owners.get((c.kind, c.key)) == c.owner}
 
