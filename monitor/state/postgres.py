@@ -6,9 +6,9 @@ It has the same batched interface as :class:`monitor.state.sqlite.SqliteBackend`
 - :meth:`PostgresBackend.claim`: the atomic, group-wide decision of who pages. Claims are
   ``INSERT … ON CONFLICT`` rows keyed by what they decide (an assumption's first copy, a
   first-seen baseline key, an opened dedup window) and owned by the Kafka position of the
-  message that made them. They are committed on their own connection at the checkpoint,
-  before delivery; a re-read of the same message (after a crash or a rebalance) owns the same
-  claims again, so it delivers what its first reading could not. See docs/scaling.md.
+  message that made them. They are written in the checkpoint's state transaction, with the
+  outbox, before delivery; a re-read of the same message (after a crash or a rebalance) owns
+  the same claims again, so it delivers what its first reading could not. See docs/scaling.md.
 - :meth:`PostgresBackend.changes`: what other instances wrote since the last call (rows carry
   the id of the transaction that wrote them), so the store's cache follows the group at each
   checkpoint with one query per table instead of a round trip per key.

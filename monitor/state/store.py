@@ -337,7 +337,8 @@ class StateStore:
         return taken
 
     def settle(self, findings: Sequence[Finding]) -> list[Finding]:
-        """Claim group-wide what ``findings`` rest on (committed now); keep those that won.
+        """Claim group-wide what ``findings`` rest on (in the open transaction: final at the
+        next :meth:`commit`); keep those that won.
 
         A no-op for a store of one's own. Raises StateUnavailable.
         """
