@@ -205,11 +205,13 @@ class KafkaService:
         if not self._reset_checked and self._assigned:
             self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
+            if not self.backoff.active and self._owed():
+                self._checkpoint()  # only delivers: what the outbox owes goes before new work
             try:
                 self._process(records)
             except StateUnavailable as exc:
                 self._redo_batch(exc)
-            if not self.backoff.active and (self._due() or self._owed()):
+            if not self.backoff.active and self._due():
                 self._checkpoint()
         self.lag.refresh(self.consumer, time.monotonic())
 
@@ -315,8 +317,9 @@ class KafkaService:
     # -- checkpoints and back-pressure ----------------------------------------------------------
 
     def _owed(self) -> bool:
-        """The outbox may hold findings of owned partitions (at start, after an assignment)."""
-        return self.delivery.pending and bool(self._assigned)
+        """The outbox may hold findings of owned partitions (at start, after an assignment)
+        and no batch is in hand (its checkpoint would deliver them anyway)."""
+        return self.delivery.pending and bool(self._assigned) and self.batch.empty
 
     def _outbox_scopes(self) -> list[str] | None:
         """The outbox rows this instance delivers: its partitions' in a group, else all."""
