@@ -155,6 +155,12 @@ class Metrics:
             "the same decision first (it pages instead); shared state only.",
             registry=r,
         )
+        self.messages_already_applied = Counter(
+            "role_monitor_messages_already_applied",
+            "Kafka messages read again whose effects the state already held (after a crash or "
+            "a rebalance between the state commit and the offset commit); skipped whole.",
+            registry=r,
+        )
         self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)
 
     def initialise(self, detectors: Iterable[str], sinks: Iterable[str] = ()) -> None:

@@ -1,9 +1,11 @@
 """``role-monitor produce --config FILE [--topic T] PATH...``: load CloudTrail files into Kafka.
 
 For backfills, demos and tests. By default every record found in the files (any envelope) is
-sent as its own JSON message, keyed by its assumption id (``sharedEventID``, else ``eventID``):
-both copies of a cross-account call then land in one partition, so the one consumer that owns
-it sees the pair and pages once even when several instances share the topic. With
+sent as its own JSON message, keyed by its caller (:func:`partition_key`, docs/scaling.md):
+every call of one principal lands in one partition, so the burst and many-roles windows of a
+principal are whole in the one instance that owns it, however many share the topic; both
+copies of a cross-account call name the caller by the same account and principal id, so they
+land together too and that instance pages the pair once. With
 ``--as-envelope`` each file (or line of a ``.jsonl`` file) is sent as it is, raw bytes,
 unkeyed: gzip'd log files, CloudWatch Logs payloads and broken input reach the consumer intact.
 The count goes to stderr.
@@ -135,6 +137,23 @@ def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
 
 
 def _key(record: Record) -> bytes | None:
+    return partition_key(record)
+
+
+def partition_key(record: Record) -> bytes | None:
+    """The produce key: the caller as the windows key it (``accountId:principalId``, an AWS
+    service as ``service:<invokedBy>``; see ``detectors.identity.principal_key``), bounded in
+    bytes; a record that is not an event in scope keeps its ``sharedEventID``/``eventID``."""
+    from detectors.identity import principal_key
+    from monitor.intake.normalize import RecordRejected, normalize
+    from monitor.state.keys import bounded
+
+    try:
+        event = normalize(record.data, record.envelope)
+    except RecordRejected:
+        event = None
+    if event is not None:
+        return bounded(principal_key(event.caller)).encode()
     data = record.data
     key = data.get("sharedEventID") or data.get("eventID")
     return str(key).encode() if key else None

@@ -133,6 +133,9 @@ class KafkaService:
         self._assigned: frozenset[Any] = frozenset()
         #: Partitions whose outbox rows this instance delivers (see _outbox_scopes).
         self._outbox_owned: frozenset[Any] = frozenset()
+        #: Set on a new assignment: the state re-reads positions (and a group's windows)
+        #: before the next message is processed (see StateStore.refresh).
+        self._reassigned = False
         self._stop = threading.Event()
         # The batch is touched by this service's thread and, during a hand-over, by a worker
         # thread while this one is blocked in poll(); the lock makes that exclusion explicit.
@@ -205,6 +208,8 @@ class KafkaService:
         if not self._reset_checked and self._assigned:
             self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
+            if self._reassigned:
+                self._refresh_state()
             if not self.backoff.active and self._owed():
                 self._checkpoint()  # only delivers: what the outbox owes goes before new work
             try:
@@ -223,9 +228,11 @@ class KafkaService:
                 if self._stop.is_set():
                     return  # not taken: its offset is not committed, the next start reads it
                 where = (message.topic, message.partition, message.offset)
-                if self._shared:
-                    self.pipeline.state.set_position(*where)
-                self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                if self.pipeline.state.set_position(*where):
+                    self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                else:  # its effects are in the state already: a re-read must change nothing
+                    self.batch.advance(*where, now=time.monotonic())
+                    self.metrics.messages_already_applied.inc()
                 taken[partition] = taken.get(partition, 0) + 1
                 if not self.backoff.active and self._due():
                     self._checkpoint()
@@ -241,6 +248,12 @@ class KafkaService:
             if index < len(messages):
                 first = messages[index]
                 self.batch.note(first.topic, first.partition, first.offset)
+
+    def _refresh_state(self) -> None:
+        """After an assignment: positions are read again at their partition's next message
+        (a database away then redoes the batch); a group's cache follows the last owners."""
+        self._reassigned = False
+        self.pipeline.state.refresh()
 
     def _redo_batch(self, exc: StateUnavailable) -> None:
         """The shared state went away mid-processing: forget the batch, read it again later.
@@ -438,6 +451,7 @@ class KafkaService:
         self._assigned = frozenset(assigned)
         self._outbox_owned = self._assigned
         self.delivery.pending = True  # what the previous owner left in the outbox is ours now
+        self._reassigned = True
         self.lag.keep_only(self._assigned)
         self.metrics.ready.set(1 if self._assigned else 0)
         log.info("partitions assigned", extra={"partitions": _names(assigned)})
