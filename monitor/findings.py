@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, PrivateAttr, field_serializer
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field, field_serializer
 
 
 class Severity(StrEnum):
@@ -52,6 +53,14 @@ class Finding(BaseModel):
     #: Group-wide claims (see monitor.state.store) this finding rests on; never serialized.
     _claims: tuple[Any, ...] = PrivateAttr(default=())
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def finding_id(self) -> str:
+        """Stable across restarts, re-reads and instances: what every sink deduplicates on
+        (the outbox's key, the webhook's Idempotency-Key, the Kafka record key, SNS FIFO's
+        deduplication id). Two findings share it only when they are one finding."""
+        return finding_id(self.detector, self.dedup_key, self.assumption_id)
+
     @property
     def claims(self) -> tuple[Any, ...]:
         return self._claims
@@ -68,3 +77,9 @@ class Finding(BaseModel):
     def to_json(self) -> bytes:
         """One JSON object, keys in a stable order, no trailing newline."""
         return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+def finding_id(detector: str, dedup_key: str, assumption_id: str) -> str:
+    """32 hex characters of SHA-256 over the fields that make a finding one finding."""
+    raw = f"{detector}\x00{dedup_key}\x00{assumption_id}"
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]

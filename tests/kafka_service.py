@@ -147,11 +147,16 @@ class Service:
     """``role-monitor run --config CONFIG`` as a child process, its logs in a file."""
 
     def __init__(
-        self, config: Path, name: str = "a", preexec: Callable[[], None] | None = None
+        self,
+        config: Path,
+        name: str = "a",
+        preexec: Callable[[], None] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
-        """``preexec`` runs in the child before ``role-monitor`` (e.g. to set a resource limit)."""
+        """``preexec`` runs in the child before ``role-monitor`` (e.g. to set a resource limit);
+        ``env`` adds environment variables (e.g. a crash point)."""
         self.log_path = config.parent / f"service-{name}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(ROLE_MONITOR), "run", "--config", str(config)],

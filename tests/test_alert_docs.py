@@ -82,8 +82,9 @@ def render() -> str:
         HEADER,
         _block("JSON lines (`alerts.jsonl`)", "One line per finding, on stdout or appended to "
                "`path`; the same as `role-monitor replay` prints.", jsonl),
-        _block("Kafka (`alerts.kafka`)", f"Key `{key.decode()}` (the dedup key: repeats share "
-               "a partition); the value is the JSON line above.", json.loads(value)),
+        _block("Kafka (`alerts.kafka`)", f"Key `{key.decode()}` (the `finding_id`: a record "
+               "produced again after a crash repeats its key); headers `finding_id` and "
+               "`dedup_key`; the value is the JSON line above.", json.loads(value)),
         _block("Alertmanager (`alerts.alertmanager`)", "`POST <url>/api/v2/alerts` with a list "
                "of alerts (up to 100 per request); `endsAt` is `resolve_after` past the later "
                "of event time and now.", [alertmanager.alert(finding)]),
@@ -95,7 +96,8 @@ def render() -> str:
                "`trigger` to `https://events.pagerduty.com/v2/enqueue`.",
                _webhook("pagerduty").payload(finding)),
         _block("Generic webhook (`alerts.webhook`, `format: generic`)", "The finding's JSON "
-               "plus `runbook_url`.", _webhook("generic").payload(finding)),
+               "plus `runbook_url`. Every webhook POST (any format) carries the header "
+               "`Idempotency-Key: <finding_id>`.", _webhook("generic").payload(finding)),
         _one_page_block(finding),
     ]  # fmt: skip
     return "\n".join(sections)

@@ -44,11 +44,17 @@ class Withheld:
     """``learn``'s stand-in for :class:`monitor.sinks.delivery.Delivery`: sends nothing and marks
     nothing delivered (the pipeline has already counted the findings for the summary)."""
 
-    def deliver(self, findings: Sequence[Finding]) -> int:
+    def enqueue(self, findings: Sequence[Finding]) -> int:
         return 0
 
-    def flush(self) -> None:
+    def stage(self) -> None:
         return None
+
+    def committed(self) -> None:
+        return None
+
+    def drain(self, scopes: Sequence[str] | None = None) -> int:
+        return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Records between two state commits of :func:`feed`.
 CHECKPOINT_RECORDS = 100_000
+#: The outbox scope of findings from files (``monitor.sinks.delivery.LOCAL``).
+LOCAL_SCOPE = "local"
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -99,9 +101,13 @@ def run(args: argparse.Namespace) -> int:
 class Deliverer(Protocol):
     """Where :func:`feed` hands findings: :class:`Delivery`, or ``learn``'s stand-in."""
 
-    def deliver(self, findings: Sequence[Finding]) -> int: ...
+    def enqueue(self, findings: Sequence[Finding]) -> int: ...
 
-    def flush(self) -> None: ...
+    def stage(self) -> None: ...
+
+    def committed(self) -> None: ...
+
+    def drain(self, scopes: Sequence[str] | None = None) -> int: ...
 
 
 def feed(
@@ -112,7 +118,7 @@ def feed(
     jobs: int | None = None,
 ) -> float:
     """Every message of ``sources`` through the pipeline into ``delivery``, with a checkpoint
-    (findings flushed, then the state committed) every :data:`CHECKPOINT_RECORDS` records
+    (state and outbox committed, then the outbox delivered) every :data:`CHECKPOINT_RECORDS` records
     and at the end. Returns the seconds it took; the caller closes ``monitor``.
 
     Why checkpoints: weeks of history in one transaction grew SQLite's write-ahead log without
@@ -186,16 +192,18 @@ def _replay_chunk(
 
 
 def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
-    """Findings out first, then the state: the order of every checkpoint."""
-    delivery.flush()
+    """The order of every checkpoint: state and outbox in one commit, then the outbox out."""
+    delivery.stage()
     monitor.state.commit()
+    delivery.committed()
+    delivery.drain([LOCAL_SCOPE])  # a shared state's Kafka rows are the group's to send
 
 
 def _replay_message(
     monitor: Monitor, delivery: Deliverer, message: Message, dead_letters: BinaryIO | None
 ) -> None:
     processed = monitor.pipeline.process(message.payload)
-    delivery.deliver(processed.findings)
+    delivery.enqueue(processed.findings)
     if dead_letters is not None and processed.rejections:
         from monitor.intake.envelopes import one_rejection
 

@@ -1,26 +1,35 @@
 """Checkpoints of the Kafka service: what is in flight, and the order in which it is made safe.
 
-A :class:`Batch` holds everything read since the last checkpoint: findings not yet delivered,
-dead letters not yet produced, and the next offset of every partition read. A checkpoint
-(:meth:`Checkpointer.run`) then goes
+A :class:`Batch` holds everything read since the last checkpoint: findings not yet in the
+outbox, dead letters not yet produced, and the next offset of every partition read. A
+checkpoint (:meth:`Checkpointer.run`) then goes
 
-0. with a state shared by a group (PostgreSQL), claim group-wide what the findings rest on
-   and drop those whose claim another instance won (see :meth:`StateStore.settle`);
-1. deliver the findings to every sink, and flush the sinks;
-2. commit the state store (baselines, seen assumptions, *delivered finding ids*), then expire
-   old state and commit that on its own (outside the window below);
+0. with a state shared by a group (PostgreSQL), claim group-wide what the findings rest on, in
+   the state's open transaction, and drop those whose claim another instance holds (see
+   :meth:`StateStore.settle`);
+1. put the findings in the outbox (:class:`~monitor.sinks.delivery.Delivery`): delivered marks
+   and one row per finding and sink, scoped by the partition that produced it;
+2. commit the state store: baselines, claims, marks and outbox rows in ONE transaction; then
+   expire old state and commit that on its own;
 3. produce the dead letters and wait for their acknowledgement;
-4. commit the offsets.
+4. commit the offsets;
+5. deliver from the outbox (every partition this instance owns), dropping each chunk's rows
+   once its sink took it.
 
-Each step only starts when the one before succeeded, so an offset is committed only after every
-finding and dead letter of every record before it is safe. State is committed straight after
-delivery, which keeps the window where a finding was sent but not yet recorded as sent (the only
-way a crash can page twice) as short as a flush. Dead letters come after: decoding is
-stateless, so a crash before they are acknowledged simply produces them again on re-read.
+Each step only starts when the one before succeeded, so an offset is committed only once every
+finding of every record before it is durable in the outbox, and a finding is sent only once it
+is. A crash before (2) re-reads the input and sends nothing twice (nothing was sent); after it,
+the outbox still holds what was not yet taken, and whoever owns the partition next sends it.
+Dead letters come before the offsets: decoding is stateless, so a crash before they are
+acknowledged simply produces them again on re-read.
 
 A failing step raises and leaves the batch as it is, ready for a retry; the caller pauses the
-partitions meanwhile (back-pressure) and commits nothing. A shared state database that is away
-(:class:`StateUnavailable`) is one more failing step, handled the same way.
+partitions meanwhile (back-pressure) and commits nothing. A failing sink at (5) leaves its rows
+in the outbox and raises too: consumption stays paused until the outbox is drained. A shared
+state database that is away (:class:`StateUnavailable`) is one more failing step.
+
+The harness in ``tests/test_crash_harness.py`` kills the process at every named
+:func:`~monitor.crashpoints.reached` step below.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from monitor import __version__
+from monitor import __version__, crashpoints
 from monitor.findings import Finding
 from monitor.intake.envelopes import Rejection
 from monitor.sinks.delivery import Delivery, DeliveryFailed
@@ -88,6 +97,9 @@ class Batch:
     """Work read since the last checkpoint."""
 
     findings: list[Finding] = field(default_factory=list)
+    #: The partition (``topic:partition``) each finding came from, in step with ``findings``
+    #: (shorter when findings were added directly: the rest are ``local``).
+    scopes: list[str] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     #: Next offset to read per partition (last read + 1): what a commit stores.
     offsets: dict[Partition, int] = field(default_factory=dict)
@@ -96,6 +108,23 @@ class Batch:
     #: First offset read per partition since the last checkpoint: where to read again from
     #: when the batch must be redone (the shared state went away mid-processing).
     started: dict[Partition, int] = field(default_factory=dict)
+
+    def add_findings(self, findings: Sequence[Finding], topic: str, partition: int) -> None:
+        self.align()
+        self.findings.extend(findings)
+        self.scopes.extend([f"{topic}:{partition}"] * len(findings))
+
+    def align(self) -> None:
+        """Give findings added without a partition the ``local`` scope."""
+        self.scopes.extend(["local"] * (len(self.findings) - len(self.scopes)))
+
+    def keep(self, kept: Sequence[Finding]) -> None:
+        """Keep only ``kept`` (a subsequence of ``findings``), scopes along."""
+        self.align()
+        wanted = {id(finding) for finding in kept}
+        pairs = [(f, s) for f, s in zip(self.findings, self.scopes, strict=True) if id(f) in wanted]
+        self.findings[:] = [f for f, _ in pairs]
+        self.scopes[:] = [s for _, s in pairs]
 
     def note(self, topic: str, partition: int, offset: int) -> None:
         """Remember ``offset`` if it is the batch's first of its partition (before processing)."""
@@ -126,6 +155,7 @@ class Batch:
 
     def clear(self) -> None:
         self.findings.clear()
+        self.scopes.clear()
         self.dead_letters.clear()
         self.offsets.clear()
         self.started.clear()
@@ -208,6 +238,7 @@ class Checkpointer:
         dead_letters: DeadLetterOutput,
         commit_offsets: Callable[[Mapping[Partition, int]], None],
         housekeeping: Callable[[], object] = lambda: None,
+        scopes: Callable[[], Sequence[str] | None] = lambda: None,
     ) -> None:
         self.delivery = delivery
         self.state = state
@@ -215,44 +246,58 @@ class Checkpointer:
         self._commit_offsets = commit_offsets
         #: Runs after the state commit, in a transaction of its own (expiring old state).
         self._housekeeping = housekeeping
+        #: Outbox scopes this instance delivers (the partitions it owns; None: every one).
+        self._scopes = scopes
         #: Told how many findings another group member's claim took (they page there).
         self.on_claims_lost: Callable[[int], object] = lambda count: None
 
     def run(self, batch: Batch) -> None:
-        """Make ``batch`` safe; raises DeliveryFailed, DeadLetterFailed, CommitFailed or
-        StateUnavailable.
+        """Make ``batch`` safe, then deliver what the outbox holds; raises DeliveryFailed,
+        DeadLetterFailed, CommitFailed or StateUnavailable.
 
         Housekeeping (expiring old state: DELETEs over every table) runs in a transaction of
-        its own *after* the commit, so the window between a sink accepting a finding and the
-        state recording it as delivered (a crash there pages twice) holds only the flush and
-        the commit of the batch's own writes (see bench/crash_window.py).
+        its own *after* the commit, so it never delays the batch's own.
         """
         if batch.findings:
             settled = self.state.settle(batch.findings)  # idempotent: a retry claims again
             if len(settled) != len(batch.findings):
                 self.on_claims_lost(len(batch.findings) - len(settled))
-                batch.findings[:] = settled
-        if batch.findings:
-            self.delivery.deliver(batch.findings)
-            self.delivery.flush()
+                batch.keep(settled)
+            batch.align()
+            self.delivery.enqueue(batch.findings, batch.scopes)
+        self.delivery.stage()
+        crashpoints.reached("outbox_write")
         self.state.commit()
+        self.delivery.committed()
+        crashpoints.reached("state_commit")
+        batch.findings.clear()
+        batch.scopes.clear()
         self._housekeeping()
         self.state.commit()
-        self.delivery.checkpoint_done()
-        batch.findings.clear()
         self.dead_letters.produce(batch.dead_letters)
         batch.dead_letters.clear()
+        crashpoints.reached("dead_letters")
         if batch.offsets:
-            self._commit_offsets(dict(batch.offsets))
+            try:
+                self._commit_offsets(dict(batch.offsets))
+            except CommitFailed:
+                self._drain()  # durable in the outbox: sending need not wait for Kafka
+                raise
+            crashpoints.reached("offset_commit")
         batch.clear()
+        self._drain()
+
+    def _drain(self) -> None:
+        if self.delivery.pending:
+            self.delivery.drain(self._scopes())
 
     def abandon(self, batch: Batch) -> None:
         """Forget uncommitted work (partitions lost): whoever reads them next redoes it.
 
-        Delivery's per-sink progress is kept on purpose: if this instance reads the records
-        again, sinks that already took a finding do not get it twice.
+        What is in the outbox stays there: the partition's next owner delivers it.
         """
         self.state.rollback()
+        self.delivery.forget()
         batch.clear()
 
 

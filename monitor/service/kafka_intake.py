@@ -45,7 +45,7 @@ class Intake:
             log.exception("processing a message failed", extra={"source_offset": where[2]})
             self._poison(value, where, exc, batch)
             return
-        batch.findings.extend(processed.findings)
+        batch.add_findings(processed.findings, where[0], where[1])
         if processed.rejections:
             batch.dead_letters.append(one_dead_letter(processed.rejections, value, where))
 

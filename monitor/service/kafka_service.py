@@ -119,6 +119,7 @@ class KafkaService:
             self.dead_letters,
             self._commit,
             housekeeping=self.pipeline.maybe_prune,
+            scopes=self._outbox_scopes,
         )
         self.checkpointer.on_claims_lost = self.metrics.findings_claimed_elsewhere.inc
         self.batch = Batch()
@@ -135,6 +136,8 @@ class KafkaService:
         self.consumer: Any = None
         self.closing = False
         self._assigned: frozenset[Any] = frozenset()
+        #: Partitions whose outbox rows this instance delivers (see _outbox_scopes).
+        self._outbox_owned: frozenset[Any] = frozenset()
         #: Set on a new assignment: the state re-reads positions (and a group's windows)
         #: before the next message is processed (see StateStore.refresh).
         self._reassigned = False
@@ -143,6 +146,7 @@ class KafkaService:
         # thread while this one is blocked in poll(); the lock makes that exclusion explicit.
         self._lock = threading.RLock()
         self._commit_timeout_ms = COMMIT_TIMEOUT_MS
+        self.delivery = delivery
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -211,6 +215,8 @@ class KafkaService:
         with self._lock:
             if self._reassigned:
                 self._refresh_state()
+            if not self.backoff.active and self._owed():
+                self._checkpoint()  # only delivers: what the outbox owes goes before new work
             try:
                 self._process(records)
             except StateUnavailable as exc:
@@ -304,7 +310,7 @@ class KafkaService:
         self.dead_letters.timeout_s = 2.0
         problems: list[str] = []
         with self._lock:
-            if not self.batch.empty:
+            if not self.batch.empty or self.delivery.pending:
                 try:
                     self.checkpointer.run(self.batch)
                 except Exception as exc:  # any failure: the work is read again, never lost
@@ -327,6 +333,18 @@ class KafkaService:
         log.info("stopped", extra={"messages": self.pipeline.stats.messages})
 
     # -- checkpoints and back-pressure ----------------------------------------------------------
+
+    def _owed(self) -> bool:
+        """The outbox may hold findings of owned partitions (at start, after an assignment)
+        and no batch is in hand (its checkpoint would deliver them anyway)."""
+        return self.delivery.pending and bool(self._assigned) and self.batch.empty
+
+    def _outbox_scopes(self) -> list[str] | None:
+        """The outbox rows this instance delivers: its partitions' in a group, else all."""
+        if not self._shared:
+            return None
+        # Not reduced at a revocation: the hand-over still delivers what the revoked hold.
+        return sorted(f"{tp.topic}:{tp.partition}" for tp in self._outbox_owned)
 
     def _due(self) -> bool:
         interval = self.kafka.commit_interval.total_seconds()
@@ -443,6 +461,8 @@ class KafkaService:
 
     def partitions_assigned(self, assigned: Collection[Any]) -> None:
         self._assigned = frozenset(assigned)
+        self._outbox_owned = self._assigned
+        self.delivery.pending = True  # what the previous owner left in the outbox is ours now
         self._reassigned = True
         self.lag.keep_only(self._assigned)
         self.metrics.ready.set(1 if self._assigned else 0)
@@ -453,7 +473,8 @@ class KafkaService:
         self.metrics.ready.set(1 if self._assigned else 0)
         if revoked:
             log.info("partitions revoked", extra={"partitions": _names(revoked)})
-        return bool(revoked) and not self.closing and not self.batch.empty
+        owed = not self.batch.empty or self.delivery.pending
+        return bool(revoked) and not self.closing and owed
 
     def hand_over(self) -> None:
         """Checkpoint before the partitions move; abandon the batch if that cannot succeed."""

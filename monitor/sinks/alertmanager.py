@@ -20,7 +20,6 @@ import orjson
 from monitor.config.settings import AlertmanagerSinkConfig
 from monitor.findings import Finding
 from monitor.intake.text import clean
-from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -44,6 +43,9 @@ def _rfc3339(moment: datetime) -> str:
 
 class AlertmanagerSink:
     name = "alertmanager"
+    #: Alertmanager merges an alert sent again (same labels, same fingerprint): chunks of a
+    #: whole POST cost no second notification after a crash.
+    batch = BATCH
     #: Notifies people: gets one page per event (see monitor.sinks.pages).
     pages = True
 
@@ -64,12 +66,11 @@ class AlertmanagerSink:
         self._on_retry = on_retry
         self._clock = clock
         self._timeout = timeout
-        self.accepted = Accepted()
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """POSTs of up to ``BATCH`` alerts; each accepted POST is remembered (not resent)."""
+        """POSTs of up to ``BATCH`` alerts."""
         deadline = Deadline(self._timeout)  # the whole call: every chunk and its retries
-        for chunk in _chunks(self.accepted.new(findings), BATCH):
+        for chunk in _chunks(findings, BATCH):
             body = orjson.dumps([self.alert(finding) for finding in chunk])
             with_retries(
                 partial(self._post, body, deadline),
@@ -77,8 +78,6 @@ class AlertmanagerSink:
                 on_retry=self._on_retry,
                 deadline=deadline,
             )
-            for finding in chunk:
-                self.accepted.add(finding)
 
     def _post(self, body: bytes, deadline: Deadline) -> None:
         # The URL may hold basic-auth credentials: it is masked and scrubbed from errors.

@@ -1,25 +1,44 @@
-"""Delivering findings to every sink exactly once per finding, across restarts.
+"""Delivering findings through a transactional outbox: once per finding and sink, across crashes.
 
-A finding is recorded as delivered in the state store (same transaction as the baselines);
-a restart that reprocesses uncommitted input therefore finds it delivered and pages nobody
-twice. A sink that fails raises :class:`DeliveryFailed`; the caller retries later and commits
-nothing meanwhile, so nothing is lost either.
+The one memory of what was sent is the state store (see docs/scaling.md, "Delivery"):
+
+1. :meth:`Delivery.enqueue` marks each new finding delivered (a re-read of the same input finds
+   the mark and enqueues nothing) and stages one outbox row per finding and sink; the caller's
+   checkpoint writes the rows with :meth:`Delivery.stage` and commits them in the SAME
+   transaction as the state (and, in a group, the claims) that produced them;
+2. after the offsets are committed, :meth:`Delivery.drain` sends what the outbox holds, sink by
+   sink in chunks of the sink's ``batch`` (1 unless the sink deduplicates), and drops each
+   chunk's rows once the sink took it, in a transaction of its own.
+
+A kill anywhere before (1) commits redoes the input (nothing was sent); anywhere after, the
+restart (or the instance that takes the partition over: rows are scoped by partition) finds the
+rows and sends them, once. The one repeat left: a chunk the sink took while the process died
+before its rows were dropped, resent at restart; sinks that cannot deduplicate send chunks of
+one finding, so at most that finding repeats (see each sink's ``dedup`` note). A failing sink
+raises :class:`DeliveryFailed` after the others were served; its rows wait for the next drain.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from monitor import crashpoints
 from monitor.findings import Finding
+from monitor.findings import finding_id as _finding_id
 from monitor.metrics import Metrics
 from monitor.sinks.base import Sink, SinkError
-from monitor.sinks.pages import one_per_event, pages
+from monitor.sinks.pages import event_of, one_per_event, pages
+from monitor.state.sqlite import OutboxRow
 from monitor.state.store import StateStore
 
 log = logging.getLogger(__name__)
+
+#: Scope of findings that come from no Kafka partition (``replay``, tests).
+LOCAL = "local"
+#: Outbox rows read per query while draining.
+DRAIN_ROWS = 1000
 
 
 class DeliveryFailed(Exception):
@@ -27,8 +46,8 @@ class DeliveryFailed(Exception):
 
 
 def finding_id(finding: Finding) -> str:
-    raw = f"{finding.detector}\x00{finding.dedup_key}\x00{finding.assumption_id}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    """The finding's stable id (``Finding.finding_id``), kept here for existing callers."""
+    return _finding_id(finding.detector, finding.dedup_key, finding.assumption_id)
 
 
 class Delivery:
@@ -36,44 +55,117 @@ class Delivery:
         self.sinks = list(sinks)
         self.state = state
         self.metrics = metrics
-        #: (finding id, sink) pairs already sent in the current checkpoint, so a retry after a
-        #: partial failure does not resend to the sinks that succeeded.
-        self._sent: set[tuple[str, str]] = set()
-        #: Findings delivered everywhere since the last checkpoint, per detector (for its log).
+        #: Rows enqueued since the last state commit: written again if that commit failed
+        #: (the delivered marks survive in the state's cache, the rows would not).
+        self._staged: list[OutboxRow] = []
+        #: Findings delivered everywhere since the last log line, per detector.
         self._delivered: Counter[str] = Counter()
+        #: True while the outbox may hold rows (the last drain did not empty it).
+        self.pending = True
 
-    def deliver(self, findings: Sequence[Finding]) -> int:
-        """Send new findings to every sink; returns how many were new."""
-        # One query for the ids a shared state does not hold yet, before any is marked: a
-        # database lost half-way must not leave some marked delivered but never sent.
-        self.state.prefetch_delivered([finding_id(f) for f in findings])
-        fresh = [f for f in findings if self.state.mark_delivered(finding_id(f), f.event_time)]
+    # -- 1. into the outbox (with the state) ------------------------------------------------------
+
+    def enqueue(self, findings: Sequence[Finding], scopes: Sequence[str] | str = LOCAL) -> int:
+        """Mark new findings delivered and stage their outbox rows; how many were new.
+
+        ``scopes``: one per finding, or one for all (the Kafka partition, ``topic:partition``).
+        """
+        if not findings:
+            return 0
+        scope_of = [scopes] * len(findings) if isinstance(scopes, str) else list(scopes)
+        # One query for the ids a shared state does not hold yet, before any is marked.
+        self.state.prefetch_delivered([f.finding_id for f in findings])
+        fresh: list[Finding] = []
+        scope_by_event: dict[str, str] = {}
+        for finding, scope in zip(findings, scope_of, strict=True):
+            if self.state.mark_delivered(finding.finding_id, finding.event_time):
+                fresh.append(finding)
+                scope_by_event[event_of(finding)] = scope
         if not fresh:
             return 0
-        failures: list[str] = []
         grouped = one_per_event(fresh)  # paging sinks: one notification per event
         for sink in self.sinks:
-            items = grouped if pages(sink) else fresh
-            todo = [f for f in items if (finding_id(f), sink.name) not in self._sent]
-            if not todo:
-                continue
+            for item in grouped if pages(sink) else fresh:
+                scope = scope_by_event[event_of(item)]
+                at = item.event_time.timestamp()
+                self._staged.append((item.finding_id, sink.name, scope, at, item.to_json()))
+        self.pending = True
+        return len(fresh)
+
+    def stage(self) -> None:
+        """Write the staged rows into the state's open transaction (again after a failure)."""
+        self.state.outbox_put(self._staged)
+
+    def committed(self) -> None:
+        """The state commit that held the staged rows succeeded."""
+        self._staged.clear()
+
+    def forget(self) -> None:
+        """The state was rolled back: its marks are gone, so are the rows staged with them."""
+        self._staged.clear()
+
+    # -- 2. out of the outbox (after the offsets) -------------------------------------------------
+
+    def drain(self, scopes: Sequence[str] | None = None, commit: bool = True) -> int:
+        """Send every row of ``scopes`` (None: all) the outbox holds; findings sent.
+
+        Raises DeliveryFailed, once every healthy sink was served, when any sink failed.
+        """
+        by_name = {sink.name: sink for sink in self.sinks}
+        failed: set[str] = set()
+        sent: set[str] = set()
+        while True:
+            rows = [r for r in self.state.outbox_rows(scopes, DRAIN_ROWS) if r[1] not in failed]
+            if not rows:
+                break
+            for name, owed in _by_sink(rows).items():
+                sink = by_name.get(name)
+                if sink is None:  # no longer configured: nobody to owe it to
+                    log.warning("dropping %d findings owed to sink %s", len(owed), name)
+                    self.state.outbox_done(name, [row[0] for row in owed], commit)
+                elif not self._send(sink, owed, commit, sent):
+                    failed.add(name)
+        self.pending = bool(failed)
+        if failed:
+            raise DeliveryFailed(", ".join(sorted(failed)))
+        self._log()
+        return len(sent)
+
+    def _send(self, sink: Sink, rows: list[OutboxRow], commit: bool, sent: set[str]) -> bool:
+        """Chunks of ``sink.batch`` rows, each dropped from the outbox once taken."""
+        size = max(int(getattr(sink, "batch", 1)), 1)
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            findings = [Finding.model_validate_json(row[4]) for row in chunk]
+            crashpoints.reached("sink_send")
             try:
-                sink.send(todo)
+                sink.send(findings)
+                sink.flush()
             except SinkError as exc:
                 log.warning("sink %s failed: %s", sink.name, exc)
-                self.metrics.alerts.labels(sink.name, "failed").inc(len(todo))
+                self.metrics.alerts.labels(sink.name, "failed").inc(len(rows) - start)
                 self.metrics.sink_up.labels(sink.name).set(0)
-                failures.append(sink.name)
-                continue
-            self.metrics.alerts.labels(sink.name, "delivered").inc(len(todo))
+                return False
+            crashpoints.reached("sink_sent")
+            ids = [row[0] for row in chunk]
+            self.state.outbox_done(sink.name, ids, commit)
+            self.metrics.alerts.labels(sink.name, "delivered").inc(len(chunk))
             self.metrics.sink_up.labels(sink.name).set(1)
-            self._sent.update((finding_id(f), sink.name) for f in todo)
-        if failures:
-            for finding in fresh:  # not delivered everywhere yet: try again next time
-                self.state.unmark_delivered(finding_id(finding))
-            raise DeliveryFailed(", ".join(failures))
-        self._delivered.update(finding.detector for finding in fresh)
-        return len(fresh)
+            sent.update(ids)
+            if sink is self.sinks[-1]:
+                self._delivered.update(finding.detector for finding in findings)
+        return True
+
+    # -- for callers without a checkpoint of their own (tests, tools) -----------------------------
+
+    def deliver(self, findings: Sequence[Finding]) -> int:
+        """Enqueue and drain at once, committing nothing (the caller's state commit does);
+        how many findings were new. Rows still owed from an earlier call are sent too."""
+        fresh = self.enqueue(findings)
+        self.stage()
+        self.committed()
+        self.drain(None, commit=False)
+        return fresh
 
     def flush(self) -> None:
         for sink in self.sinks:
@@ -84,12 +176,12 @@ class Delivery:
                 raise DeliveryFailed(sink.name) from exc
 
     def checkpoint_done(self) -> None:
-        """Forget per-sink progress once the checkpoint (state + offsets) is committed.
+        """Kept for callers of the old interface: the drain logs its own line."""
+        self._log()
 
-        A checkpoint that delivered findings says so in one line: the log then shows when each
-        page went out, without a line per finding.
-        """
-        self._sent.clear()
+    def _log(self) -> None:
+        """One line per drain that delivered findings: when each page went out, not a line
+        per finding."""
         if self._delivered:
             log.info(
                 "delivered %d findings",
@@ -104,3 +196,10 @@ class Delivery:
     def close(self) -> None:
         for sink in self.sinks:
             sink.close()
+
+
+def _by_sink(rows: Sequence[OutboxRow]) -> dict[str, list[OutboxRow]]:
+    grouped: dict[str, list[OutboxRow]] = {}
+    for row in rows:
+        grouped.setdefault(row[1], []).append(row)
+    return grouped

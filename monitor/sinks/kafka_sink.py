@@ -1,13 +1,14 @@
-"""Findings produced to a Kafka alerts topic: key = dedup key, value = the finding's JSON.
+"""Findings produced to a Kafka alerts topic: key = the finding's id, value = its JSON.
 
-Keying by dedup key sends repeats of one finding to one partition, in order, so a compacted
-topic or a consumer keeping the latest per key sees each finding once. ``acks=all`` with an
-idempotent producer: :meth:`flush` returns only when every record is on all in-sync replicas.
+Keyed by ``Finding.finding_id`` (also in a ``finding_id`` header, with the ``dedup_key``): a
+record produced again (the chunk in flight when the process died, resent from the outbox at
+restart) has the same key, so a compacted topic or a consumer keeping one record per key sees
+each finding once. ``acks=all`` with an idempotent producer: no duplicate from the producer's
+own retries, and :meth:`flush` returns only when every record is on all in-sync replicas.
 
-Sends are asynchronous; failures surface at :meth:`flush` (the checkpoint). A record that
-failed is kept and produced again at the next :meth:`flush`, because the caller retries the
-flush, not the send: dropping it would lose the alert. Connecting is lazy, so a broker that is
-down at start-up back-pressures like any other outage instead of crashing the process.
+Sends are asynchronous; failures surface at :meth:`flush`, which raises :class:`SinkError`;
+the outbox then sends the chunk again later. Connecting is lazy, so a broker that is down at
+start-up back-pressures like any other outage instead of crashing the process.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kafka.errors import KafkaError
 
 from monitor.config.settings import KafkaConfig
 from monitor.findings import Finding
-from monitor.sinks.base import Accepted, SinkError, finding_key
+from monitor.sinks.base import SinkError
 from monitor.sinks.render import finding_document, with_runbook
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 Record = tuple[bytes, bytes]
-#: A record and the key of the finding it carries (see sinks.base.finding_key).
-Item = tuple[Record, str]
 
 
 def client_options(
@@ -75,11 +74,21 @@ def record(finding: Finding, runbook_base: str | None = None) -> Record:
 
         value = orjson.dumps(finding_document(finding), option=orjson.OPT_SORT_KEYS)
     value = with_runbook(value, runbook_base, finding.detector)
-    return finding.dedup_key.encode("utf-8", "surrogatepass"), value
+    return finding.finding_id.encode(), value
+
+
+def headers(finding: Finding) -> list[tuple[str, bytes]]:
+    return [
+        ("finding_id", finding.finding_id.encode()),
+        ("dedup_key", finding.dedup_key.encode("utf-8", "surrogatepass")[:1024]),
+    ]
 
 
 class KafkaSink:
     name = "kafka"
+    #: Records keyed by finding id: a chunk produced again after a crash is deduplicable by
+    #: key, so chunks may be large (one flush waits for the whole chunk's acknowledgements).
+    batch = 100
 
     def __init__(
         self,
@@ -98,64 +107,37 @@ class KafkaSink:
         self._factory = producer_factory
         self._producer: Any | None = None
         #: Records handed to the producer and not yet acknowledged.
-        self._inflight: list[tuple[Item, Any]] = []
-        #: Records the broker did not take; produced again at the next flush.
-        self._failed: list[Item] = []
-        #: Findings acknowledged by the broker: a retried batch does not produce them again.
-        self.accepted = Accepted()
+        self._inflight: list[Any] = []
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """Queue findings neither acknowledged nor already queued (in flight or to retry)."""
-        queued = {key for (_, key), _ in self._inflight} | {key for _, key in self._failed}
-        for finding in self.accepted.new(findings):
-            key = finding_key(finding)
-            if key not in queued:
-                self._submit((record(finding, self.runbook_base), key))
+        """Hand the findings to the producer (acknowledged at :meth:`flush`)."""
+        for finding in findings:
+            key, value = record(finding, self.runbook_base)
+            try:
+                future = self._connected().send(
+                    self.topic, key=key, value=value, headers=headers(finding)
+                )
+            except KafkaError as exc:
+                self._inflight.clear()
+                raise SinkError(f"kafka topic {self.topic}: cannot produce: {exc}") from exc
+            self._inflight.append(future)
 
     def flush(self) -> None:
-        """Wait for every acknowledgement; :class:`SinkError` if any record is not on the broker."""
-        retry, self._failed = self._failed, []
-        for position, item in enumerate(retry):
-            try:
-                self._submit(item)
-            except SinkError:
-                self._failed = retry[position:]
-                raise
+        """Wait for every acknowledgement; :class:`SinkError` if any record is not on the broker
+        (the caller sends the chunk again: the records that did get through repeat their key)."""
         if not self._inflight:
             return
+        inflight, self._inflight = self._inflight, []
         try:
             self._connected().flush(timeout=self._flush_timeout)
         except KafkaError as exc:
             log.warning("kafka flush did not complete: %s", exc)
-        self._settle()
-
-    def _settle(self) -> None:
-        """Drop acknowledged records, keep failed ones for the next flush, raise if any remain."""
-        pending: list[tuple[Item, Any]] = []
-        first_error: Exception | None = None
-        for item, future in self._inflight:
-            if not future.is_done:
-                pending.append((item, future))
-            elif future.failed():
-                self._failed.append(item)
-                first_error = first_error or future.exception
-            else:
-                self.accepted.add_key(item[1])
-        self._inflight = pending
-        if self._failed or pending:
-            reason = first_error or f"{len(pending)} records still unacknowledged"
+        failed = [f for f in inflight if not f.is_done or f.failed()]
+        if failed:
+            reason = next((f.exception for f in failed if f.is_done), None) or "not acknowledged"
             raise SinkError(
-                f"kafka topic {self.topic}: {len(self._failed) + len(pending)} alerts "
-                f"not acknowledged ({reason})"
+                f"kafka topic {self.topic}: {len(failed)} alerts not acknowledged ({reason})"
             )
-
-    def _submit(self, item: Item) -> None:
-        (key, value), _ = item
-        try:
-            future = self._connected().send(self.topic, key=key, value=value)
-        except KafkaError as exc:
-            raise SinkError(f"kafka topic {self.topic}: cannot produce: {exc}") from exc
-        self._inflight.append((item, future))
 
     def _connected(self) -> Any:
         if self._producer is None:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from monitor.config.settings import SnsSinkConfig
 from monitor.findings import Finding
-from monitor.sinks.base import Accepted, SinkError
+from monitor.sinks.base import SinkError
 from monitor.sinks.render import finding_document, fingerprint, runbook_url
 from monitor.sinks.retry import Deadline
 
@@ -51,14 +51,18 @@ def publish_arguments(
         },
     }
     if topic_arn.endswith(".fifo"):
-        # A resend (after a restart) within SNS's 5-minute window is dropped by SNS itself.
+        # A resend (after a restart) within SNS's 5-minute window is dropped by SNS itself;
+        # keyed by the finding, so two findings of one dedup key are never taken for one.
         arguments["MessageGroupId"] = finding.detector
-        arguments["MessageDeduplicationId"] = fingerprint(finding)
+        arguments["MessageDeduplicationId"] = finding.finding_id
     return arguments
 
 
 class SnsSink:
     name = "sns"
+    #: One publish per chunk: a standard topic cannot deduplicate, so at most the finding in
+    #: flight at a crash is published again (a FIFO topic drops it within 5 minutes).
+    batch = 1
     #: Notifies people: gets one page per event (see monitor.sinks.pages).
     pages = True
 
@@ -71,7 +75,6 @@ class SnsSink:
     ) -> None:
         self.topic_arn = config.topic_arn
         self.runbook_base = runbook_base
-        self.accepted = Accepted()
         self._timeout = timeout
         self._client = client or boto3.client(
             "sns",
@@ -86,9 +89,9 @@ class SnsSink:
         )
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """One publish per finding; each acknowledged one is remembered (not published again)."""
+        """One publish per finding, within the call's deadline."""
         deadline = Deadline(self._timeout)
-        for finding in self.accepted.new(findings):
+        for finding in findings:
             deadline.left(self.name)  # the call's deadline: the rest waits for the next one
             try:
                 self._client.publish(
@@ -99,7 +102,6 @@ class SnsSink:
                 raise SinkError(f"SNS publish to {self.topic_arn} failed: {code}") from exc
             except BotoCoreError as exc:
                 raise SinkError(f"SNS publish to {self.topic_arn} failed: {exc}") from exc
-            self.accepted.add(finding)
 
     def flush(self) -> None:
         """Nothing buffered: each publish is acknowledged before :meth:`send` returns."""

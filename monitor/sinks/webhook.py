@@ -23,7 +23,6 @@ import orjson
 from monitor.config.settings import ConfigError, WebhookSinkConfig
 from monitor.findings import Finding, Severity
 from monitor.intake.text import clean
-from monitor.sinks.base import Accepted
 from monitor.sinks.httppost import DEFAULT_TIMEOUT, masked, post_json
 from monitor.sinks.render import (
     account_or_unknown,
@@ -170,6 +169,10 @@ def pagerduty_dedup_key(dedup_key: str) -> str:
 class WebhookSink:
     #: The default name; several webhooks get distinct ones (see ``factory.webhook_names``).
     name = "webhook"
+    #: One POST per chunk: Slack cannot deduplicate, so at most the finding in flight at a
+    #: crash is posted again (PagerDuty merges it by ``dedup_key``; a generic receiver may
+    #: by the ``Idempotency-Key`` header).
+    batch = 1
     #: Notifies people: gets one page per event (see monitor.sinks.pages).
     pages = True
 
@@ -193,24 +196,22 @@ class WebhookSink:
         self._policy = policy
         self._on_retry = on_retry
         self._timeout = timeout
-        self.accepted = Accepted()
 
     def __repr__(self) -> str:
         return f"WebhookSink(format={self.format!r}, url={masked(self._url.get_secret_value())!r})"
 
     def send(self, findings: Sequence[Finding]) -> None:
-        """One POST per finding (Slack messages and PagerDuty events are single items); each
-        accepted POST is remembered, so a retry after the 7th of 10 failed sends 4, not 10."""
+        """One POST per finding (Slack messages and PagerDuty events are single items), with
+        the finding's id as ``Idempotency-Key``: the same id however often it is sent."""
         deadline = Deadline(self._timeout)  # the whole call: every POST and its retries
-        for finding in self.accepted.new(findings):
+        for finding in findings:
             body = orjson.dumps(self.payload(finding))
             with_retries(
-                partial(self._post, body, deadline),
+                partial(self._post, body, finding.finding_id, deadline),
                 self._policy,
                 on_retry=self._on_retry,
                 deadline=deadline,
             )
-            self.accepted.add(finding)
 
     def payload(self, finding: Finding) -> dict[str, Any]:
         if self.format == "slack":
@@ -221,10 +222,12 @@ class WebhookSink:
         runbook = runbook_url(self._runbook, finding.detector)
         return {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
 
-    def _post(self, body: bytes, deadline: Deadline) -> None:
+    def _post(self, body: bytes, key: str, deadline: Deadline) -> None:
         secrets = [self._routing_key.get_secret_value()] if self._routing_key else []
+        url = self._url.get_secret_value()
+        headers = {"Idempotency-Key": key}
         timeout = deadline.left(self.name)
-        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=timeout)
+        post_json(url, body, headers=headers, secrets=secrets, timeout=timeout)
 
     def flush(self) -> None:
         """Nothing buffered: :meth:`send` returns only once the receiver accepted each POST."""

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from monitor.state.sqlite import TABLES, WINDOWS, Changes, Entries, Key, Row, prune_column
+from monitor.state.sqlite import (
+    TABLES,
+    WINDOWS,
+    Changes,
+    Entries,
+    Key,
+    OutboxRow,
+    Row,
+    prune_column,
+)
 
 #: A pending deletion (``None`` is a value of its own in the window map).
 _GONE = None
@@ -25,6 +34,9 @@ class MemoryBackend:
         self._pending: dict[str, dict[Key, Row | None]] = {t: {} for t in self._rows}
         self._pending_windows: dict[Key, Entries] = {}
         self._pending_meta: dict[str, str] = {}
+        #: The outbox, (finding id, sink) → row, in insertion order; None: deleted, pending.
+        self._outbox: dict[tuple[str, str], OutboxRow] = {}
+        self._pending_outbox: dict[tuple[str, str], OutboxRow | None] = {}
 
     # -- reading (pending changes first) ------------------------------------------------------
 
@@ -76,6 +88,26 @@ class MemoryBackend:
             pending.update(dict.fromkeys(changes.deletes(table), _GONE))
         self._pending_windows.update((key, list(entries)) for key, entries in changes.windows())
 
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None:
+        for row in rows:
+            key = (row[0], row[1])
+            if self._outbox_row(key) is None:
+                self._pending_outbox[key] = row
+
+    def _outbox_row(self, key: tuple[str, str]) -> OutboxRow | None:
+        if key in self._pending_outbox:
+            return self._pending_outbox[key]
+        return self._outbox.get(key)
+
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]:
+        keys = dict.fromkeys([*self._outbox, *self._pending_outbox])
+        rows = [row for key in keys if (row := self._outbox_row(key)) is not None]
+        return [row for row in rows if scopes is None or row[2] in scopes][:limit]
+
+    def outbox_done(self, sink: str, finding_ids: Sequence[str]) -> None:
+        for finding_id in finding_ids:
+            self._pending_outbox[(finding_id, sink)] = None
+
     def prune(self, cutoffs: Mapping[str, float]) -> int:
         removed = 0
         for table, cutoff in cutoffs.items():
@@ -115,12 +147,19 @@ class MemoryBackend:
         self._pending_windows.clear()
         self._meta.update(self._pending_meta)
         self._pending_meta.clear()
+        for key, row in self._pending_outbox.items():
+            if row is None:
+                self._outbox.pop(key, None)
+            else:
+                self._outbox[key] = row
+        self._pending_outbox.clear()
 
     def rollback(self) -> None:
         for pending in self._pending.values():
             pending.clear()
         self._pending_windows.clear()
         self._pending_meta.clear()
+        self._pending_outbox.clear()
 
     def close(self) -> None:
         self.rollback()

@@ -6,9 +6,9 @@ It has the same batched interface as :class:`monitor.state.sqlite.SqliteBackend`
 - :meth:`PostgresBackend.claim`: the atomic, group-wide decision of who pages. Claims are
   ``INSERT … ON CONFLICT`` rows keyed by what they decide (an assumption's first copy, a
   first-seen baseline key, an opened dedup window) and owned by the Kafka position of the
-  message that made them. They are committed on their own connection at the checkpoint,
-  before delivery; a re-read of the same message (after a crash or a rebalance) owns the same
-  claims again, so it delivers what its first reading could not. See docs/scaling.md.
+  message that made them. They are written in the checkpoint's state transaction, with the
+  outbox, before delivery; a re-read of the same message (after a crash or a rebalance) owns
+  the same claims again, so it delivers what its first reading could not. See docs/scaling.md.
 - :meth:`PostgresBackend.changes`: what other instances wrote since the last call (rows carry
   the id of the transaction that wrote them), so the store's cache follows the group at each
   checkpoint with one query per table instead of a round trip per key.
@@ -35,7 +35,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from monitor.state.errors import StateUnavailable
-from monitor.state.sqlite import LAYOUT, WINDOWS, Changes, Entries, Key, Row
+from monitor.state.sqlite import LAYOUT, WINDOWS, Changes, Entries, Key, OutboxRow, Row
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ PRUNE_LOCK = 0x726D5F7072756E65  # "rm_prune"
 #: One prune per group per this many seconds of event time (the pipeline asks hourly each).
 PRUNE_EVERY_S = 3600.0
 CONNECT_TIMEOUT_S = 5
+#: The longest a checkpoint waits for a row another instance's open transaction holds.
+LOCK_TIMEOUT_MS = 5000
 
 #: Versioned migrations: append only, never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
@@ -82,6 +84,14 @@ MIGRATIONS: tuple[str, ...] = (
         kind text NOT NULL, key text NOT NULL, owner text NOT NULL, at float8 NOT NULL,
         span float8 NOT NULL, PRIMARY KEY (kind, key));
     CREATE INDEX claim_at ON claim (at);
+    """,
+    # The transactional outbox (issue 20): findings owed to sinks, written with the state.
+    """
+    CREATE TABLE outbox (
+        finding_id text NOT NULL, sink text NOT NULL, scope text NOT NULL,
+        at float8 NOT NULL, body bytea NOT NULL, seq bigserial,
+        PRIMARY KEY (finding_id, sink));
+    CREATE INDEX outbox_scope ON outbox (scope, seq);
     """,
 )
 
@@ -397,12 +407,54 @@ class PostgresBackend:
         )
         return removed
 
+    # -- the outbox (see monitor.state.outbox) --------------------------------------------------
+
+    @_guarded
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None:
+        if rows:
+            self._conn().execute(
+                "INSERT INTO outbox (finding_id, sink, scope, at, body) SELECT * FROM "
+                "unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::bytea[]) "
+                "ON CONFLICT DO NOTHING",
+                _columns(sorted(rows), 5),
+            )
+
+    @_guarded
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]:
+        where, params = "true", []
+        if scopes is not None:
+            where, params = "scope = ANY(%s::text[])", [list(scopes)]
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT finding_id, sink, scope, at, body FROM outbox "
+                f"WHERE {where} ORDER BY seq LIMIT %s",
+                [*params, limit],
+            )
+            .fetchall()
+        )
+        return [(str(f), str(s), str(c), float(a), bytes(b)) for f, s, c, a, b in rows]
+
+    @_guarded
+    def outbox_done(self, sink: str, finding_ids: Sequence[str]) -> None:
+        self._conn().execute(
+            "DELETE FROM outbox WHERE sink = %s AND finding_id = ANY(%s::text[])",
+            [sink, list(finding_ids)],
+        )
+
     @_guarded
     def claim(self, claims: Iterable[Claim]) -> set[Claim]:
-        """Claim every decision at once, committed now; the claims this group member won.
+        """Claim every decision at once, in the state's open transaction; the claims this
+        group member won, final when the checkpoint commits state, claims and outbox together.
 
         A claim is won when nobody holds its key, when the holder is the same message (a
         re-read), or when the holder's dedup window (``span``) has ended at ``at``.
+
+        Why in the state's transaction: an instance killed before its commit must not keep
+        its claims (main held them on a connection of their own, so the finding was lost
+        when another instance then committed the same first-seen key). Another instance
+        claiming the same key waits for this commit, at most :data:`LOCK_TIMEOUT_MS` (a
+        stopped process), then fails its checkpoint as with a database away and retries.
         """
         claims = list(claims)
         first: dict[tuple[str, str], Claim] = {}
@@ -411,26 +463,24 @@ class PostgresBackend:
         if not first:
             return set()
         batch = list(first.values())
+        db = self._conn()
+        db.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
         reopen = "c.span > 0 AND (excluded.at < c.at OR excluded.at - c.at >= c.span)"
-        rows = (
-            self._claims_conn()
-            .execute(
-                "INSERT INTO claim AS c (kind, key, owner, at, span) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], "
-                "%s::float8[]) ON CONFLICT (kind, key) DO UPDATE SET "
-                f"owner = CASE WHEN {reopen} THEN excluded.owner ELSE c.owner END, "
-                f"at = CASE WHEN {reopen} THEN excluded.at ELSE c.at END "
-                "RETURNING kind, key, owner",
-                [
-                    [c.kind for c in batch],
-                    [c.key for c in batch],
-                    [c.owner for c in batch],
-                    [c.at for c in batch],
-                    [c.span for c in batch],
-                ],
-            )
-            .fetchall()
-        )
+        rows = db.execute(
+            "INSERT INTO claim AS c (kind, key, owner, at, span) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], "
+            "%s::float8[]) ON CONFLICT (kind, key) DO UPDATE SET "
+            f"owner = CASE WHEN {reopen} THEN excluded.owner ELSE c.owner END, "
+            f"at = CASE WHEN {reopen} THEN excluded.at ELSE c.at END "
+            "RETURNING kind, key, owner",
+            [
+                [c.kind for c in batch],
+                [c.key for c in batch],
+                [c.owner for c in batch],
+                [c.at for c in batch],
+                [c.span for c in batch],
+            ],
+        ).fetchall()
         owners = {(kind, key): owner for kind, key, owner in rows}
         return {c for c in claims if owners.get((c.kind, c.key)) == c.owner}
 

@@ -20,6 +20,9 @@ Key = tuple[Any, ...]
 Row = tuple[Any, ...]
 #: A window's entries: ``(at, item)`` oldest first, ties in insertion order.
 Entries = list[tuple[float, str]]
+#: One outbox row: a finding still owed to one sink: finding id, sink, scope (the Kafka
+#: partition that produced it, or ``local``), event time, the finding's JSON.
+OutboxRow = tuple[str, str, str, float, bytes]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS baseline (
@@ -42,6 +45,10 @@ CREATE TABLE IF NOT EXISTS fact (
     namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires REAL NOT NULL,
     PRIMARY KEY (namespace, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fact_expires ON fact (expires);
+CREATE TABLE IF NOT EXISTS outbox (
+    finding_id TEXT NOT NULL, sink TEXT NOT NULL, scope TEXT NOT NULL, at REAL NOT NULL,
+    body BLOB NOT NULL, PRIMARY KEY (finding_id, sink));
+CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (scope);
 """
 TABLES = ("baseline", "window_event", "assumption", "delivered", "merged", "fact")
 
@@ -88,6 +95,9 @@ class Backend(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
     def flush(self, changes: Changes) -> None: ...
     def prune(self, cutoffs: Mapping[str, float]) -> int: ...
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None: ...
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]: ...
+    def outbox_done(self, sink: str, finding_ids: Sequence[str]) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
@@ -175,6 +185,28 @@ class SqliteBackend:
         self._db.executemany(
             f"INSERT INTO {WINDOWS} VALUES (?, ?, ?, ?)",
             (key + entry for key, entries in windows for entry in entries),
+        )
+
+    # -- the outbox (see monitor.state.outbox) --------------------------------------------------
+
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None:
+        """Add rows in the open transaction; a row already there stays as it is."""
+        self._db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", rows)
+
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]:
+        """Rows still owed, oldest first (``scopes`` None: every scope)."""
+        where, params = "1", []
+        if scopes is not None:
+            where, params = f"scope IN ({','.join('?' * len(scopes))})", list(scopes)
+        sql = f"SELECT * FROM outbox WHERE {where} ORDER BY rowid LIMIT ?"
+        return [
+            (str(f), str(s), str(c), float(a), bytes(b))
+            for f, s, c, a, b in self._db.execute(sql, [*params, limit])
+        ]
+
+    def outbox_done(self, sink: str, finding_ids: Sequence[str]) -> None:
+        self._db.executemany(
+            "DELETE FROM outbox WHERE finding_id=? AND sink=?", ((f, sink) for f in finding_ids)
         )
 
     def prune(self, cutoffs: Mapping[str, float]) -> int:

@@ -44,6 +44,7 @@ from monitor.state.sqlite import (
     Backend,
     Entries,
     Key,
+    OutboxRow,
     Row,
     SqliteBackend,
     prune_column,
@@ -369,7 +370,8 @@ class StateStore:
         return taken
 
     def settle(self, findings: Sequence[Finding]) -> list[Finding]:
-        """Claim group-wide what ``findings`` rest on (committed now); keep those that won.
+        """Claim group-wide what ``findings`` rest on (in the open transaction: final at the
+        next :meth:`commit`); keep those that won.
 
         A no-op for a store of one's own. Raises StateUnavailable.
         """
@@ -524,6 +526,25 @@ class StateStore:
             return False
         self._put(table, key, (at.timestamp(),))
         return True
+
+    # -- the transactional outbox (findings owed to sinks; see monitor.sinks.delivery) ---------
+
+    def outbox_put(self, rows: Sequence[OutboxRow]) -> None:
+        """Write rows into the open transaction: durable with the next :meth:`commit`, together
+        with the state and the delivered marks of the same findings."""
+        if rows:
+            self._backend.outbox_put(rows)
+
+    def outbox_rows(self, scopes: Sequence[str] | None, limit: int) -> list[OutboxRow]:
+        """Rows still owed, oldest first; ``scopes`` None: every scope."""
+        return self._backend.outbox_rows(scopes, limit)
+
+    def outbox_done(self, sink: str, finding_ids: Sequence[str], commit: bool = True) -> None:
+        """``sink`` took these findings: drop their rows, committed at once when ``commit``
+        (call between checkpoints only: it also commits whatever else was flushed)."""
+        self._backend.outbox_done(sink, finding_ids)
+        if commit:
+            self._backend.commit()
 
     def merge_repeat(self, dedup_key: str, at: datetime, window: timedelta) -> int:
         """0 when a finding with ``dedup_key`` opens a new window, else the repeat count so far."""

@@ -7,6 +7,7 @@ status handling, retries), so the tests read it from a socket.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class Receiver:
         self.replies: deque[Reply] = deque()
         self.default = Reply()
         self.fail_every = 0
+        #: Seconds each request takes to answer (a slow receiver, as Slack under load).
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
@@ -78,6 +81,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = Received("POST", self.path, dict(self.headers), self.rfile.read(length))
+                if receiver.delay:
+                    time.sleep(receiver.delay)  # the receiver's latency, not a test's wait
                 reply = receiver._next_reply(request)
                 self.send_response(reply.status)
                 for key, value in reply.headers.items():

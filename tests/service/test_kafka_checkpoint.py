@@ -124,34 +124,55 @@ def batch_with(items: list[Finding], letters: int = 1) -> Batch:
     return batch
 
 
-def test_checkpoint_order_deliver_state_dead_letters_offsets(tmp_path: Path) -> None:
+def test_checkpoint_order_state_and_outbox_dead_letters_offsets_then_delivery(
+    tmp_path: Path,
+) -> None:
     harness = Harness(tmp_path)
     batch = batch_with(findings())
     harness.checkpointer.run(batch)
     assert harness.events == [
-        "sink.send",
-        "sink.flush",
-        "state.commit",
+        "state.commit",  # state, delivered marks and outbox rows: one transaction
         "state.commit",  # expiring old state, on its own after the batch's commit
         "dlq.send",
         "dlq.flush",
         "offsets.commit",
+        *["sink.send", "sink.flush"] * 3,  # from the outbox, one finding per chunk
     ]
     assert harness.commits == [{("t", 0): 42, ("t", 1): 8}], "the next offset to read"
     assert batch.empty and batch.messages == 0
+    assert harness.state.outbox_rows(None, 10) == [], "every row dropped once sent"
 
 
-def test_failing_sink_keeps_the_whole_batch_and_commits_nothing(tmp_path: Path) -> None:
+def test_failing_sink_leaves_its_findings_in_the_outbox_until_it_recovers(tmp_path: Path) -> None:
     harness = Harness(tmp_path)
     harness.sink.fail = True
     batch = batch_with(findings())
     with pytest.raises(DeliveryFailed):
         harness.checkpointer.run(batch)
-    assert "state.commit" not in harness.events and "offsets.commit" not in harness.events
-    assert len(batch.findings) == 3 and batch.dead_letters and batch.offsets
+    assert harness.commits, "the findings are durable in the outbox: offsets may move on"
+    assert batch.empty and len(harness.state.outbox_rows(None, 10)) == 3
     harness.sink.fail = False
     harness.checkpointer.run(batch)
-    assert len(harness.sink.sent) == 3 and harness.commits
+    assert len(harness.sink.sent) == 3 and harness.state.outbox_rows(None, 10) == []
+
+
+def test_a_restart_after_the_state_commit_delivers_what_the_outbox_holds_once(
+    tmp_path: Path,
+) -> None:
+    """A kill between the commit and the sinks: a new process over the same state file
+    sends every owed finding, once, and a re-read of the same input adds nothing."""
+    harness = Harness(tmp_path)
+    harness.sink.fail = True
+    items = findings()
+    with pytest.raises(DeliveryFailed):
+        harness.checkpointer.run(batch_with(items))
+    harness.state.close()  # the process is gone
+    state = StateStore(tmp_path / "state.db")
+    sink = RecordingSink([])
+    delivery = Delivery([sink], state, Metrics())
+    output = DeadLetterOutput(None, lambda: harness.producer)
+    Checkpointer(delivery, state, output, lambda offsets: None).run(batch_with(items))
+    assert sorted(f.finding_id for f in sink.sent) == sorted(f.finding_id for f in items)
 
 
 def test_unacknowledged_dead_letters_block_the_offset_commit(tmp_path: Path) -> None:
@@ -306,7 +327,7 @@ def test_retry_checkpoint_backs_off_until_the_sink_recovers(tmp_path: Path) -> N
         give_up=recover_on_third_try,
     )
     assert batch.empty and len(harness.sink.sent) == 3
-    assert harness.events.count("sink.send") == 3
+    assert len({f.finding_id for f in harness.sink.sent}) == 3, "none sent twice"
 
 
 def test_retry_checkpoint_gives_up_and_leaves_the_batch(tmp_path: Path) -> None:
@@ -317,7 +338,7 @@ def test_retry_checkpoint_gives_up_and_leaves_the_batch(tmp_path: Path) -> None:
         retry_checkpoint(
             harness.checkpointer, batch, Backoff(0.01, 0.02), deadline=0.0, give_up=lambda: False
         )
-    assert len(batch.findings) == 3, "the caller decides: abandon or keep"
+    assert len(harness.state.outbox_rows(None, 10)) == 3, "owed: whoever owns them sends"
 
 
 def test_a_failed_offset_commit_pauses_nothing(tmp_path: Path) -> None:

@@ -96,7 +96,8 @@ def group(request: pytest.FixtureRequest) -> str:
 def test_failing_sink_pauses_retries_and_delivers_after_recovery(
     kafka_broker: KafkaBroker, kafka_topic: str, group: str, tmp_path: Path
 ) -> None:
-    """Sink down: nothing committed, partitions paused, retries back off; then all delivered."""
+    """Sink down: the findings wait in the outbox (their offsets may be committed: they are
+    durable), partitions are paused, retries back off; then all delivered, each once."""
     messages = sts_stream(0, 60)
     expected = set(expected_findings(messages))
     send(kafka_broker.bootstrap, kafka_topic, messages)
@@ -105,9 +106,8 @@ def test_failing_sink_pauses_retries_and_delivers_after_recovery(
     with running(settings, sink, tmp_path / "state.db") as service:
         service.lag.refresh_every = 0.1
         wait_until(lambda: sink.attempts >= 4, 30, "retries against the failing sink")
-        wait_until(lambda: _lag(service) == len(messages), 10, "lag of everything uncommitted")
-        committed, _ = offsets(kafka_broker.bootstrap, kafka_topic, group)
-        assert set(committed.values()) == {0}, "nothing may be committed while the sink fails"
+        assert sink.findings == [] and service.delivery.pending
+        assert service.consumer.paused(), "nothing more is read while the outbox is owed"
         assert service.backoff.failures >= 3
         assert (
             service.metrics.registry.get_sample_value("role_monitor_sink_up", {"sink": "switch"})
@@ -159,8 +159,9 @@ def test_poison_message_is_dead_lettered_and_the_stream_goes_on(
 def test_reread_of_delivered_records_pages_nobody_twice(
     kafka_broker: KafkaBroker, kafka_topic: str, group: str, tmp_path: Path
 ) -> None:
-    """Findings delivered but offsets never committed (the worst crash point): a restart that
-    reads everything again delivers nothing twice, because delivered ids are in the state."""
+    """Findings delivered but offsets never committed: the outbox delivers them anyway (they
+    are durable), and a restart that reads everything again enqueues nothing, because their
+    ids were committed with the outbox rows."""
     messages = sts_stream(0, 80)
     expected = set(expected_findings(messages))
     send(kafka_broker.bootstrap, kafka_topic, messages)
@@ -233,7 +234,7 @@ def test_lag_grows_and_readiness_drops_while_delivery_fails(
         wait_until(lambda: sink.attempts >= 2, 30, "the sink failing")
         wait_until(lambda: not service.ready(), 10, "not ready while delivery fails")
         send(kafka_broker.bootstrap, kafka_topic, later)  # arrives while paused
-        total = len(first) + len(later)
-        wait_until(lambda: _lag(service) == total, 20, f"lag of all {total} records")
+        # The first records' findings may be durable in the outbox (offsets committed).
+        wait_until(lambda: _lag(service) >= len(later), 20, f"lag of the {len(later)} later")
         sink.down = False
         wait_until(lambda: _lag(service) == 0 and service.ready(), 60, "recovered and ready")

@@ -41,7 +41,7 @@ def consume(bootstrap: str, topic: str, expected: int) -> list[Any]:
         consumer.close()
 
 
-def test_findings_are_produced_keyed_by_dedup_key(
+def test_findings_are_produced_keyed_by_finding_id(
     kafka_broker: KafkaBroker, kafka_topic: str
 ) -> None:
     first = make_finding()
@@ -58,9 +58,14 @@ def test_findings_are_produced_keyed_by_dedup_key(
 
     records = consume(kafka_broker.bootstrap, kafka_topic, 2)
     by_key = {r.key.decode(): r for r in records}
-    assert set(by_key) == {first.dedup_key, second.dedup_key}
-    assert json.loads(by_key[first.dedup_key].value) == json.loads(first.to_json())
-    assert by_key[second.dedup_key].value == second.to_json()
+    assert set(by_key) == {first.finding_id, second.finding_id}
+    assert json.loads(by_key[first.finding_id].value) == json.loads(first.to_json())
+    assert by_key[second.finding_id].value == second.to_json()
+    headers = dict(by_key[second.finding_id].headers)
+    assert headers == {
+        "finding_id": second.finding_id.encode(),
+        "dedup_key": b"external_account:abc",
+    }
 
 
 def test_repeats_of_a_finding_share_a_partition(
@@ -91,7 +96,7 @@ def test_unreachable_broker_is_a_sink_error() -> None:
 def test_records_failed_at_flush_are_produced_again_after_the_broker_returns(
     kafka_broker: KafkaBroker, kafka_topic: str
 ) -> None:
-    """The caller retries flush(), not send(): a failed record must survive in the sink.
+    """A chunk that failed at flush is sent again by the outbox and reaches the broker once.
 
     Deterministic: the record is queued while the broker is already down (its metadata is
     cached), so it cannot reach the broker before the outage whatever the machine's load, and
@@ -117,13 +122,13 @@ def test_records_failed_at_flush_are_produced_again_after_the_broker_returns(
             sink.flush()
     finally:
         kafka_broker.start()
-    batch = [make_finding(event_id="before"), finding]  # retried whole, as Delivery does
-    wait_until(lambda: _flushed(sink, batch), 120, "the sink to deliver after the broker returned")
-    sink.send([finding])  # a neighbour failed: the whole batch comes once more
-    sink.flush()
+    # The outbox still holds the failed chunk and sends it again until it is taken.
+    wait_until(
+        lambda: _flushed(sink, [finding]), 120, "the sink to deliver after the broker returned"
+    )
     sink.close()
     keys = [r.key.decode() for r in consume(kafka_broker.bootstrap, kafka_topic, 10)]
-    assert keys.count(finding.dedup_key) == 1, "acknowledged once, produced once"
+    assert keys.count(finding.finding_id) == 1, "never on the broker before: produced once"
     assert len(keys) == 2
 
 

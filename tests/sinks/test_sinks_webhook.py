@@ -304,7 +304,7 @@ def test_a_down_webhook_back_pressures_delivery_and_shows_in_metrics(
     assert value("role_monitor_sink_up", {"sink": "webhook"}) == 0
 
     http_receiver.default = Reply(200)
-    assert delivery.deliver([finding]) == 1  # not lost: the retry delivers it
+    assert delivery.drain() == 1  # not lost: the outbox still owes it, the retry delivers it
     assert value("role_monitor_alerts_total", {"sink": "webhook", "outcome": "delivered"}) == 1
     assert value("role_monitor_sink_up", {"sink": "webhook"}) == 1
     assert_no_secrets(caplog.text)
@@ -344,3 +344,16 @@ def test_a_flaky_receiver_gets_each_finding_once(http_receiver: Receiver, kind: 
         keys = [a["labels"]["fingerprint"] + a["annotations"]["event_id"] for a in alerts]
         assert len(keys) == len(set(keys)) == 200
         assert len(http_receiver.accepted) <= 200 // BATCH + 1
+
+
+@pytest.mark.parametrize("fmt", ["slack", "pagerduty", "generic"])
+def test_every_post_carries_the_finding_id_as_idempotency_key(
+    http_receiver: Receiver, fmt: str
+) -> None:
+    """The same finding sent again (the one in flight at a crash) carries the same key."""
+    finding = make_finding()
+    target = sink(http_receiver, fmt)
+    target.send([finding])
+    target.send([finding])
+    keys = [request.headers["Idempotency-Key"] for request in http_receiver.requests]
+    assert keys == [finding.finding_id] * 2

@@ -15,7 +15,7 @@ from monitor.config.settings import Settings, SnsSinkConfig
 from monitor.sinks.base import SinkError
 from monitor.sinks.factory import build_sinks
 from monitor.sinks.render import fingerprint
-from monitor.sinks.sns import SnsSink, subject
+from monitor.sinks.sns import SnsSink, publish_arguments, subject
 
 pytestmark = pytest.mark.aws
 
@@ -115,6 +115,10 @@ def test_fifo_topic_gets_group_and_deduplication_ids(moto_server: str) -> None:
     config = SnsSinkConfig(topic_arn=topic_arn, endpoint_url=moto_server, region=REGION)
     SnsSink(config).send([make_finding()])  # SNS refuses FIFO publishes without the ids
     sns.delete_topic(TopicArn=topic_arn)
+    first, other = make_finding(), make_finding(assumption_id="another-call")
+    ids = [publish_arguments(topic_arn, f)["MessageDeduplicationId"] for f in (first, other)]
+    assert ids == [first.finding_id, other.finding_id], "one finding, one id; two, two"
+    assert first.dedup_key == other.dedup_key, "a dedup key alone would drop the second"
 
 
 def test_missing_topic_is_a_sink_error(moto_server: str) -> None:

@@ -71,8 +71,46 @@ def test_claims_let_exactly_one_instance_page(postgres_url: str) -> None:
     backend_one, backend_two = one._backend, two._backend
     assert isinstance(backend_one, PostgresBackend) and isinstance(backend_two, PostgresBackend)
     assert backend_one.claim(won_one) == set(won_one)
+    one.commit()  # claims commit with the state (a checkpoint)
     assert backend_two.claim(won_two) == set()
+    two.commit()
     assert backend_one.claim(won_one) == set(won_one), "a re-read of the same message wins"
+    one.close()
+    two.close()
+
+
+def test_a_claim_dies_with_an_instance_killed_before_its_commit(postgres_url: str) -> None:
+    """The claim is in the state's transaction: a kill before the checkpoint's commit frees
+    the key, so another instance's finding on it pages instead of nobody's."""
+    one, two = store(postgres_url), store(postgres_url)
+    one.set_position("t", 0, 10)
+    assert one.touch("pair", "a->b", T0) is None
+    two.set_position("t", 3, 42)
+    assert two.touch("pair", "a->b", T0) is None
+    claims_one, claims_two = one.take_claims(), two.take_claims()
+    backend_one, backend_two = one._backend, two._backend
+    assert isinstance(backend_one, PostgresBackend) and isinstance(backend_two, PostgresBackend)
+    assert backend_one.claim(claims_one) == set(claims_one)
+    backend_one.drop_connections()  # kill -9 before the commit: the transaction is gone
+    assert backend_two.claim(claims_two) == set(claims_two)
+    two.commit()
+    one.close()
+    two.close()
+
+
+def test_a_claim_held_by_an_open_transaction_is_waited_for_then_reported(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stopped instance holding a claim delays another's checkpoint, never stops it."""
+    monkeypatch.setattr("monitor.state.postgres.LOCK_TIMEOUT_MS", 200)
+    one, two = store(postgres_url), store(postgres_url)
+    one.set_position("t", 0, 1)
+    one.touch("pair", "x", T0)
+    two.set_position("t", 1, 1)
+    two.touch("pair", "x", T0)
+    assert one._backend.claim(one.take_claims())  # type: ignore[attr-defined]
+    with pytest.raises(StateUnavailable, match="lock"):
+        two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
     one.close()
     two.close()
 
@@ -84,7 +122,9 @@ def test_a_dedup_window_claim_reopens_once_the_window_has_passed(postgres_url: s
     two.set_position("t", 1, 1)
     assert two.merge_repeat("k", T0 + timedelta(minutes=5), HOUR) == 0
     assert one._backend.claim(one.take_claims())  # type: ignore[attr-defined]
+    one.commit()
     assert not two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
+    two.commit()
     two.set_position("t", 1, 2)
     two.merge_repeat("k", T0 + 2 * HOUR, HOUR)
     assert two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
