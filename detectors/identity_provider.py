@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 
-from detectors.base import NO_ASSUMPTION, DetectionContext, Detector
+from pydantic import Field
+
+from detectors.base import NO_ASSUMPTION, DetectionContext, Detector, NoOptions
 from detectors.change_finding import change_finding
+from detectors.change_sets import ChangeSets, operator_principal
+from detectors.windows import human
+from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.events import Caller, ProviderChange
 from monitor.trust.enrich import EnrichedEvent
@@ -27,6 +33,8 @@ _IDENTITY_CENTER_SESSION = re.compile(
     r"arn:aws[a-z-]*:sts::[0-9]{12}:assumed-role/AWSServiceRoleForSSO/[^/]+"
 )
 _VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
+#: The one change that leaves who can sign in as it was: the TLS certificates' fingerprints.
+ROTATION = "UpdateOpenIDConnectProviderThumbprint"
 
 
 def is_identity_center_rotation(caller: Caller) -> bool:
@@ -40,22 +48,51 @@ def is_identity_center_rotation(caller: Caller) -> bool:
     )
 
 
+class ProviderChangeOptions(NoOptions):
+    change_set_window: Duration = Field(
+        default=timedelta(hours=6),
+        description="The same change by one principal to several providers is one finding "
+        "while the changes come less than this apart (a fleet-wide rollout).",
+    )
+
+
 class IdentityProviderChanged(Detector):
     """Check who made the change and whether it was planned: a new SAML metadata document means
     a new signing key, so compare ``evidence.metadata_sha256`` with the IdP's published metadata;
     for OIDC, check the client ids and thumbprints against the provider's documentation. Changes
     by IAM Identity Center's service-linked role (its routine rotation) are not reported.
+
+    **Change sets.** The same change (the same call with the same client ids, metadata or
+    issuer) by one principal to many providers, each less than ``change_set_window`` after the
+    last, is one finding. A session of a role in an organization account counts as the role's
+    name, since a fleet-wide apply makes the change from each account's own copy of one role.
+    The first change is reported, ``evidence.change_set`` says what the set held then, and the
+    rest are folded into the set. Severity follows what the change does to who can assume a
+    role: a new provider, an audience (client id) added or removed, a metadata swap or a
+    deletion stays high. A thumbprint rotation is info when its principal had changed a
+    provider before, and high from a principal that never managed one.
+
+    What an attacker can hide behind it: a further change of the *same kind* by the same
+    principal inside an open set (its later members are not reported one by one), and a
+    thumbprint swap by a stolen session of the usual provider manager, or of a same-named role
+    in any organization account (info: a thumbprint
+    pins the issuer's TLS certificate, so abusing it also needs the issuer's DNS or network).
+    What they cannot: a change of another kind (a client id, metadata, a new provider) opens
+    its own high set, and a principal that never managed providers is high whatever it does.
     """
 
     id = "identity_provider_changed"
     applies = NO_ASSUMPTION
     severity = Severity.HIGH
     summary = (
-        "A SAML or OIDC identity provider was created, updated (metadata, thumbprints, client "
-        "ids) or deleted, other than by IAM Identity Center's own rotation."
+        "A SAML or OIDC identity provider was created, updated (metadata, client ids) or deleted, "
+        "other than by IAM Identity Center's own rotation; a thumbprint rotation by a principal "
+        "that managed providers before is info; one finding per change set."
     )
-    needs = ("IAM identity-provider change events on the input",)
-    dedup_by = "the change record: every change is its own finding"
+    needs = ("IAM identity-provider change events on the input", "state (change sets, managers)")
+    dedup_by = "the change set: principal, change and the set's first change"
+    Options = ProviderChangeOptions
+    options: ProviderChangeOptions
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         """Role assumptions are not provider changes (see :meth:`detect_provider_change`)."""
@@ -66,6 +103,14 @@ class IdentityProviderChanged(Detector):
     ) -> Iterable[Finding]:
         if is_identity_center_rotation(change.caller):
             return
+        principal, at = operator_principal(change.caller, ctx.enricher.org), change.event_time
+        managed_before = ctx.state.touch(f"{self.id}:managers", principal, at) is not None
+        sets = ChangeSets(self.id, self.options.change_set_window)
+        key = f"{principal}|{_what(change)}"
+        changes, opened = sets.add(ctx.state, key, at, change.account, change.provider_arn)
+        if not opened:
+            return
+        routine = change.event_name == ROTATION and managed_before
         kind = "SAML" if change.provider_type == "saml" else "OIDC"
         name = change.provider_name or "an unnamed provider"
         yield change_finding(
@@ -81,7 +126,31 @@ class IdentityProviderChanged(Detector):
                 "provider_type": change.provider_type,
                 "provider_arn": change.provider_arn,
                 **change.detail,
+                "change_set": {
+                    **changes.evidence(),
+                    "window": human(self.options.change_set_window),
+                },
+                "principal_managed_providers_before": managed_before,
+                "why": _why(change, routine),
             },
-            dedup=change.event_id,
+            dedup=f"{key}@{changes.first}",
             account=change.account,
+            severity=Severity.INFO if routine else None,
         )
+
+
+def _what(change: ProviderChange) -> str:
+    """What makes two changes the same change: the call and what it wrote (not where)."""
+    detail = change.detail
+    written = detail.get("metadata_sha256") or ",".join(sorted(detail.get("client_ids", [])))
+    if change.action == "create":
+        written = written or detail.get("url") or change.provider_name or ""
+    return f"{change.event_name}:{written}"
+
+
+def _why(change: ProviderChange, routine: bool) -> str:
+    if routine:
+        return "thumbprint rotation by a principal that managed providers before"
+    if change.event_name == ROTATION:
+        return "thumbprint rotation by a principal that never managed providers"
+    return "changes who the provider vouches for"
