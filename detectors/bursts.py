@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import Field
 
-from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions
+from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
 from monitor.config.settings import Duration
@@ -33,24 +34,41 @@ class DeniedBurstOptions(NoOptions):
     window: Duration = Field(
         default=timedelta(minutes=5), description="Sliding window the failures must fall in."
     )
+    retry_merge: Duration = Field(
+        default=timedelta(days=1),
+        description="Bursts of one principal refused one role again and again (a job retrying) "
+        "merge into one low finding per principal and role within this period.",
+    )
 
 
 class AssumeRoleDeniedBurst(Detector):
     """One principal failed ``threshold`` or more role assumptions within ``window``.
 
     Role enumeration (guessing role names across accounts) and brute-forcing a trust policy both
-    look like this; so does a misconfigured job retrying in a loop, which the roles and error
-    codes in the evidence tell apart. One finding per burst: after firing, the principal must be
-    quiet for a whole window before it can fire again.
+    look like this: several roles or accounts, high, one finding per burst (after firing, the
+    principal must be quiet for a whole window before it can fire again).
+
+    **Retry is not enumeration.** A burst in which every failure names the *same* role is a
+    job retrying a request its role refuses (``configure-aws-credentials`` retries a pull
+    request's workflow against a deploy role that only trusts ``main``): a misconfiguration,
+    low, and one finding per principal (a role session counts as its role) and role within
+    ``retry_merge``. No burst is held open for a retry, so a principal that moves on to other
+    roles is counted afresh and its next burst is enumeration.
+
+    What an attacker can hide behind it: guessing the conditions of *one* role they already
+    know (an ExternalId, a session tag) reads as a retry, low, and does not flag the identity
+    for ``flagged_session_used``. What they cannot: a second role or account in the burst
+    makes it enumeration (high), and ``assume_role_slow_enumeration`` counts roles over hours.
     """
 
     id = "assume_role_denied_burst"
     applies = FAILED
-    dedup_by = "principal and burst start"
+    dedup_by = "principal and burst start; a retry: principal and role"
     severity = Severity.HIGH
     summary = (
-        "One principal got threshold or more failed assumptions within window; one finding "
-        "per burst."
+        "One principal got threshold or more failed assumptions of several roles or accounts "
+        "within window, one finding per burst; one role refused again and again is low, "
+        "merged per principal and role."
     )
     needs = ("state (sliding window per principal)",)
     Options = DeniedBurstOptions
@@ -69,25 +87,48 @@ class AssumeRoleDeniedBurst(Detector):
         entries = window.add(ctx.state, key, at, item)
         if len(entries) < self.options.threshold:
             return
-        start = gate.open(ctx.state, key, entries[0][0], at)
         window.clear(ctx.state, key)
         parts = [what.split("|") for _, what in entries]
         roles = {p[0] for p in parts}
+        evidence = {
+            "failures": len(entries),
+            "threshold": self.options.threshold,
+            "window_seconds": self.options.window.total_seconds(),
+            "roles": _distinct(roles),
+            "error_codes": _distinct(p[1] for p in parts),
+            "event_ids": [p[-1] for p in parts][:EVIDENCE_ITEMS],
+            "first": entries[0][0].isoformat(),
+            "last": entries[-1][0].isoformat(),
+        }
+        if len(roles) == 1 and "?" not in roles:
+            yield from self._retry(ev, ctx, roles.pop(), evidence)
+            return
+        start = gate.open(ctx.state, key, entries[0][0], at)
         yield self.finding(
             ev,
             f"{len(entries)} failed role assumptions by {event.caller.identifier} within "
             f"{human(self.options.window)} ({len(roles)} roles)",
-            {
-                "failures": len(entries),
-                "threshold": self.options.threshold,
-                "window_seconds": self.options.window.total_seconds(),
-                "roles": _distinct(roles),
-                "error_codes": _distinct(p[1] for p in parts),
-                "event_ids": [p[-1] for p in parts][:EVIDENCE_ITEMS],
-                "first": entries[0][0].isoformat(),
-                "last": entries[-1][0].isoformat(),
-            },
+            {**evidence, "why": "several roles or accounts refused: enumeration"},
             dedup=f"{key}@{start.isoformat()}",
+        )
+
+    def _retry(
+        self, ev: EnrichedEvent, ctx: DetectionContext, role: str, evidence: dict[str, Any]
+    ) -> Iterable[Finding]:
+        """One low finding per (principal, role) within ``retry_merge``."""
+        at = ev.event.event_time
+        merge = f"{stable_principal(ev.event.caller)}|{role}"
+        namespace = f"{self.id}:retry"
+        if ctx.state.recall(namespace, merge, at) is not None:
+            return
+        ctx.state.remember(namespace, merge, at.isoformat(), at + self.options.retry_merge)
+        yield self.finding(
+            ev,
+            f"{ev.event.caller.identifier} refused {short_role(role)} "
+            f"{evidence['failures']} times within {human(self.options.window)} (retrying)",
+            {**evidence, "why": "one role refused again and again: a retry, not enumeration"},
+            dedup=f"retry:{merge}",
+            severity=Severity.LOW,
         )
 
 

@@ -113,7 +113,7 @@ class FlaggedSessionUsed(Detector):
             return  # a service principal stands for every customer of the service
         event = ev.event
         who = principal_key(event.caller)
-        serious = [f for f in findings if f.severity.rank <= self.options.min_severity.rank]
+        serious = [f for f in findings if self._flags(f)]
         if serious:
             flagged: dict[str, object] = {
                 "detectors": sorted({f.detector for f in serious}),
@@ -136,6 +136,12 @@ class FlaggedSessionUsed(Detector):
         expires = session_expiry(event)
         for key in keys:
             ctx.state.remember(SESSIONS, key, taint, expires)
+
+    def _flags(self, finding: Finding) -> bool:
+        """Serious enough, or about failures at any severity (a retry burst is low, yet getting
+        the refused role by another path afterwards is still the story this detector tells)."""
+        serious = finding.severity.rank <= self.options.min_severity.rank
+        return serious or finding.detector in self.options.failure_detectors
 
     def _failures_only(self, serious: Sequence[Finding]) -> list[str] | None:
         """The roles refused, when every flagging finding is about failures on a few roles;
