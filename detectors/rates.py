@@ -9,6 +9,13 @@ EWMA), or with the EWMA while its slot has no history yet. A bucket fires once, 
 crosses ``max(min_count, factor x expected, expected + min_excess)``: the absolute excess keeps
 a busy-but-ordinary hour of a large key from firing on ratios alone. Only successful calls
 count: failures can name any role or provider the caller likes.
+
+**Episodes, not hours.** A spike that lasts (a DR game day, a replayed token farming sessions
+all afternoon) crosses the threshold in every bucket. It is one finding per episode: an episode
+opens with the first crossing and stays open while crossings follow each other less than two
+buckets apart. Role and provider anomalies of one cause share the episode: the cause of a
+federated assumption is its identity provider, of any other its role, so a provider spiking
+and the roles it spikes into are one finding, whichever crossed first.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from pydantic import Field
 
 from detectors import jsontext
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
-from detectors.windows import human, learning
+from detectors.windows import BurstGate, human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
+
+#: The state namespace both rate detectors keep their open episodes in, by cause.
+EPISODES = "rate_episode"
 
 #: Empty buckets folded into the slot averages after a gap, at most (two weeks of hours): past
 #: that every slot has seen its zeros and the rest would only be work.
@@ -130,9 +140,9 @@ class RateAnomaly(Detector):
     """Base of the rate detectors: subclasses say which key an event counts for."""
 
     severity = Severity.MEDIUM
-    needs = ("state (EWMA per key)",)
+    needs = ("state (EWMA per key, open episodes)",)
     Options = RateOptions
-    dedup_by = "key and bucket start"
+    dedup_by = "cause (provider, else role) and episode start"
     options: RateOptions
 
     def key(self, ev: EnrichedEvent) -> str | None:
@@ -159,7 +169,12 @@ class RateAnomaly(Detector):
         crossed = baseline.count > threshold >= baseline.count - 1
         if not crossed or self._learning(ctx, baseline, at):
             return
-        yield self._finding(ev, key, baseline, threshold)
+        episode = BurstGate(EPISODES, 2 * self.options.bucket)
+        cause = episode_cause(ev)
+        if episode.holding(ctx.state, cause, at):
+            return  # this episode was reported when it opened
+        start = episode.open(ctx.state, cause, datetime.fromtimestamp(bucket, tz=UTC), at)
+        yield self._finding(ev, key, baseline, threshold, cause, start)
 
     def _learning(self, ctx: DetectionContext, baseline: Baseline, at: datetime) -> bool:
         period = self.options.learning_period
@@ -167,7 +182,13 @@ class RateAnomaly(Detector):
         return own or learning(ctx, period, at)
 
     def _finding(
-        self, ev: EnrichedEvent, key: str, baseline: Baseline, threshold: float
+        self,
+        ev: EnrichedEvent,
+        key: str,
+        baseline: Baseline,
+        threshold: float,
+        cause: str,
+        episode: datetime,
     ) -> Finding:
         start = datetime.fromtimestamp(baseline.bucket, tz=UTC)
         expected, slot, samples = baseline.expected(self.options)
@@ -185,8 +206,10 @@ class RateAnomaly(Detector):
                 "bucket_start": start.isoformat(),
                 "bucket": human(self.options.bucket),
                 "history_since": datetime.fromtimestamp(baseline.since, tz=UTC).isoformat(),
+                "episode_cause": cause,
+                "episode_start": episode.isoformat(),
             },
-            dedup=f"{key}@{start.isoformat()}",
+            dedup=f"{cause}@{episode.isoformat()}",
         )
 
     def _load(self, ctx: DetectionContext, key: str, bucket: float) -> Baseline:
@@ -201,6 +224,15 @@ class RateAnomaly(Detector):
         ctx.state.remember(self.id, key, baseline.to_json(), expires)
 
 
+def episode_cause(ev: EnrichedEvent) -> str:
+    """What a spike is counted against: the identity provider of a federated assumption, else
+    the role (one provider's spike reaches many roles; they are one episode)."""
+    federation = ev.event.federation
+    if federation is not None and federation.provider_name:
+        return f"provider:{federation.provider_name}"
+    return f"role:{ev.event.role_arn}"
+
+
 def usual(expected: float, slot: str | None) -> str:
     """``12.5 at weekday 09h`` or ``0.4 on average``: the baseline a finding was measured on."""
     return f"{expected:.1f} at {slot}" if slot else f"{expected:.1f} on average"
@@ -212,6 +244,16 @@ class RoleRateAnomaly(RateAnomaly):
     A spike in one role's sessions means a runaway job, credential stuffing of a web-identity
     role, or someone farming sessions. Keys need ``learning_period`` of history first, so a new
     role's first busy hour is not reported.
+
+    **Episodes, not hours.** One finding per episode: it opens with the first bucket over the
+    threshold and stays open while further buckets cross less than two buckets apart; role and
+    provider anomalies of one cause (the provider of a federated assumption, else the role)
+    share it, so ``provider_rate_anomaly`` does not fire again for the same spike. What an
+    attacker can hide behind it: sessions farmed *during* an open episode of the same cause (a
+    game day, or their own earlier spike kept alive), and a second role spiking through a
+    provider whose episode is open. What they cannot: a spike of another role or provider is
+    its own episode, and two ordinary buckets in a row close the episode, so the next spike
+    fires again.
     """
 
     id = "role_rate_anomaly"
@@ -235,7 +277,9 @@ class ProviderRateAnomaly(RateAnomaly):
     """An identity provider issued far more sessions in one bucket than its own baseline.
 
     A spike of federated sessions (a leaked CI token replayed, a compromised IdP minting
-    assertions, Cognito guests being farmed) shows per provider before it shows per role.
+    assertions, Cognito guests being farmed) shows per provider before it shows per role. One
+    finding per episode, shared with ``role_rate_anomaly`` (see there): the provider is the
+    cause of every federated spike, so its roles' anomalies merge into it.
     """
 
     id = "provider_rate_anomaly"
