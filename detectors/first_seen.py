@@ -25,10 +25,12 @@ from typing import ClassVar
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
+from detectors.growth import bootstrap_reason, note_joined, observe_reach
 from detectors.identity import stable_principal
 from detectors.windows import human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.intake.events import MembershipChange, OrganizationChange
 from monitor.trust.enrich import EnrichedEvent
 from monitor.trust.policy import PrincipalKind
 
@@ -65,6 +67,15 @@ class FirstSeen(Detector):
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return self.severity
 
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        """Called on every in-scope event before its pair is looked up: keep what else the
+        detector learns (hub reach), and say why the event is routine even if its pair is new."""
+        return None
+
+    def expected(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        """Why a new pair is expected after all (a new account's bootstrap), or None."""
+        return None
+
     def title(self, ev: EnrichedEvent) -> str:
         raise NotImplementedError
 
@@ -75,8 +86,12 @@ class FirstSeen(Detector):
         if pair is None:
             return
         at = ev.event.event_time
+        learned = not learning(ctx, self.options.learning_period, at)
+        routine = self.observe(ev, ctx)
         seen_before = ctx.state.touch(self.id, pair, at)
-        if seen_before is not None or learning(ctx, self.options.learning_period, at):
+        if seen_before is not None or not learned or routine is not None:
+            return
+        if self.expected(ev, ctx) is not None:
             return
         severity = self.severity_of(ev)
         source = self.source(ev)
@@ -113,6 +128,22 @@ class FirstSeen(Detector):
         return True
 
 
+class GrowthOptions(LearningOptions):
+    hub_accounts: int = Field(
+        default=3,
+        ge=1,
+        description="A source that reached a role name in this many member accounts is a hub: "
+        "its first use of that name in one more member account is routine.",
+    )
+    bootstrap_period: Duration = Field(
+        default=timedelta(days=7),
+        description="How long after a member account joins (in-stream, or by the directory's "
+        "JoinedTimestamp) "
+        "first assumptions into it by hubs, Control Tower and trusted vendors sending their "
+        "ExternalId are expected.",
+    )
+
+
 class CrossAccountFirstSeen(FirstSeen):
     """An account assumed a role in another account for the first time since the monitor has
     been watching (after ``learning_period``).
@@ -124,6 +155,21 @@ class CrossAccountFirstSeen(FirstSeen):
     finding). Medium, except a path someone designed: a caller in the organization admitted
     (verified) by a trust grant naming that very user or role is low, because the access was
     written down by whoever owns the role; its first use informs.
+
+    **Baselines at the operator's level** (see :mod:`detectors.growth`). A hub (a source that
+    already reached a role name in ``hub_accounts`` member accounts) reaching that name in one
+    more member account is routine. A member account that joined in-stream
+    (``CreateAccountResult``, ``AcceptHandshake``) or recently by the directory has
+    ``bootstrap_period`` in which first assumptions by already-known hubs, Control Tower
+    (``AWSControlTower*`` → ``AWSControlTowerExecution``) and trusted vendors sending their
+    ExternalId are expected. What an attacker can hide behind it: with a stolen hub session,
+    the hub's role name in any member account, and any role of an account in its bootstrap
+    period; with a vendor's credentials and its ExternalId, any role of a bootstrapping account
+    (``missing_external_id`` and the trust policy still bound what works). What they cannot:
+    a hub reaching a role name it never used outside a bootstrap period, a source from outside
+    the organization (a Control Tower-named role in an outside account, a fake new account's
+    "bootstrap" by anyone not already a hub), a non-hub source, or an account that is not a
+    member: each still fires.
     """
 
     id = "cross_account_first_seen"
@@ -131,7 +177,28 @@ class CrossAccountFirstSeen(FirstSeen):
         succeeded=True, cross_account=True, except_event_names=frozenset({"AssumeRoot"})
     )
     severity = Severity.MEDIUM
-    summary = "A (source account → role) pair is seen for the first time after the learning period."
+    summary = (
+        "A (source account → role) pair is seen for the first time after the learning period; "
+        "a hub's role name in one more member account and a new account's bootstrap are "
+        "expected."
+    )
+    Options = GrowthOptions
+    options: GrowthOptions
+
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        hub = observe_reach(ctx, ev, self.options.hub_accounts)
+        return "hub reaching its role name in one more member account" if hub else None
+
+    def expected(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        return bootstrap_reason(ctx, ev, self.options.bootstrap_period)
+
+    def detect_organization_change(
+        self, change: OrganizationChange, was_member: bool, ctx: DetectionContext
+    ) -> Iterable[Finding]:
+        """An account that joins starts its bootstrap period; no finding."""
+        if change.kind is MembershipChange.JOINED:
+            note_joined(ctx, change.account, change.event_time, self.options.bootstrap_period)
+        return ()
 
     def pair(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
         event = ev.event
