@@ -17,7 +17,6 @@ joiner trying every assignment, is one finding that says what is new and since w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -27,6 +26,7 @@ from pydantic import Field
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
 from detectors.growth import bootstrap_reason, note_joined, observe_reach
 from detectors.identity import stable_principal
+from detectors.subjects import subject_template
 from detectors.windows import human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
@@ -227,27 +227,28 @@ def designed_path(ev: EnrichedEvent) -> bool:
     )
 
 
-#: GitHub Actions subjects name the branch or tag: ``repo:o/r:ref:refs/heads/feature-x``.
-_GITHUB_REF = re.compile(r"(:ref:refs/(?:heads|tags|pull)/).+$")
-
-
-def subject_family(subject: str) -> str:
-    """A web-identity subject without its branch or tag, so each new feature branch of a known
-    repository is not a new subject (``repo:o/r:ref:refs/heads/*``)."""
-    return _GITHUB_REF.sub(r"\g<1>*", subject)
-
-
 class FederatedSubjectFirstSeen(FirstSeen):
-    """A federated subject (a SAML user, a GitHub repository, a Kubernetes service account)
-    assumed a role for the first time, after ``learning_period``.
+    """A federated subject *template* (a GitHub repository's tags, a service account of
+    namespaces that come and go, the people of a SAML provider) assumed a role for the first
+    time, after ``learning_period``.
 
-    GitHub ref subjects are compared without the branch or tag name. SAML subjects are people
-    signing in through an identity provider the organization trusts, to a role their
-    administrators assigned: a joiner's first day, or a person's first use of a permission set,
-    is that assignment working. Those are info; a new web-identity subject (a repository, a
-    service account) is low. Both are meant for review rather than paging: an untrusted
-    provider or subject pages through its own detectors. New pairs of one subject merge within
-    ``merge_period``.
+    **Subject templates** (see :mod:`detectors.subjects`): subjects generalise the way people
+    read them, per provider: ``repo:o/r:ref:refs/tags/*``, ``repo:o/r:environment:*``,
+    ``system:serviceaccount:pr-*:web``, and every person of a SAML provider (IAM Identity
+    Center included) is one template. A new instance of a known template (the next release
+    tag, preview namespace or joiner signing in to a permission set others use) is not news;
+    a template new for the role is: a SAML one (a permission set nobody signed in to through
+    that provider before) is info, a web-identity one (a repository, a service account) low.
+    Both are meant for review rather than paging; an untrusted provider or subject pages
+    through its own detectors. New pairs of one template merge within ``merge_period``.
+
+    What an attacker can hide behind it: a subject that is an instance of a known template for
+    that role (a new tag or pull request of the same repository, a new namespace matching the
+    preview pattern, another person signing in to a role people already use): the trust
+    policy, ``federation_subject_not_allowed`` and Identity Center's own assignments are the
+    control there. What they cannot: a repository outside the organization, even shaped like
+    a known template (``repo:other/app:ref:refs/tags/v1``), is its own template (and pages as
+    not allowed), and so is a service account name or a role never used by the template.
     """
 
     id = "federated_subject_first_seen"
@@ -260,14 +261,15 @@ class FederatedSubjectFirstSeen(FirstSeen):
         federation = ev.event.federation
         if federation is None or not federation.subject:
             return None
-        provider = federation.provider_name or "unknown"
-        return f"{provider}|{subject_family(federation.subject)}->{ev.event.role_arn}"
+        return f"{self.source(ev)}->{ev.event.role_arn}"
 
     def source(self, ev: EnrichedEvent) -> str | None:
         federation = ev.event.federation
         if federation is None or not federation.subject:
             return None
-        return f"{federation.provider_name or 'unknown'}|{subject_family(federation.subject)}"
+        saml = ev.event.event_name == "AssumeRoleWithSAML"
+        template = subject_template(federation.subject, saml)
+        return f"{federation.provider_name or 'unknown'}|{template}"
 
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
