@@ -37,7 +37,8 @@ class DeniedBurstOptions(NoOptions):
     retry_merge: Duration = Field(
         default=timedelta(days=1),
         description="Bursts of one principal refused one role again and again (a job retrying) "
-        "merge into one low finding per principal and role within this period.",
+        "merge into one low finding per principal and role while they come less than this "
+        "apart.",
     )
 
 
@@ -51,9 +52,10 @@ class AssumeRoleDeniedBurst(Detector):
     **Retry is not enumeration.** A burst in which every failure names the *same* role is a
     job retrying a request its role refuses (``configure-aws-credentials`` retries a pull
     request's workflow against a deploy role that only trusts ``main``): a misconfiguration,
-    low, and one finding per principal (a role session counts as its role) and role within
-    ``retry_merge``. No burst is held open for a retry, so a principal that moves on to other
-    roles is counted afresh and its next burst is enumeration.
+    low, and one finding per principal (a role session counts as its role) and role for as
+    long as its bursts come less than ``retry_merge`` apart. No burst is held open for a
+    retry, so a principal that moves on to other roles is counted afresh and its next burst is
+    enumeration.
 
     What an attacker can hide behind it: guessing the conditions of *one* role they already
     know (an ExternalId, a session tag) reads as a retry, low, and does not flag the identity
@@ -115,13 +117,15 @@ class AssumeRoleDeniedBurst(Detector):
     def _retry(
         self, ev: EnrichedEvent, ctx: DetectionContext, role: str, evidence: dict[str, Any]
     ) -> Iterable[Finding]:
-        """One low finding per (principal, role) within ``retry_merge``."""
+        """One low finding per (principal, role) while its bursts come within ``retry_merge``."""
         at = ev.event.event_time
         merge = f"{stable_principal(ev.event.caller)}|{role}"
         namespace = f"{self.id}:retry"
-        if ctx.state.recall(namespace, merge, at) is not None:
+        held = ctx.state.recall(namespace, merge, at)
+        # Sliding: a job that keeps retrying stays one finding for as long as it keeps failing.
+        ctx.state.remember(namespace, merge, held or at.isoformat(), at + self.options.retry_merge)
+        if held is not None:
             return
-        ctx.state.remember(namespace, merge, at.isoformat(), at + self.options.retry_merge)
         yield self.finding(
             ev,
             f"{ev.event.caller.identifier} refused {short_role(role)} "
