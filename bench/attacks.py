@@ -1,4 +1,4 @@
-"""Attacks replayed on top of the ordinary fortnight: recall at volume, measured with precision.
+"""Attacks replayed on top of the fortnights: recall at volume, measured with precision.
 
 After the ordinary organisation's fourteen days, ``make noise`` replays these into a copy of
 the same state, on the Monday after (16 November 2026), and reports which detector caught each
@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.growing_org import Account, Org
+from bench.growing_org import day_of as growing_day
+from bench.growing_org import sso_role as growing_sso_role
+from bench.growing_records import ChangeRecords
 from bench.org import ACCOUNTS, EKS_ISSUER, GITHUB, PODS, irsa_role, sso_role
 from bench.org_records import Records, Session, role_arn
 
@@ -162,3 +166,92 @@ def _token_replay(records: Records) -> Iterator[dict[str, Any]]:
             ip="203.0.113.50",
         )
         yield record
+
+
+# -- on top of the growing organisation (bench.growing): attacks hiding inside its routine -----
+
+
+def growing_attacks(org: Org) -> list[Attack]:
+    """Issue 19's attacks that hide inside the growing organisation's mechanisms, on the day
+    after its fortnight: each looks like a routine class (a hub, a bootstrap, a template, a
+    provider rollout) and must still be caught."""
+    records = ChangeRecords()
+    records.serial = 20_000_000
+    day = growing_day(org.shape.days)
+    return [
+        Attack(
+            "hub session pivots to a role name it never used",
+            ("role_chain_cross_account", "cross_account_first_seen"),
+            list(_hub_pivot(records, org, day)),
+        ),
+        Attack(
+            "fake new-account bootstrap from outside the organisation",
+            ("external_account",),
+            list(_fake_bootstrap(records, org, day)),
+        ),
+        Attack(
+            "release-tag-shaped subject from a repository outside the organisation",
+            ("federation_subject_not_allowed",),
+            list(_foreign_tag(records, org, day)),
+        ),
+        Attack(
+            "provider change by a principal that never managed providers",
+            ("identity_provider_changed",),
+            list(_provider_change(records, org, day)),
+        ),
+    ]
+
+
+def _hub_pivot(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
+    """The Terraform hub's session, stolen from a build, reaching a forgotten role that trusts
+    the whole CI account (the hub only ever used ``TerraformExecution``)."""
+    at = day + timedelta(hours=3)
+    cicd = org.id("cicd")
+    record, hub = records.service(
+        at, "codebuild.amazonaws.com", role_arn(cicd, "terraform-hub"), "terraform-apply:x"
+    )
+    yield record
+    target = role_arn(_prod(org).id, "legacy-deploy")
+    yield from records.chained(at + timedelta(minutes=1), hub, target, "tf", agent=CLI)[0]
+
+
+def _fake_bootstrap(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
+    """Control Tower's role names from an account that never joined: not a bootstrap."""
+    at = day + timedelta(hours=4)
+    admin = role_arn(STRANGER, "AWSControlTowerAdmin", "/service-role/")
+    caller = Session(admin, "AWSControlTowerAdmin", "ASIASTRANGER00000002", at)
+    joined = [a for a in org.accounts if a.joins is not None] or org.accounts
+    target = role_arn(joined[-1].id, "AWSControlTowerExecution")
+    yield from records.chained(at, caller, target, "AWSControlTowerExecution", agent=CLI)[0]
+
+
+def _foreign_tag(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
+    record, _ = records.web_identity(
+        day + timedelta(hours=5),
+        _prod(org).id,
+        GITHUB,
+        "repo:acme-archive/payments-api:ref:refs/tags/v2.11.0",
+        role_arn(_prod(org).id, "gha-deploy"),
+        "GitHubActions",
+        agent=CLI,
+        ip="198.51.100.79",
+    )
+    yield record
+
+
+def _provider_change(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
+    """A developer's Identity Center session adds an audience to the GitHub provider."""
+    at = day + timedelta(hours=6)
+    staging = next(a for a in org.initial() if a.env == "staging")
+    record, person = records.saml(
+        at, growing_sso_role(staging.id, "PowerUserAccess"), f"{staging.team}.3@acme.example"
+    )
+    yield record
+    assert person is not None
+    provider = f"arn:aws:iam::{staging.id}:oidc-provider/{GITHUB}"
+    at += timedelta(minutes=4)
+    yield records.add_client_id(at, person, provider, "sts.evil.example", CLI)
+
+
+def _prod(org: Org) -> Account:
+    return next(a for a in org.initial() if a.env == "prod" and a.github)
