@@ -24,7 +24,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
-from detectors.growth import bootstrap_reason, note_joined, observe_reach
+from detectors.growth import HUB_ACCOUNTS, bootstrap_reason, note_joined, observe_reach
 from detectors.identity import stable_principal
 from detectors.subjects import subject_template
 from detectors.windows import human, learning
@@ -233,21 +233,25 @@ class FederatedSubjectFirstSeen(FirstSeen):
     time, after ``learning_period``.
 
     **Subject templates** (see :mod:`detectors.subjects`): subjects generalise the way people
-    read them, per provider: ``repo:o/r:ref:refs/tags/*``, ``repo:o/r:environment:*``,
+    read them, per provider: ``repo:acme/*:ref:refs/tags/*``, ``repo:acme/*:environment:*``,
     ``system:serviceaccount:pr-*:web``, and every person of a SAML provider (IAM Identity
     Center included) is one template. A new instance of a known template (the next release
-    tag, preview namespace or joiner signing in to a permission set others use) is not news;
-    a template new for the role is: a SAML one (a permission set nobody signed in to through
+    tag, a new repository of the organization, a preview namespace, a joiner signing in to a
+    permission set others use) is not news, nor is a template that already reaches a role
+    name in several member accounts reaching it in one more (each team's ``gha-deploy``, a
+    permission set's role in every account; see :mod:`detectors.growth`); a template new for
+    the role is: a SAML one (a permission set nobody signed in to through
     that provider before) is info, a web-identity one (a repository, a service account) low.
     Both are meant for review rather than paging; an untrusted provider or subject pages
     through its own detectors. New pairs of one template merge within ``merge_period``.
 
     What an attacker can hide behind it: a subject that is an instance of a known template for
-    that role (a new tag or pull request of the same repository, a new namespace matching the
-    preview pattern, another person signing in to a role people already use): the trust
+    that role or role name (a new tag, pull request or repository of the same organization, a
+    new namespace matching the preview pattern, another person signing in to a role people
+    already use): the trust
     policy, ``federation_subject_not_allowed`` and Identity Center's own assignments are the
-    control there. What they cannot: a repository outside the organization, even shaped like
-    a known template (``repo:other/app:ref:refs/tags/v1``), is its own template (and pages as
+    control there. What they cannot: a repository of another owner, even shaped like a
+    known template (``repo:other/app:ref:refs/tags/v1``), is its own template (and pages as
     not allowed), and so is a service account name or a role never used by the template.
     """
 
@@ -273,6 +277,11 @@ class FederatedSubjectFirstSeen(FirstSeen):
 
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
+
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        source = self.source(ev)
+        hub = source is not None and observe_reach(ctx, ev, HUB_ACCOUNTS, source=source)
+        return "template reaching its role name in one more member account" if hub else None
 
     def title(self, ev: EnrichedEvent) -> str:
         federation = ev.event.federation

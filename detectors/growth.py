@@ -30,6 +30,8 @@ from detectors.identity import stable_principal
 from monitor.intake.clock import plus
 from monitor.trust.enrich import EnrichedEvent
 
+#: Member accounts a federated subject template must reach a role name in to be a hub.
+HUB_ACCOUNTS = 3
 #: Member accounts remembered per (source, role name): a few more than any sensible threshold.
 KEPT_ACCOUNTS = 12
 REACH = "growth:reach"
@@ -47,16 +49,20 @@ def role_name(arn: str | None) -> str | None:
     return arn.split(":role/", 1)[1]
 
 
-def observe_reach(ctx: DetectionContext, ev: EnrichedEvent, hub_accounts: int) -> bool:
-    """Record that the caller reached the role's name in its account; True when, before this
-    call, the caller had reached that name in ``hub_accounts`` other member accounts (a hub)."""
+def observe_reach(
+    ctx: DetectionContext, ev: EnrichedEvent, hub_accounts: int, source: str | None = None
+) -> bool:
+    """Record that ``source`` (by default the caller, which must then be of an organization
+    account) reached the role's name in its account; True when, before this call, it had
+    reached that name in ``hub_accounts`` other member accounts (a hub)."""
     event, org = ev.event, ctx.enricher.org
     name, account = role_name(event.role_arn), event.role_account
     if name is None or account is None or account not in org:
         return False
-    if event.principal_account not in org:
+    if source is None and event.principal_account not in org:
         return False
-    source, at = stable_principal(event.caller), event.event_time
+    source = source or stable_principal(event.caller)
+    at = event.event_time
     key = f"{source}|{name}"
     stored = ctx.state.recall(REACH, key, at)
     accounts: list[str] = jsontext.loads(stored) if stored else []
@@ -68,6 +74,13 @@ def observe_reach(ctx: DetectionContext, ev: EnrichedEvent, hub_accounts: int) -
         if len(accounts) >= hub_accounts:
             ctx.state.remember(HUBS, source, name, expires)
     return hub
+
+
+def reaches(ctx: DetectionContext, source: str, role_arn: str, at: datetime, hubs: int) -> bool:
+    """Read only: ``source`` already reached the role's name in ``hubs`` member accounts."""
+    name = role_name(role_arn)
+    stored = ctx.state.recall(REACH, f"{source}|{name}", at) if name else None
+    return stored is not None and len(jsontext.loads(stored)) >= hubs
 
 
 def is_known_hub(ctx: DetectionContext, ev: EnrichedEvent) -> bool:

@@ -6,9 +6,11 @@ person signing in through the identity provider. An operator reads those as inst
 template they already know (this repository's tags, the preview namespaces' ``web`` account,
 people of the company), and a *new template* as the news. Per kind of subject:
 
-- GitHub Actions (``repo:<owner>/<repo>:<context>``): the repository is kept, the context
-  generalised: ``ref:refs/heads/*``, ``ref:refs/tags/*``, ``ref:refs/pull/*``,
-  ``environment:*``; ``pull_request`` stays as it is.
+- GitHub Actions (``repo:<owner>/<repo>:<context>``): the owner (the organization) is kept,
+  its repositories are instances (``repo:acme/*``: new repositories are the organization
+  growing), the context generalised: ``ref:refs/heads/*``, ``ref:refs/tags/*``,
+  ``ref:refs/pull/*``, ``environment:*``; ``pull_request`` stays as it is. A repository of
+  another owner is another template.
 - Kubernetes service accounts (``system:serviceaccount:<namespace>:<name>``): the name is kept,
   the namespace's instance parts (any dash-separated part with a digit: ``pr-1234``,
   ``preview-7f3a9c``) become ``*``.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-_GITHUB = re.compile(r"^(repo:[^:]+):(.+)$")
+_GITHUB = re.compile(r"^repo:([^/:]+)/[^:]+:(.+)$")
 _GITHUB_CONTEXTS = (
     (re.compile(r"^ref:refs/(heads|tags|pull)/.+$"), r"ref:refs/\1/*"),
     (re.compile(r"^environment:.+$"), "environment:*"),
@@ -39,7 +41,7 @@ def subject_template(subject: str, saml: bool) -> str:
         return PERSON
     github = _GITHUB.match(subject)
     if github:
-        return f"{github.group(1)}:{_github_context(github.group(2))}"
+        return f"repo:{github.group(1)}/*:{_github_context(github.group(2))}"
     account = _SERVICE_ACCOUNT.match(subject)
     if account:
         return f"system:serviceaccount:{_namespace(account.group(1))}:{account.group(2)}"
