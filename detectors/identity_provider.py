@@ -18,10 +18,11 @@ from pydantic import Field
 from detectors.base import NO_ASSUMPTION, DetectionContext, Detector, NoOptions
 from detectors.change_finding import change_finding
 from detectors.change_sets import ChangeSets, operator_principal
+from detectors.growth import CONTROL_TOWER_CALLER, bootstrapping, note_joined, role_name
 from detectors.windows import human
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
-from monitor.intake.events import Caller, ProviderChange
+from monitor.intake.events import Caller, MembershipChange, OrganizationChange, ProviderChange
 from monitor.trust.enrich import EnrichedEvent
 
 #: IAM Identity Center rotates its own SAML provider (``AWSSSO_…_DO_NOT_DELETE``) through its
@@ -54,6 +55,11 @@ class ProviderChangeOptions(NoOptions):
         description="The same change by one principal to several providers is one finding "
         "while the changes come less than this apart (a fleet-wide rollout).",
     )
+    bootstrap_period: Duration = Field(
+        default=timedelta(days=7),
+        description="How long after a member account joins Control Tower's roles creating "
+        "its baseline providers is expected (info).",
+    )
 
 
 class IdentityProviderChanged(Detector):
@@ -72,13 +78,19 @@ class IdentityProviderChanged(Detector):
     deletion stays high. A thumbprint rotation is info when its principal had changed a
     provider before, and high from a principal that never managed one.
 
+    A provider created by Control Tower's own roles (``AWSControlTower*``) in a member account
+    during its bootstrap period (joined in-stream or by the directory's ``JoinedTimestamp``)
+    is the account's baseline being laid: info.
+
     What an attacker can hide behind it: a further change of the *same kind* by the same
     principal inside an open set (its later members are not reported one by one), and a
     thumbprint swap by a stolen session of the usual provider manager, or of a same-named role
     in any organization account (info: a thumbprint
     pins the issuer's TLS certificate, so abusing it also needs the issuer's DNS or network).
-    What they cannot: a change of another kind (a client id, metadata, a new provider) opens
-    its own high set, and a principal that never managed providers is high whatever it does.
+    A provider created in a new account by a session of a Control Tower-named role of
+    that account, in its first days, is info. What they cannot: a change of another kind (a
+    client id, metadata, a new provider outside a bootstrap) opens its own high set, and a
+    principal that never managed providers is high whatever it does.
     """
 
     id = "identity_provider_changed"
@@ -111,6 +123,7 @@ class IdentityProviderChanged(Detector):
         if not opened:
             return
         routine = change.event_name == ROTATION and managed_before
+        enrolment = self._enrolment(change, ctx)
         kind = "SAML" if change.provider_type == "saml" else "OIDC"
         name = change.provider_name or "an unnamed provider"
         yield change_finding(
@@ -131,12 +144,37 @@ class IdentityProviderChanged(Detector):
                     "window": human(self.options.change_set_window),
                 },
                 "principal_managed_providers_before": managed_before,
-                "why": _why(change, routine),
+                "why": enrolment or _why(change, routine),
             },
             dedup=f"{key}@{changes.first}",
             account=change.account,
-            severity=Severity.INFO if routine else None,
+            severity=Severity.INFO if routine or enrolment else None,
         )
+
+    def _enrolment(self, change: ProviderChange, ctx: DetectionContext) -> str | None:
+        """Control Tower creating a provider of a member account's baseline during the
+        account's bootstrap period: expected, info."""
+        caller = change.caller
+        name = role_name(caller.session_issuer_arn) or ""
+        if (
+            change.action != "create"
+            or change.account is None
+            or caller.account_id != change.account
+        ):
+            return None
+        if not name.rsplit("/", 1)[-1].startswith(CONTROL_TOWER_CALLER):
+            return None
+        if not bootstrapping(ctx, change.account, change.event_time, self.options.bootstrap_period):
+            return None
+        return "Control Tower creating a new account's baseline provider, in its bootstrap period"
+
+    def detect_organization_change(
+        self, change: OrganizationChange, was_member: bool, ctx: DetectionContext
+    ) -> Iterable[Finding]:
+        """An account that joins starts its bootstrap period; no finding."""
+        if change.kind is MembershipChange.JOINED:
+            note_joined(ctx, change.account, change.event_time, self.options.bootstrap_period)
+        return ()
 
 
 def _what(change: ProviderChange) -> str:

@@ -13,9 +13,10 @@ count: failures can name any role or provider the caller likes.
 **Episodes, not hours.** A spike that lasts (a DR game day, a replayed token farming sessions
 all afternoon) crosses the threshold in every bucket. It is one finding per episode: an episode
 opens with the first crossing and stays open while crossings follow each other less than two
-buckets apart. Role and provider anomalies of one cause share the episode: the cause of a
-federated assumption is its identity provider, of any other its role, so a provider spiking
-and the roles it spikes into are one finding, whichever crossed first.
+buckets apart. Role and provider anomalies of one cause share the episode: the causes of an
+assumption are its role's account and, when federated, its identity provider, so a provider
+spiking and the roles it spikes into, or a failover lighting up an account's roles, are one
+finding, whichever crossed first.
 """
 
 from __future__ import annotations
@@ -170,11 +171,14 @@ class RateAnomaly(Detector):
         if not crossed or self._learning(ctx, baseline, at):
             return
         episode = BurstGate(EPISODES, 2 * self.options.bucket)
-        cause = episode_cause(ev)
-        if episode.holding(ctx.state, cause, at):
+        causes = episode_causes(ev)
+        # Every cause is looked at (and an open one kept open), not only up to the first.
+        if [cause for cause in causes if episode.holding(ctx.state, cause, at)]:
             return  # this episode was reported when it opened
-        start = episode.open(ctx.state, cause, datetime.fromtimestamp(bucket, tz=UTC), at)
-        yield self._finding(ev, key, baseline, threshold, cause, start)
+        start = datetime.fromtimestamp(bucket, tz=UTC)
+        for cause in causes:
+            episode.open(ctx.state, cause, start, at)
+        yield self._finding(ev, key, baseline, threshold, causes[0], start)
 
     def _learning(self, ctx: DetectionContext, baseline: Baseline, at: datetime) -> bool:
         period = self.options.learning_period
@@ -224,13 +228,16 @@ class RateAnomaly(Detector):
         ctx.state.remember(self.id, key, baseline.to_json(), expires)
 
 
-def episode_cause(ev: EnrichedEvent) -> str:
-    """What a spike is counted against: the identity provider of a federated assumption, else
-    the role (one provider's spike reaches many roles; they are one episode)."""
+def episode_causes(ev: EnrichedEvent) -> list[str]:
+    """What a spike is counted against: the identity provider of a federated assumption (one
+    provider's spike reaches many roles), and the role's account (a game day or a failover
+    lights up many roles of one account at once, federated or not)."""
+    causes = []
     federation = ev.event.federation
     if federation is not None and federation.provider_name:
-        return f"provider:{federation.provider_name}"
-    return f"role:{ev.event.role_arn}"
+        causes.append(f"provider:{federation.provider_name}")
+    causes.append(f"account:{ev.event.role_account or ev.event.role_arn}")
+    return causes
 
 
 def usual(expected: float, slot: str | None) -> str:
@@ -247,13 +254,13 @@ class RoleRateAnomaly(RateAnomaly):
 
     **Episodes, not hours.** One finding per episode: it opens with the first bucket over the
     threshold and stays open while further buckets cross less than two buckets apart; role and
-    provider anomalies of one cause (the provider of a federated assumption, else the role)
-    share it, so ``provider_rate_anomaly`` does not fire again for the same spike. What an
-    attacker can hide behind it: sessions farmed *during* an open episode of the same cause (a
-    game day, or their own earlier spike kept alive), and a second role spiking through a
-    provider whose episode is open. What they cannot: a spike of another role or provider is
-    its own episode, and two ordinary buckets in a row close the episode, so the next spike
-    fires again.
+    provider anomalies of one cause (the role's account, and the provider of a federated
+    assumption) share it, so ``provider_rate_anomaly`` does not fire again for the same spike.
+    What an attacker can hide behind it: sessions farmed *during* an open episode of the same
+    cause (a game day in that account, or their own earlier spike kept alive), and a second
+    role of that account or provider spiking meanwhile. What they cannot: a spike in another
+    account through another provider is its own episode, and two ordinary buckets in a row
+    close the episode, so the next spike fires again.
     """
 
     id = "role_rate_anomaly"
