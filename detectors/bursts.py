@@ -14,11 +14,13 @@ from typing import Any
 from pydantic import Field
 
 from detectors.base import FAILED, Applies, DetectionContext, Detector, NoOptions, short_role
+from detectors.chains import vendor_by_grant
+from detectors.growth import reaches
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
-from monitor.intake.events import Caller
+from monitor.intake.clock import minus
 from monitor.trust.enrich import EnrichedEvent
 
 #: At most this many distinct items (roles, error codes, ips) are listed in the evidence.
@@ -141,6 +143,12 @@ class ManyRolesOptions(NoOptions):
     window: Duration = Field(
         default=timedelta(hours=1), description="Sliding window the roles must fall in."
     )
+    hub_accounts: int = Field(
+        default=3,
+        ge=1,
+        description="A role whose name the caller already reaches in this many member "
+        "accounts counts as familiar (a hub's fleet-wide apply).",
+    )
 
 
 class ManyRolesAssumed(Detector):
@@ -152,7 +160,11 @@ class ManyRolesAssumed(Detector):
     service principals are left out (one service assumes roles for all its customers). Only
     roles new to the caller count (a role session counts as its role): organization-wide
     automation (scanners, deployment pipelines, vendors) that assumes the same roles every
-    hour fires on its first fan-out only; failures always count. One finding per burst.
+    hour fires on its first fan-out only; failures always count. One finding per burst. A
+    hub's role name it already uses in several member accounts, and a trusted vendor admitted
+    by a grant requiring the ExternalId it sent, count as familiar too (a stolen hub session
+    fanning out to its usual role name, or a vendor's credentials with its ExternalId, hide
+    here; any other role name still counts).
     """
 
     id = "many_roles_assumed"
@@ -171,7 +183,7 @@ class ManyRolesAssumed(Detector):
         if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
             return
         key, at = principal_key(event.caller), event.event_time
-        if event.succeeded and self._familiar(ctx, event.caller, event.role_arn, at):
+        if event.succeeded and self._familiar(ctx, ev, event.role_arn, at):
             return
         gate = BurstGate(self.id, self.options.window)
         if gate.holding(ctx.state, key, at):
@@ -202,9 +214,22 @@ class ManyRolesAssumed(Detector):
             dedup=f"{key}@{start.isoformat()}",
         )
 
-    def _familiar(self, ctx: DetectionContext, caller: Caller, role: str, at: datetime) -> bool:
+    def _familiar(self, ctx: DetectionContext, ev: EnrichedEvent, role: str, at: datetime) -> bool:
         """True when the caller's long-lived identity (a session counts as its role) already
         assumed ``role`` successfully: a scanner or pipeline fanning out to the same accounts
-        every hour is routine. Records the pair either way (kept for the state retention)."""
-        pair = f"{stable_principal(caller)}->{role}"
-        return ctx.state.touch(f"{self.id}:known", pair, at) is not None
+        every hour is routine. Records the pair either way (kept for the state retention).
+
+        Also true for a hub reaching a role name it already reaches in ``hub_accounts`` member
+        accounts (see :mod:`detectors.growth`), and for a trusted vendor admitted by a grant
+        requiring the ExternalId it sent: a fleet-wide apply or a vendor's daily poll of the
+        accounts that granted it access is their designed use."""
+        source = stable_principal(ev.event.caller)
+        if ctx.state.touch(f"{self.id}:known", f"{source}->{role}", at) is not None:
+            return True
+        if vendor_by_grant(ev):
+            return True
+        org = ctx.enricher.org
+        before = minus(at, self.options.window)
+        return ev.event.principal_account in org and reaches(
+            ctx, source, role, before, self.options.hub_accounts
+        )

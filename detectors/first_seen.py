@@ -153,8 +153,9 @@ class CrossAccountFirstSeen(FirstSeen):
     of a call name the same source account, so either copy builds the same baseline. New pairs
     of one caller merge within ``merge_period`` (a quarterly job reading every account is one
     finding). Medium, except a path someone designed: a caller in the organization admitted
-    (verified) by a trust grant naming that very user or role is low, because the access was
-    written down by whoever owns the role; its first use informs.
+    (verified) by a trust grant naming that very user or role, or a trusted vendor admitted by
+    a grant requiring the ExternalId it sent (a vendor's first fan-out), is low, because the
+    access was written down by whoever owns the role; its first use informs.
 
     **Baselines at the operator's level** (see :mod:`detectors.growth`). A hub (a source that
     already reached a role name in ``hub_accounts`` member accounts) reaching that name in one
@@ -217,14 +218,14 @@ class CrossAccountFirstSeen(FirstSeen):
 
 
 def designed_path(ev: EnrichedEvent) -> bool:
-    """An organization caller let in by a verified grant that names the caller's user or role."""
+    """An organization caller let in by a verified grant that names the caller's user or role,
+    or a trusted vendor let in by a verified grant requiring the ExternalId it sent."""
     match = ev.grant
-    return (
-        ev.category == "organization"
-        and match is not None
-        and match.verified
-        and match.grant.principal_kind is PrincipalKind.ARN
-    )
+    if match is None or not match.verified:
+        return False
+    if ev.category == "vendor":
+        return ev.event.external_id_present and match.grant.requires_external_id
+    return ev.category == "organization" and match.grant.principal_kind is PrincipalKind.ARN
 
 
 class FederatedSubjectFirstSeen(FirstSeen):

@@ -65,10 +65,11 @@ def observe_reach(
     at = event.event_time
     key = f"{source}|{name}"
     stored = ctx.state.recall(REACH, key, at)
-    accounts: list[str] = jsontext.loads(stored) if stored else []
+    # account -> when first reached (unix seconds), so a reader can ask "before this hour".
+    accounts: dict[str, float] = jsontext.loads(stored) if stored else {}
     hub = len([a for a in accounts if a != account]) >= hub_accounts
     if account not in accounts and len(accounts) < KEPT_ACCOUNTS:
-        accounts.append(account)
+        accounts[account] = at.timestamp()
         expires = plus(at, ctx.settings.state.retention)
         ctx.state.remember(REACH, key, jsontext.dumps(accounts), expires)
         if len(accounts) >= hub_accounts:
@@ -76,11 +77,15 @@ def observe_reach(
     return hub
 
 
-def reaches(ctx: DetectionContext, source: str, role_arn: str, at: datetime, hubs: int) -> bool:
-    """Read only: ``source`` already reached the role's name in ``hubs`` member accounts."""
+def reaches(ctx: DetectionContext, source: str, role_arn: str, before: datetime, hubs: int) -> bool:
+    """Read only: ``source`` had reached the role's name in ``hubs`` member accounts before
+    ``before`` (a burst's own fan-out does not make its source a hub)."""
     name = role_name(role_arn)
-    stored = ctx.state.recall(REACH, f"{source}|{name}", at) if name else None
-    return stored is not None and len(jsontext.loads(stored)) >= hubs
+    stored = ctx.state.recall(REACH, f"{source}|{name}", before) if name else None
+    if stored is None:
+        return False
+    accounts: dict[str, float] = jsontext.loads(stored)
+    return len([t for t in accounts.values() if t < before.timestamp()]) >= hubs
 
 
 def is_known_hub(ctx: DetectionContext, ev: EnrichedEvent) -> bool:
