@@ -63,10 +63,11 @@ class FlaggedSessionUsed(Detector):
     Flagging: a finding of ``min_severity`` or worse on an event taints the session that event
     issued, and for ``principal_ttl`` every session its caller obtains afterwards. Taint
     follows the chain: a finding of this detector taints the next session too. The evidence
-    names the flagging finding. Findings of the ``failure_detectors`` (a burst of AccessDenied)
-    flag only provisionally, because a misconfigured job fails exactly like an attacker
-    guessing: its sessions are reported only when they reach a role the identity was denied,
-    unless the failures spanned ``enumeration_roles`` roles or more. So a pod that failed on a
+    names the flagging finding. Findings of the ``failure_detectors`` (a burst of AccessDenied,
+    at any severity: a low retry burst too) flag only provisionally, because a misconfigured
+    job fails exactly like an attacker guessing: its sessions are reported only when they
+    reach a role the identity was denied, unless the failures spanned ``enumeration_roles``
+    roles or more. So a pod that failed on a
     mistyped role all morning and then worked normally raises the burst finding only. Merged
     per flagged identity (the flagging event): one story, not one finding per session.
     """
