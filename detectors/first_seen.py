@@ -154,7 +154,7 @@ class CrossAccountFirstSeen(FirstSeen):
     of one caller merge within ``merge_period`` (a quarterly job reading every account is one
     finding). Medium, except a path someone designed: a caller in the organization admitted
     (verified) by a trust grant naming that very user or role, or a trusted vendor admitted by
-    a grant requiring the ExternalId it sent (a vendor's first fan-out), is low, because the
+    a grant requiring an ExternalId it sent one of (a vendor's first fan-out), is low, because the
     access was written down by whoever owns the role; its first use informs.
 
     **Baselines at the operator's level** (see :mod:`detectors.growth`). A hub (a source that
@@ -221,11 +221,15 @@ def designed_path(ev: EnrichedEvent) -> bool:
     """An organization caller let in by a verified grant that names the caller's user or role,
     or a trusted vendor let in by a verified grant requiring the ExternalId it sent."""
     match = ev.grant
-    if match is None or not match.verified:
+    if match is None:
         return False
-    if ev.category == "vendor":
+    if ev.category == "vendor":  # the ExternalId's value is not in the record: its presence is
         return ev.event.external_id_present and match.grant.requires_external_id
-    return ev.category == "organization" and match.grant.principal_kind is PrincipalKind.ARN
+    return (
+        ev.category == "organization"
+        and match.verified
+        and match.grant.principal_kind is PrincipalKind.ARN
+    )
 
 
 class FederatedSubjectFirstSeen(FirstSeen):
