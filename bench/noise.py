@@ -329,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=org.DAYS, help="simulated days (default 14)")
     parser.add_argument("--out", type=Path, default=HERE / "NOISE.md", help="report to write")
     parser.add_argument("--work", type=Path, help="folder for the workload (default: temporary)")
-    parser.add_argument("--findings", type=Path, help="also keep the findings (JSON lines) here")
+    parser.add_argument(
+        "--findings", type=Path, help="folder to also keep each workload's findings in (JSON lines)"
+    )
     parser.add_argument(
         "--no-attacks", action="store_true", help="skip replaying the attacks on top"
     )

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.aws.arns import account_field, last_segment
 from monitor.config.settings import Settings
 from monitor.findings import Finding, Severity
 from monitor.inventory.organization import OrgDirectory
@@ -41,10 +42,11 @@ class Applies:
     """Which assumptions a detector hook can act on: fire, or write state. ``None``: any.
 
     The pipeline runs a hook only on assumptions its declaration admits (see
-    :mod:`detectors.dispatch`), so a declaration must admit every assumption on which the hook
-    could yield a finding *or* change state (a baseline touched, a session recorded); it may
-    admit more. tests/detect/test_dispatch.py replays the golden cases and the bench streams with
-    every hook and with the dispatched ones only, and compares findings and state.
+    :mod:`detectors.dispatch`), so the hook may take it as given and never restates it: the
+    declaration is the one place a detector says which assumptions it acts on (fires or
+    changes state). tests/detect/test_dispatch.py replays the golden cases and the bench
+    streams with the dispatch table and with every declaration checked afresh per assumption,
+    and compares findings and state.
     """
 
     #: Event names (``AssumeRole``, ``AssumeRoot``, ...) it runs on, or None for all; then
@@ -124,7 +126,7 @@ class Detector:
     #: What repeats of a finding share (its dedup key), for the documentation; keep it in step
     #: with the ``dedup`` argument the detector passes to :meth:`finding`.
     dedup_by: ClassVar[str] = "the assumption: every event is its own finding"
-    #: Which assumptions :meth:`detect` can act on (fire or write state); None: every one.
+    #: Which assumptions :meth:`detect` runs on (it may take this as given); None: every one.
     applies: ClassVar[Applies | None] = None
     #: The same for :meth:`after`; a detector that does not override it never runs it.
     after_applies: ClassVar[Applies | None] = None
@@ -214,6 +216,4 @@ def short_role(arn: str | None) -> str:
     """``Name (123456789012)`` for titles."""
     if not arn:
         return "an unknown role"
-    parts = arn.split(":")
-    account = parts[4] if len(parts) > 4 else "?"
-    return f"{arn.rsplit('/', 1)[-1]} ({account})"
+    return f"{last_segment(arn)} ({account_field(arn) or '?'})"

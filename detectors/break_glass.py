@@ -1,40 +1,19 @@
 """Break-glass roles: any use pages, any failed attempt is worth a look.
 
 A role is break-glass by ARN (``break_glass.role_arns``), by name pattern or by tag (see
-:func:`monitor.trust.enrich.is_break_glass`); the evidence says which rule matched, so on-call can
-tell a deliberate emergency role from a pattern that matched too much.
+:func:`monitor.trust.break_glass.break_glass_rule`); the evidence says which rule matched, so
+on-call can tell a deliberate emergency role from a pattern that matched too much.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
 from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import principal_key
-from monitor.config.settings import BreakGlassConfig
 from monitor.findings import Finding, Severity
-from monitor.inventory.catalog import RoleInfo
+from monitor.trust.break_glass import break_glass_rule
 from monitor.trust.enrich import EnrichedEvent
-
-
-def break_glass_reason(
-    role_arn: str | None, role: RoleInfo | None, config: BreakGlassConfig
-) -> str | None:
-    """Which configuration entry marks the role break-glass, for the evidence."""
-    if not role_arn:
-        return None
-    if role_arn in config.role_arns:
-        return "role_arns"
-    name = role_arn.rsplit("/", 1)[-1].lower()
-    for pattern in config.role_name_patterns:
-        if fnmatchcase(name, pattern.lower()):
-            return f"role_name_patterns: {pattern}"
-    tags = {key.lower(): value for key, value in (role.tags if role else {}).items()}
-    for key, value in config.role_tags.items():
-        if str(tags.get(key.lower(), "")).lower() == value.lower():
-            return f"role_tags: {key}={value}"
-    return None
 
 
 class BreakGlassAssumed(Detector):
@@ -52,8 +31,6 @@ class BreakGlassAssumed(Detector):
     needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not (ev.break_glass and ev.event.succeeded):
-            return
         event = ev.event
         mfa = bool(event.caller.mfa_authenticated or event.mfa_serial_present)
         yield self.finding(
@@ -63,7 +40,7 @@ class BreakGlassAssumed(Detector):
             {
                 "mfa_used": mfa,
                 "mfa_serial_in_request": event.mfa_serial_present,
-                "break_glass_rule": break_glass_reason(
+                "break_glass_rule": break_glass_rule(
                     event.role_arn, ev.role, ctx.settings.break_glass
                 ),
             },
@@ -86,15 +63,13 @@ class BreakGlassDenied(Detector):
     needs = ("break_glass config", "role tags (optional)")
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not ev.break_glass or ev.event.succeeded:
-            return
         event = ev.event
         yield self.finding(
             ev,
             f"Denied attempt ({event.error_code}) to assume break-glass role "
             f"{short_role(event.role_arn)} by {event.caller.identifier}",
             {
-                "break_glass_rule": break_glass_reason(
+                "break_glass_rule": break_glass_rule(
                     event.role_arn, ev.role, ctx.settings.break_glass
                 ),
             },

@@ -18,6 +18,7 @@ from detectors.chains import vendor_by_grant
 from detectors.growth import reaches
 from detectors.identity import principal_key, stable_principal
 from detectors.windows import BurstGate, DistinctWindow, EventWindow, human
+from monitor.aws.arns import account_field
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.clock import minus
@@ -80,8 +81,6 @@ class AssumeRoleDeniedBurst(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.succeeded:
-            return
         key, at = principal_key(event.caller), event.event_time
         gate = BurstGate(self.id, self.options.window)
         if gate.holding(ctx.state, key, at):
@@ -180,7 +179,7 @@ class ManyRolesAssumed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category == "service" or not event.role_arn or event.event_name == "AssumeRoot":
+        if not event.role_arn:
             return
         key, at = principal_key(event.caller), event.event_time
         if event.succeeded and self._familiar(ctx, ev, event.role_arn, at):
@@ -194,7 +193,7 @@ class ManyRolesAssumed(Detector):
             return
         start = gate.open(ctx.state, key, min(roles.values()), at)
         window.clear(ctx.state, key)
-        accounts = {role.split(":")[4] for role in roles if role.count(":") >= 5}
+        accounts = {account for role in roles if (account := account_field(role)) is not None}
         yield self.finding(
             ev,
             f"{event.caller.identifier} assumed {len(roles)} different roles in "

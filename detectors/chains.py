@@ -17,6 +17,7 @@ from detectors.growth import bootstrap_reason, note_joined, observe_reach
 from detectors.identity import MAX_SESSION, source_role
 from detectors.sessions import ISSUING, Chain, Hop, follow, returns_to_earlier_account
 from detectors.windows import human, learning
+from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.events import MembershipChange, OrganizationChange
@@ -92,9 +93,7 @@ class RoleChainCrossAccount(Detector):
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         caller = event.caller
-        if event.event_name != "AssumeRole" or not event.succeeded:
-            return
-        if not caller.is_role_session or not event.is_cross_account or vendor_by_grant(ev):
+        if not caller.is_role_session or vendor_by_grant(ev):
             return
         source = source_role(caller)
         at = event.event_time
@@ -132,7 +131,7 @@ def vendor_by_grant(ev: EnrichedEvent) -> bool:
     """A trusted vendor that sent an ExternalId and was admitted by a grant requiring one."""
     grant = ev.grant
     return (
-        ev.category == "vendor"
+        ev.category == Rung.VENDOR
         and ev.event.external_id_present
         and grant is not None
         and grant.grant.requires_external_id

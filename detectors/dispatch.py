@@ -44,10 +44,11 @@ class Dispatch:
 
 
 class RunAll(Dispatch):
-    """Every hook on every assumption: what the declarations are checked against in tests."""
+    """Every hook held to its declaration on each assumption afresh, without the table: what
+    the table is checked against in tests. A hook never checks its declaration itself."""
 
-    def build(self, key: DispatchKey) -> tuple[list[Hook], list[Hook]]:
-        return [(d, d.detect) for d in self.detectors], [(d, d.after) for d in self.detectors]
+    def hooks(self, ev: EnrichedEvent) -> tuple[list[Hook], list[Hook]]:
+        return self.build(DispatchKey.of(ev))
 
 
 def has_after(detector: Detector) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from detectors.base import Applies, DetectionContext, Detector, short_role
 from detectors.identity import stable_principal
+from monitor.aws.accounts import Rung
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
 
@@ -26,7 +27,7 @@ class ExternalAccount(Detector):
     """
 
     id = "external_account"
-    applies = Applies(succeeded=True, categories=frozenset({"external"}))
+    applies = Applies(succeeded=True, categories=frozenset({Rung.EXTERNAL}))
     dedup_by = "caller (principal id; a role session counts as its role) and role"
     severity = Severity.HIGH
     summary = (
@@ -37,8 +38,6 @@ class ExternalAccount(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category != "external" or not event.succeeded:
-            return
         yield self.finding(
             ev,
             f"External account {event.principal_account} assumed {short_role(event.role_arn)} "
@@ -66,7 +65,7 @@ class MissingExternalId(Detector):
 
     id = "missing_external_id"
     applies = Applies(
-        event_names=frozenset({"AssumeRole"}), succeeded=True, categories=frozenset({"vendor"})
+        event_names=frozenset({"AssumeRole"}), succeeded=True, categories=frozenset({Rung.VENDOR})
     )
     dedup_by = "source account and role"
     severity = Severity.MEDIUM
@@ -78,8 +77,6 @@ class MissingExternalId(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if ev.category != "vendor" or not event.succeeded:
-            return
         if event.event_name != "AssumeRole":  # only AssumeRole can carry an ExternalId
             return
         grant = ev.grant.grant if ev.grant is not None else None

@@ -54,7 +54,7 @@ class FederationUntrustedProvider(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         federation = ev.event.federation
-        if federation is None or not ev.event.succeeded:
+        if federation is None:  # never: applies admits federated calls only (for mypy)
             return
         allowed = ctx.settings.federation.allowed_providers
         if provider_allowed(federation, allowed):
@@ -95,7 +95,7 @@ class FederationSubjectNotAllowed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         federation = ev.event.federation
-        if federation is None or not ev.event.succeeded:
+        if federation is None:  # never: applies admits federated calls only (for mypy)
             return
         patterns = allowed_subject_patterns(federation, ctx.settings.federation.allowed_subjects)
         if not patterns:

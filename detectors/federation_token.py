@@ -15,6 +15,7 @@ from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions
 from detectors.identity import principal_key
+from monitor.aws.principals import IdentityType
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
 
@@ -48,9 +49,7 @@ class FederationTokenIssued(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "GetFederationToken" or not event.succeeded:
-            return
-        if event.caller.identity_type != "IAMUser" or self._broker(ev):
+        if event.caller.identity_type != IdentityType.IAM_USER or self._broker(ev):
             return
         yield self.finding(
             ev,

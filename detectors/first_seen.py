@@ -28,6 +28,7 @@ from detectors.growth import HUB_ACCOUNTS, bootstrap_reason, note_joined, observ
 from detectors.identity import stable_principal
 from detectors.subjects import subject_template
 from detectors.windows import human, learning
+from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.intake.events import MembershipChange, OrganizationChange
@@ -53,6 +54,8 @@ class FirstSeen(Detector):
 
     Options = LearningOptions
     dedup_by = "the source (caller or subject) whose new pairs merge, else the pair"
+    #: Failures name roles the caller chose: they would fill the baseline.
+    applies = Applies(succeeded=True)
     options: LearningOptions
     needs: ClassVar[tuple[str, ...]] = ("state (baseline per pair)",)
 
@@ -80,8 +83,6 @@ class FirstSeen(Detector):
         raise NotImplementedError
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
-        if not ev.event.succeeded:
-            return  # failures name roles the caller chose: they would fill the baseline
         pair = self.pair(ev, ctx)
         if pair is None:
             return
@@ -219,14 +220,14 @@ class CrossAccountFirstSeen(FirstSeen):
 
 def designed_path(ev: EnrichedEvent) -> bool:
     """An organization caller let in by a verified grant that names the caller's user or role,
-    or a trusted vendor let in by a verified grant requiring the ExternalId it sent."""
+    or a trusted vendor let in by a grant requiring an ExternalId it sent one of."""
     match = ev.grant
     if match is None:
         return False
-    if ev.category == "vendor":  # the ExternalId's value is not in the record: its presence is
+    if ev.category == Rung.VENDOR:  # the ExternalId's value is not in the record: its presence is
         return ev.event.external_id_present and match.grant.requires_external_id
     return (
-        ev.category == "organization"
+        ev.category == Rung.ORGANIZATION
         and match.verified
         and match.grant.principal_kind is PrincipalKind.ARN
     )

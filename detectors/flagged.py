@@ -110,8 +110,6 @@ class FlaggedSessionUsed(Detector):
 
     def after(self, ev: EnrichedEvent, ctx: DetectionContext, findings: Sequence[Finding]) -> None:
         """Taint what this event issued, if it was flagged or its caller recently was."""
-        if ev.category == "service":
-            return  # a service principal stands for every customer of the service
         event = ev.event
         who = principal_key(event.caller)
         serious = [f for f in findings if self._flags(f)]

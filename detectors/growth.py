@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from detectors import jsontext
 from detectors.base import DetectionContext
 from detectors.identity import stable_principal
+from monitor.aws.accounts import Rung
 from monitor.intake.clock import plus
 from monitor.trust.enrich import EnrichedEvent
 
@@ -119,7 +120,7 @@ def bootstrap_reason(ctx: DetectionContext, ev: EnrichedEvent, period: timedelta
         return None
     if not bootstrapping(ctx, account, event.event_time, period):
         return None
-    if ev.category == "vendor" and event.external_id_present:
+    if ev.category == Rung.VENDOR and event.external_id_present:
         return "trusted vendor with its ExternalId, in a new account's bootstrap period"
     if event.principal_account not in ctx.enricher.org:
         return None

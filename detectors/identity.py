@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from monitor.aws.principals import IdentityType
 from monitor.intake.events import Caller, RoleEvent
 
 #: The longest any STS credential lives (GetFederationToken / GetSessionToken: 36 hours).
@@ -24,7 +25,7 @@ def principal_key(caller: Caller) -> str:
     ``principalId`` is in both copies (``AROA…:session`` for role sessions, ``AIDA…`` for users);
     its account is prefixed because principal ids of federated users are not globally unique.
     """
-    if caller.identity_type == "AWSService":
+    if caller.identity_type == IdentityType.AWS_SERVICE:
         return f"service:{caller.invoked_by or 'unknown'}"
     if caller.principal_id and caller.account_id:
         return f"{caller.account_id}:{caller.principal_id}"

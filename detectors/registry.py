@@ -25,6 +25,7 @@ from detectors.rates import ProviderRateAnomaly, RoleRateAnomaly
 from detectors.root import RootSession, RootSessionDenied, RootTaskPolicyNotAllowed
 from detectors.trust_policy import TrustPolicyOpened
 from monitor.config.settings import ConfigError, Settings
+from monitor.detect.planned import check_detectors
 
 #: The contract detectors (marked so in docs/detectors.md): their ids and meanings never change.
 CONTRACT: tuple[type[Detector], ...] = (
@@ -69,6 +70,7 @@ def build(settings: Settings) -> list[Detector]:
     unknown = sorted(set(settings.detectors) - set(known))
     if unknown:
         raise ConfigError(f"detectors: unknown detector id {unknown[0]!r}")
+    check_detectors(settings.maintenance_windows, known)
     built: list[Detector] = []
     for detector_id, cls in known.items():
         config = settings.detectors.get(detector_id)

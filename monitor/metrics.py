@@ -21,12 +21,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from monitor.aws.accounts import Rung
+
 RECORD_OUTCOMES = ("processed", "skipped", "rejected", "duplicate")
 ASSUMPTION_CATEGORIES = (
-    "same_account",
-    "organization",
-    "vendor",
-    "external",
+    *(rung.value for rung in Rung),  # same_account, organization, vendor, external
     "saml",
     "web_identity",
     "service",
@@ -154,6 +153,12 @@ class Metrics:
             "role_monitor_findings_claimed_elsewhere",
             "Findings dropped at a checkpoint because another instance of the group claimed "
             "the same decision first (it pages instead); shared state only.",
+            registry=r,
+        )
+        self.messages_already_applied = Counter(
+            "role_monitor_messages_already_applied",
+            "Kafka messages read again whose effects the state already held (after a crash or "
+            "a rebalance between the state commit and the offset commit); skipped whole.",
             registry=r,
         )
         self.build_info = Info("role_monitor_build", "Version of the running monitor.", registry=r)

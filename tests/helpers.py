@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor.aws.arns import arn_account, last_segment
 from monitor.config.settings import Settings
 from monitor.findings import Finding
 from monitor.service.app import Monitor, build_monitor
@@ -23,6 +24,90 @@ def corpus_record(relative: str) -> dict[str, Any]:
     """A record from tests/fixtures/corpus (first one when the file holds an array)."""
     data = json.loads((CORPUS / relative).read_text())
     return copy.deepcopy(data[0] if isinstance(data, list) else data)
+
+
+# -- CloudTrail records ---------------------------------------------------------------------------
+
+
+def cloudtrail(
+    event_name: str,
+    *,
+    event_id: str,
+    time: str,
+    account: str,
+    caller: dict[str, Any],
+    request: dict[str, Any] | None,
+    response: dict[str, Any] | None = None,
+    source: str = "sts.amazonaws.com",
+    **fields: Any,
+) -> dict[str, Any]:
+    """One CloudTrail record as the trail writes it; ``fields`` adds or replaces top-level keys
+    (``awsRegion``, ``errorCode``, ``eventVersion``...)."""
+    return {
+        "eventVersion": "1.08",
+        "eventSource": source,
+        "eventName": event_name,
+        "eventTime": time,
+        "eventID": event_id,
+        "recipientAccountId": account,
+        "userIdentity": caller,
+        "requestParameters": request,
+        "responseElements": response,
+        **fields,
+    }
+
+
+def assume_role(
+    role_arn: str,
+    caller: dict[str, Any],
+    *,
+    event_id: str,
+    time: str = "2026-11-01T10:00:00Z",
+    session: str = "s",
+    account: str | None = None,
+    response: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A successful ``AssumeRole`` of ``role_arn`` by ``caller``, logged in the role's account
+    unless ``account`` says another (the caller's copy); ``response`` replaces the issued
+    session."""
+    account = account or arn_account(role_arn) or ""
+    issued = f"arn:aws:sts::{arn_account(role_arn)}:assumed-role/{last_segment(role_arn)}/{session}"
+    if response is None:
+        response = {"assumedRoleUser": {"arn": issued}}
+    return cloudtrail(
+        "AssumeRole",
+        event_id=event_id,
+        time=time,
+        account=account,
+        caller=caller,
+        request={"roleArn": role_arn, "roleSessionName": session},
+        response=response,
+        **fields,
+    )
+
+
+def iam_user(account: str, name: str) -> dict[str, Any]:
+    """The ``userIdentity`` of IAM user ``name`` (a principal id derived from the name)."""
+    return {
+        "type": "IAMUser",
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accountId": account,
+        "principalId": "AIDA" + name.upper().ljust(16, "X"),
+        "userName": name,
+    }
+
+
+def varied(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of ``record`` with ``changes``; ``a__b`` keys set nested fields."""
+    data = copy.deepcopy(record)
+    for key, value in changes.items():
+        target = data
+        *parents, leaf = key.split("__")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return data
 
 
 def settings(**sections: Any) -> Settings:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpers import CORPUS, corpus_record, settings
+from helpers import CORPUS, corpus_record, settings, varied
 
 from monitor.findings import Finding
 from monitor.service.app import build_monitor
@@ -39,26 +39,25 @@ class Message:
 
 def caller_copy(n: int) -> dict[str, Any]:
     """Outsider user ``n`` assumes a role in the organization (the caller account's copy)."""
-    record = corpus_record(
-        "awsdocs-iam-user-guide/01-assumerole-crossaccount-caller-side-IAMUser.json"
-    )
     user = f"Outsider{n:05d}"
-    principal = f"AIDAOUTSIDER{n:08d}"
-    record["userIdentity"].update(
-        principalId=principal, arn=f"arn:aws:iam::{OUTSIDER}:user/{user}", userName=user
+    return varied(
+        corpus_record("awsdocs-iam-user-guide/01-assumerole-crossaccount-caller-side-IAMUser.json"),
+        userIdentity__principalId=f"AIDAOUTSIDER{n:08d}",
+        userIdentity__arn=f"arn:aws:iam::{OUTSIDER}:user/{user}",
+        userIdentity__userName=user,
+        eventTime=(START + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        eventID=f"00000000-0000-4000-8000-{n:012d}",
+        sharedEventID=f"11111111-0000-4000-8000-{n:012d}",
+        requestID=f"22222222-0000-4000-8000-{n:012d}",
+        requestParameters__roleSessionName=user,
+        # Own credentials per caller: no detector may link one caller's session to another's.
+        userIdentity__accessKeyId=f"AKIAOUTSIDER{n:08d}",
+        responseElements__credentials__accessKeyId=f"ASIAOUTSIDER{n:08d}",
+        responseElements__assumedRoleUser__assumedRoleId=f"AROAOUTSIDEREXAMPLE:{user}",
+        responseElements__assumedRoleUser__arn=(
+            f"arn:aws:sts::{ORG_ACCOUNT}:assumed-role/EC2-dev/{user}"
+        ),
     )
-    record["eventTime"] = (START + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    record["eventID"] = f"00000000-0000-4000-8000-{n:012d}"
-    record["sharedEventID"] = f"11111111-0000-4000-8000-{n:012d}"
-    record["requestID"] = f"22222222-0000-4000-8000-{n:012d}"
-    record["requestParameters"]["roleSessionName"] = user
-    # Own credentials per caller: no detector may link one caller's session to another's.
-    record["userIdentity"]["accessKeyId"] = f"AKIAOUTSIDER{n:08d}"
-    response = record["responseElements"]
-    response["credentials"]["accessKeyId"] = f"ASIAOUTSIDER{n:08d}"
-    response["assumedRoleUser"]["assumedRoleId"] = f"AROAOUTSIDEREXAMPLE:{user}"
-    response["assumedRoleUser"]["arn"] = f"arn:aws:sts::{ORG_ACCOUNT}:assumed-role/EC2-dev/{user}"
-    return record
 
 
 def owner_copy(n: int) -> dict[str, Any]:

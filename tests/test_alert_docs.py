@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).parent))  # plugins, when run as a script
 from plugins.sample_findings import make_finding
 
 from monitor.config.settings import AlertmanagerSinkConfig, WebhookSinkConfig
+from monitor.findings import Finding, Severity
 from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.jsonl import JsonLinesSink
 from monitor.sinks.kafka_sink import record
+from monitor.sinks.pages import one_per_event
 from monitor.sinks.sns import publish_arguments
 from monitor.sinks.webhook import WebhookSink
 
@@ -94,8 +96,32 @@ def render() -> str:
                _webhook("pagerduty").payload(finding)),
         _block("Generic webhook (`alerts.webhook`, `format: generic`)", "The finding's JSON "
                "plus `runbook_url`.", _webhook("generic").payload(finding)),
+        _one_page_block(finding),
     ]  # fmt: skip
     return "\n".join(sections)
+
+
+def _one_page_block(finding: Finding) -> str:
+    """Two detectors on the one event above: what a paging sink gets instead of two alerts."""
+    first_seen = make_finding(
+        detector="cross_account_first_seen",
+        severity=Severity.MEDIUM,
+        title="New cross-account pair: 111111111111 -> BreakGlassAdmin (222222222222)",
+        dedup_key="cross_account_first_seen:111111111111->BreakGlassAdmin",
+        evidence={"source_account": "111111111111"},
+    )
+    (page,) = one_per_event([finding, first_seen])
+    intro = (
+        "When several detectors fire on one event, the paging sinks (Alertmanager, SNS, every "
+        "webhook) get one notification at the highest severity, its title naming the other "
+        "detectors and `evidence.event_findings` listing every reason; Alertmanager's "
+        "description and Slack add a `Reason:` line each. Its `dedup_key` (`event:<hash>` of "
+        "the event and its findings) is the page's stable id: PagerDuty's dedup key and "
+        "Alertmanager's fingerprint come from it. JSON lines and Kafka still get each finding, "
+        "linked by their shared `assumption_id` and `event_id`. Here, the break-glass finding "
+        "above and a first-seen pair on the same call, as Slack receives them:"
+    )
+    return _block("One event, one page (paging sinks)", intro, _webhook("slack").payload(page))
 
 
 def test_docs_alerts_md_is_generated_from_the_renderers() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import corpus_record, settings
+from helpers import corpus_record, settings, varied
 
 from monitor.findings import Finding
 from monitor.intake.clock import EventClock
@@ -26,15 +26,18 @@ START = datetime(2026, 1, 5, tzinfo=UTC)
 
 def assumption(n: int, at: datetime, account: str | None = None) -> dict[str, Any]:
     """Caller ``n`` (its own account unless ``account``) assumes a role in the organization."""
-    record = corpus_record(CALLER)
     account = account or f"7777{n:08d}"
-    record["userIdentity"].update(
-        accountId=account, arn=f"arn:aws:iam::{account}:user/U{n}", principalId=f"AIDA{n:016d}"
+    event_id = f"{at.timestamp():.0f}-{n}"
+    return varied(
+        corpus_record(CALLER),
+        userIdentity__accountId=account,
+        userIdentity__arn=f"arn:aws:iam::{account}:user/U{n}",
+        userIdentity__principalId=f"AIDA{n:016d}",
+        recipientAccountId=ORG,
+        eventTime=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        eventID=event_id,
+        sharedEventID=event_id,
     )
-    record["recipientAccountId"] = ORG
-    record["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    record["eventID"] = record["sharedEventID"] = f"{at.timestamp():.0f}-{n}"
-    return record
 
 
 def forged(when: str) -> dict[str, Any]:
@@ -145,3 +148,88 @@ def test_a_role_change_with_a_forged_time_is_rejected_like_an_assumption(when: s
     assert run.metric("role_monitor_dead_letters_total", reason=reason) == 1
     assert run.monitor.pipeline.now is None
     assert run.monitor.state.get_meta("observation_start") is None
+
+
+def live_run() -> Run:
+    """A pipeline set up as ``run`` sets it: ``clock.max_age`` and the learning-start vote."""
+    from monitor.intake.clock import StartVote
+
+    run = Run()
+    run.monitor.pipeline.clock.max_age = timedelta(days=1095)
+    run.monitor.pipeline.start_vote = StartVote()
+    return run
+
+
+def first_seen_pairs(days_ago: float, count: int, first: int = 0) -> list[dict[str, Any]]:
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_ago)
+    return [assumption(n, at + timedelta(seconds=n)) for n in range(first, first + count)]
+
+
+def test_a_backfill_keeps_its_baselines_through_a_record_dated_now() -> None:
+    """Issue 21, point 4, backfill: 2025 events, one denied record dated ten minutes from now
+    (inside clock.max_ahead). Before: the clock jumped to today, pruning wiped the baselines
+    (684 rows -> 0) and 20 of 20 known pairs paged again. Now the clock follows the stream."""
+    run = live_run()
+    backfill = datetime(2025, 6, 2, tzinfo=UTC)
+    run.feed(*(assumption(n, backfill + timedelta(minutes=n)) for n in range(1, 21)))
+    baselines = dict(run.monitor.state.sizes())["baseline"]
+    stray = forged((datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    run.feed(stray)
+    later = backfill + timedelta(days=8)
+    again = run.feed(*(assumption(n, later + timedelta(minutes=n)) for n in range(1, 21)))
+    assert "cross_account_first_seen" not in again
+    assert dict(run.monitor.state.sizes())["baseline"] == baselines > 0
+    assert run.monitor.pipeline.now is not None and run.monitor.pipeline.now.year == 2025
+
+
+def test_a_stream_that_really_moves_on_moves_the_clock() -> None:
+    """Not a lost event and not a stuck clock: two records agreeing on a later time move it."""
+    run = live_run()
+    run.feed(assumption(1, START))
+    run.feed(assumption(2, START + timedelta(days=3)))
+    assert run.monitor.pipeline.now == START, "one record so far ahead is not the stream"
+    run.feed(assumption(3, START + timedelta(days=3, seconds=5)))
+    assert run.monitor.pipeline.now == START + timedelta(days=3)
+    assert run.monitor.pipeline.stats.processed == 3
+
+
+def test_catch_up_starts_learning_from_the_stream_not_one_stray_record() -> None:
+    """Issue 21, point 4, catch-up: the first record is dated 2024-01-01 (inside
+    clock.max_age), the stream itself two days ago. Before: learning started in 2024, so the
+    stream's new pairs fired (30 first-seen findings instead of 23). Now the first records
+    vote: learning starts with the stream, and its first days are learned, not reported."""
+    run = live_run()
+    run.feed(assumption(0, datetime(2024, 1, 1, tzinfo=UTC)))
+    fired = run.feed(*first_seen_pairs(2, 20, first=1))
+    assert "cross_account_first_seen" not in fired
+    start = datetime.fromisoformat(run.monitor.state.get_meta("observation_start") or "")
+    assert datetime.now(UTC) - start < timedelta(days=3)
+
+
+def test_an_ordinary_stream_starts_learning_at_its_first_record() -> None:
+    run = live_run()
+    pairs = first_seen_pairs(2, 6, first=1)
+    run.feed(*pairs)
+    first = datetime.fromisoformat(pairs[0]["eventTime"].replace("Z", "+00:00"))
+    assert run.monitor.state.get_meta("observation_start") == first.isoformat()
+
+
+def test_a_stray_old_record_cannot_lower_a_groups_learning_start(postgres_url: str) -> None:
+    """In a group the start is the earliest any instance saw; once the first records have
+    voted, a record of 2024-01-01 (inside clock.max_age) must not pull it back."""
+    from monitor.intake.clock import StartVote
+
+    run = Run()
+    config = run.monitor.settings
+    run.monitor = build_monitor(config, state_path=postgres_url)
+    run.delivery = Delivery([run], run.monitor.state, run.monitor.metrics)
+    run.monitor.pipeline.clock.max_age = timedelta(days=1095)
+    run.monitor.pipeline.start_vote = StartVote()
+    run.feed(*first_seen_pairs(2, 6, first=1))
+    run.monitor.state.commit()
+    start = run.monitor.state.get_meta("observation_start")
+    assert start is not None
+    run.feed(assumption(0, datetime(2024, 1, 1, tzinfo=UTC)))
+    run.monitor.state.commit()
+    assert run.monitor.state.get_meta("observation_start") == start
+    run.monitor.close()

@@ -262,3 +262,20 @@ def test_the_alert_receiver_really_receives_what_alertmanager_sends(tmp_path: Pa
             time.sleep(0.5)
         assert "pager" in delivered()
         assert "RoleMonitorBreakGlassAssumed" in (tmp_path / "receiver.log").read_text()
+
+
+def test_the_forwarder_is_an_optional_second_service_feeding_the_monitors_topic() -> None:
+    forwarder = services()["forwarder"]
+    assert forwarder["profiles"] == ["forwarder"]  # needs a real queue: not in the default stack
+    assert forwarder["command"][0] == "forward"
+    assert forwarder["image"] == services()["monitor"]["image"]
+    environment = forwarder["environment"]
+    monitor = services()["monitor"]["environment"]
+    assert (
+        environment["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"]
+        == (monitor["ROLE_MONITOR_KAFKA__BOOTSTRAP_SERVERS"])
+    )
+    assert "ROLE_MONITOR_FORWARD__QUEUE_URL" in environment
+    port = environment["ROLE_MONITOR_METRICS__PORT"]
+    assert f"{port}:{port}" in forwarder["ports"]
+    assert f":{port}/healthz" in " ".join(forwarder["healthcheck"]["test"])

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import settings
-from test_trust_changes import allow, case, iam, policy, update, user
+from helpers import assume_role, iam_user, settings
+from test_trust_changes import allow, case, iam, policy, update
 
 from detectors.base import DetectionContext
 from monitor.findings import Finding
@@ -56,23 +56,16 @@ def records_metric(monitor: Monitor, outcome: str) -> float:
 
 
 def assumption(event_id: str, account: str, when: str = "2026-11-01T10:00:00Z") -> dict[str, Any]:
-    return {
-        "eventVersion": "1.08",
-        "eventSource": "sts.amazonaws.com",
-        "eventName": "AssumeRole",
-        "eventTime": when,
-        "eventID": event_id,
-        "recipientAccountId": account,
-        "userIdentity": user(account, "builder"),
-        "requestParameters": {"roleArn": DEPLOY, "roleSessionName": "s"},
-        "responseElements": {"assumedRoleUser": {"arn": f"arn:aws:sts::{PROD}:x/s"}},
-    }
+    """User ``builder`` of ``account`` assumes Deploy (the caller account's copy)."""
+    return assume_role(
+        DEPLOY, iam_user(account, "builder"), event_id=event_id, time=when, account=account
+    )
 
 
 def organizations(name: str, event_id: str, account: str, **request: Any) -> dict[str, Any]:
     record = iam(name, event_id, request, account=account)
     record["eventSource"] = "organizations.amazonaws.com"
-    record["userIdentity"] = user(account, "org-admin")
+    record["userIdentity"] = iam_user(account, "org-admin")
     return record
 
 
@@ -223,6 +216,6 @@ def test_a_joined_account_stops_being_external() -> None:
     }
     feed(monitor, handshake)
     later = assumption("a5", STRANGER, when="2026-11-01T11:00:00Z")
-    later["userIdentity"] = user(STRANGER, "someone-else")
+    later["userIdentity"] = iam_user(STRANGER, "someone-else")
     assert external(feed(monitor, later)) == []
     assert STRANGER in monitor.pipeline.enricher.org

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import assume_role, cloudtrail, iam_user
 from moto_org import (
     EXAMPLES,
     PROD,
@@ -260,45 +261,23 @@ def process(monitor: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def assume_record(event_id: str, when: str, account: str, role_arn: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.08",
-        "eventSource": "sts.amazonaws.com",
-        "eventName": "AssumeRole",
-        "eventTime": when,
-        "eventID": event_id,
-        "awsRegion": "us-east-1",
-        "recipientAccountId": account,
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": f"arn:aws:iam::{account}:user/oncall",
-            "accountId": account,
-            "principalId": "AIDAONCALLXXXXXXXXXX",
-        },
-        "requestParameters": {"roleArn": role_arn, "roleSessionName": "oncall"},
-        "responseElements": {
-            "assumedRoleUser": {
-                "arn": f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/oncall"
-            }
-        },
-    }
+    oncall = iam_user(account, "oncall")
+    return assume_role(
+        role_arn, oncall, event_id=event_id, time=when, session="oncall", awsRegion="us-east-1"
+    )
 
 
 def delete_record(event_id: str, when: str, account: str, name: str) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.08",
-        "eventSource": "iam.amazonaws.com",
-        "eventName": "DeleteRole",
-        "eventTime": when,
-        "eventID": event_id,
-        "recipientAccountId": account,
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": f"arn:aws:iam::{account}:user/admin",
-            "accountId": account,
-        },
-        "requestParameters": {"roleName": name},
-        "responseElements": None,
-    }
+    admin = iam_user(account, "admin")
+    return cloudtrail(
+        "DeleteRole",
+        source="iam.amazonaws.com",
+        event_id=event_id,
+        time=when,
+        account=account,
+        caller=admin,
+        request={"roleName": name},
+    )
 
 
 def test_attacker_named_roles_are_bounded_and_rate_limited(org: SampleOrg, aws_env: None) -> None:

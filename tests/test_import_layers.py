@@ -16,6 +16,7 @@ from helpers import REPO
 # Lowest first; a module may import its own layer and any layer below it. ``monitor`` itself,
 # ``monitor.findings`` and ``monitor.metrics`` are the shared models every layer may use.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("monitor.aws",),
     ("monitor", "monitor.findings", "monitor.metrics", "monitor.config"),
     ("monitor.intake",),
     ("monitor.state",),

@@ -1,7 +1,8 @@
 """``role-monitor produce``: files into a topic, per record (keyed) or per envelope (raw).
 
-Why: backfills and demos depend on it, and the per-record keys are what keeps both copies of a
-cross-account call in one partition, i.e. with the one instance that can pair them.
+Why: backfills and demos depend on it, and the per-record keys (the caller) are what keeps a
+principal's calls, both copies of a cross-account call among them, in one partition, i.e.
+with the one instance that holds the principal's windows and can pair the copies.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def test_one_keyed_message_per_record(
     assert "1 inputs held no readable record" in done.stderr
     records = read_topic(kafka_broker.bootstrap, kafka_topic)
     assert len(records) == 4
-    pair = [r for r in records if r.key == caller_copy(1)["sharedEventID"].encode()]
+    caller = caller_copy(1)["userIdentity"]
+    key = f"{caller['accountId']}:{caller['principalId']}".encode()  # docs/scaling.md
+    pair = [r for r in records if r.key == key]
     assert len(pair) == 2 and pair[0].partition == pair[1].partition
     assert all(json.loads(r.value)["eventVersion"] for r in records)
 

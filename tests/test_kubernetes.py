@@ -23,13 +23,27 @@ NOT_IN_SCHEMAS = {"Kustomization", "ServiceMonitor"}
 VERSION = kubernetes_validate.latest_version()
 
 
+def documents() -> list[dict[str, Any]]:
+    return [
+        document
+        for path in sorted(FOLDER.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+    ]
+
+
+def _is_forwarder(document: dict[str, Any]) -> bool:
+    labels = document.get("metadata", {}).get("labels", {})
+    return bool(labels.get("app.kubernetes.io/component") == "forwarder")
+
+
 def manifests() -> dict[str, dict[str, Any]]:
-    """kind → document (one document per file here)."""
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(FOLDER.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            found[document["kind"]] = document
-    return found
+    """kind → the monitor's document of that kind."""
+    return {d["kind"]: d for d in documents() if not _is_forwarder(d)}
+
+
+def forwarder_manifests() -> dict[str, dict[str, Any]]:
+    """kind → the forwarder's document of that kind (deploy/kubernetes/forwarder.yaml)."""
+    return {d["kind"]: d for d in documents() if _is_forwarder(d)}
 
 
 def validated_kinds() -> list[str]:
@@ -39,6 +53,11 @@ def validated_kinds() -> list[str]:
 @pytest.mark.parametrize("kind", validated_kinds())
 def test_manifest_is_valid_against_the_kubernetes_schema(kind: str) -> None:
     kubernetes_validate.validate(manifests()[kind], VERSION, strict=True)
+
+
+@pytest.mark.parametrize("kind", sorted(forwarder_manifests()))
+def test_forwarder_manifest_is_valid_against_the_kubernetes_schema(kind: str) -> None:
+    kubernetes_validate.validate(forwarder_manifests()[kind], VERSION, strict=True)
 
 
 def test_the_validator_rejects_a_broken_deployment() -> None:
@@ -51,6 +70,7 @@ def test_the_validator_rejects_a_broken_deployment() -> None:
 
 def test_the_kustomization_lists_every_manifest() -> None:
     listed = set(manifests()["Kustomization"]["resources"])
+    assert "forwarder.yaml" in listed
     present = {p.name for p in FOLDER.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == present
 
@@ -123,3 +143,29 @@ def test_the_configured_monitor_loads_with_the_secret_and_keeps_state_on_the_cla
     assert container()["args"][-1] == f"{mounts['config']}/config.yaml"
     secret_ref = container()["envFrom"][0]["secretRef"]["name"]
     assert secret_ref == docs["Secret"]["metadata"]["name"]
+
+
+def test_the_forwarder_loads_runs_unprivileged_and_is_probed_on_its_endpoints(
+    tmp_path: Path,
+) -> None:
+    docs = forwarder_manifests()
+    config = tmp_path / "config.yaml"
+    config.write_text(docs["ConfigMap"]["data"]["config.yaml"], encoding="utf-8")
+    loaded = load_config(config, environ={})
+    assert not loaded.warnings
+    settings = loaded.settings
+    assert settings.forward.queue_url and settings.kafka.topics == ["cloudtrail"]
+    pod = docs["Deployment"]["spec"]["template"]
+    (only,) = pod["spec"]["containers"]
+    assert only["args"][:1] == ["forward"]
+    assert only["args"][-1].endswith("/config.yaml")
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert only["securityContext"]["readOnlyRootFilesystem"] is True
+    ports = {port["name"]: port["containerPort"] for port in only["ports"]}
+    assert settings.metrics.port == ports["metrics"]
+    assert only["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert only["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert pod["spec"]["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
+    # The monitor's Service must not select forwarder pods.
+    service = manifests()["Service"]["spec"]["selector"]
+    assert not service.items() <= pod["metadata"]["labels"].items()

@@ -54,3 +54,51 @@ def test_a_decompression_bomb_is_a_bounded_dead_letter(tmp_path: Path) -> None:
     assert result["reasons"] == ["too_large"]
     assert "limits.max_decompressed_bytes" in result["details"][0]
     assert result["peak_mib"] < 200, f"peak RSS {result['peak_mib']:.0f} MiB"
+
+
+def empty_lists(count: int) -> bytes:
+    """``{"Records":[[],[],…]}`` gzip'd, streamed: the issue's amplification payloads."""
+    import io
+
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as out:
+        out.write(b'{"Records":[[]')
+        whole, rest = divmod(count - 1, 100_000)
+        for _ in range(whole):
+            out.write(b",[]" * 100_000)
+        out.write(b",[]" * rest + b"]}")
+    return buffer.getvalue()
+
+
+def test_64_kb_of_empty_lists_is_rejected_whole_unparsed(tmp_path: Path) -> None:
+    """Issue 21, point 1: 64 KB of gzip, 63 MiB unpacked (under max_decompressed_bytes), 22
+    million empty lists: before, a 4,858 MB peak for 121 s and 22 million rejections; now
+    one ``too_many_elements`` rejection, decided from the bytes before any parsing."""
+    bomb = tmp_path / "lists.gz"
+    bomb.write_bytes(empty_lists(22_000_000))
+    assert bomb.stat().st_size < 80 * 1024
+    result = process_in_child(bomb, 64 * 1024 * 1024)
+    assert result["reasons"] == ["too_many_elements"]
+    assert "limits.max_elements" in result["details"][0]
+    print(f"peak RSS {result['peak_mib']:.0f} MiB")
+    assert result["peak_mib"] < 300, f"peak RSS {result['peak_mib']:.0f} MiB"
+
+
+def test_346_bytes_of_100k_empty_lists_is_one_rejection(tmp_path: Path) -> None:
+    """Issue 21, point 1: 100k empty lists (under every limit) used to be 100k rejections
+    (78,276 dead letters in 9 s, each the whole message); now one: over
+    ``limits.max_records_per_message`` it is refused whole, under it the entries that are not
+    records are one rejection saying how many."""
+    small = tmp_path / "small.gz"
+    small.write_bytes(empty_lists(100_000))
+    assert small.stat().st_size < 1024
+    result = process_in_child(small, 64 * 1024 * 1024)
+    assert result["reasons"] == ["too_many_records"]
+    assert "limits.max_records_per_message" in result["details"][0]
+    print(f"peak RSS {result['peak_mib']:.0f} MiB")
+    assert result["peak_mib"] < 300, f"peak RSS {result['peak_mib']:.0f} MiB"
+    under = tmp_path / "under.gz"
+    under.write_bytes(empty_lists(40_000))
+    result = process_in_child(under, 64 * 1024 * 1024)
+    assert result["reasons"] == ["not_an_object"]
+    assert result["details"][0].startswith("40000 log_file entries rejected")

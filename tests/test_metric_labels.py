@@ -10,7 +10,6 @@ here first.
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import assume_role, iam_user, varied
 from prometheus_client import CollectorRegistry
 
 from detectors import registry
@@ -45,42 +45,21 @@ CANARY = "ZZCANARYZZ"
 HOSTILE = f'{CANARY}<!channel>"\n\x00\u202e`${{jndi:x}}{CANARY}' + "A" * 300
 HOSTILE_ACCOUNT = f"9999{CANARY}"
 
-BASE_RECORD: dict[str, Any] = {
-    "eventVersion": "1.08",
-    "userIdentity": {
-        "type": "IAMUser",
-        "principalId": "AIDAEXAMPLE",
-        "arn": "arn:aws:iam::111111111111:user/bob",
-        "accountId": "111111111111",
-        "userName": "bob",
-    },
-    "eventTime": "2026-11-01T09:15:00Z",
-    "eventSource": "sts.amazonaws.com",
-    "eventName": "AssumeRole",
-    "awsRegion": "us-east-1",
-    "sourceIPAddress": "198.51.100.77",
-    "userAgent": "aws-cli/2.15.30",
-    "requestParameters": {
-        "roleArn": "arn:aws:iam::222222222222:role/BreakGlassAdmin",
-        "roleSessionName": "s",
-    },
-    "responseElements": {},
-    "eventID": "00000000-0000-0000-0000-0000000000f0",
-    "recipientAccountId": "222222222222",
-}
+BASE_RECORD = assume_role(
+    "arn:aws:iam::222222222222:role/BreakGlassAdmin",
+    {**iam_user("111111111111", "bob"), "principalId": "AIDAEXAMPLE"},
+    event_id="00000000-0000-0000-0000-0000000000f0",
+    time="2026-11-01T09:15:00Z",
+    response={},
+    awsRegion="us-east-1",
+    sourceIPAddress="198.51.100.77",
+    userAgent="aws-cli/2.15.30",
+)
 
 
 def record(number: int, **changes: Any) -> dict[str, Any]:
     """A variant of BASE_RECORD with its own event id; ``a__b`` keys set nested fields."""
-    data = copy.deepcopy(BASE_RECORD)
-    data["eventID"] = f"hostile-{number}-{CANARY}"
-    for key, value in changes.items():
-        target = data
-        *parents, leaf = key.split("__")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
-    return data
+    return varied(BASE_RECORD, eventID=f"hostile-{number}-{CANARY}", **changes)
 
 
 def hostile_records() -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``python -m bench.noise`` on two days of the ordinary organisation: the report is complete.
+"""``python -m bench.noise`` on two days of each workload: the reports are complete.
 
 A smoke run only: it proves the workload replays through the real pipeline and the report has
 its tables; the figures and the budget are the benchmark's business (``make noise``).
@@ -27,6 +27,8 @@ def test_two_days_replay_into_a_complete_report(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "bench.noise",
+            "--workload",
+            "ordinary",
             "--days",
             "2",
             "--out",

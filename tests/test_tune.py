@@ -166,3 +166,30 @@ def test_usage_errors_are_one_line(args: list[str], says: str, tmp_path: Path) -
 def test_nothing_to_tune_is_an_empty_block(tmp_path: Path) -> None:
     tuned = ok(cli("tune", "--findings", "-", cwd=tmp_path, stdin=""))
     assert rules_of(tuned.stdout) == [] and "suppressions: []" in tuned.stdout
+
+
+def test_never_a_rule_on_an_empty_field_and_a_change_set_instead(tmp_path: Path) -> None:
+    """Issue 19: ``--by role`` over identity-provider changes (no role) offered
+    ``role_arn: ""``, a rule silencing every provider change; now it proposes none, and the
+    default groups the fleet-wide rotation as one change set of its principal."""
+    hub = "arn:aws:sts::111111111111:assumed-role/TerraformHub/"
+    rotations = [
+        {
+            "detector": "identity_provider_changed",
+            "event_time": f"2026-11-03T01:{n:02d}:00Z",
+            "event_name": "UpdateOpenIDConnectProviderThumbprint",
+            "principal": f"{hub}run-{n}",
+            "role_arn": None,
+            "dedup_key": f"identity_provider_changed:e{n}",
+        }
+        for n in range(40)
+    ]
+    source = tmp_path / "f.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rotations))
+    by_role = ok(cli("tune", "--findings", str(source), "--by", "role"))
+    assert rules_of(by_role.stdout) == [] and "40 findings left out" in by_role.stderr
+    (rule,) = rules_of(ok(cli("tune", "--findings", str(source))).stdout)
+    assert rule["match"] == {
+        "principal": f"{hub}*",
+        "event_name": "UpdateOpenIDConnectProviderThumbprint",
+    }

@@ -64,7 +64,7 @@ def effective_lines(loaded: LoadedConfig) -> list[str]:
     """``key = value  # source`` for every setting, aligned; secrets are masked."""
     data = loaded.settings.model_dump(exclude={"base_dir"})
     rows = [
-        (".".join(key), _shown(value), str(source_of(loaded.origins, key)))
+        (".".join(key), _shown_at(key, value), str(source_of(loaded.origins, key)))
         for key, value in _leaves(data, ())
     ]
     width = min(max((len(k) + len(v) for k, v, _ in rows), default=0) + 3, 70)
@@ -93,6 +93,18 @@ def _leaves(value: Any, key: Key) -> Iterator[tuple[Key, Any]]:
             yield from _leaves(item, (*key, str(index)))
     else:
         yield key, value
+
+
+def _shown_at(key: Key, value: Any) -> str:
+    """The state URL with its password masked (which database matters to an operator);
+    every other value as :func:`_shown` says."""
+    from pydantic import SecretStr
+
+    from monitor.config.state_target import masked
+
+    if key == ("state", "url") and isinstance(value, SecretStr):
+        return json.dumps(masked(value.get_secret_value()))
+    return _shown(value)
 
 
 def _shown(value: Any) -> str:
@@ -129,11 +141,28 @@ def run_warnings(settings: Settings) -> list[str]:
         )
     if settings.metrics.port is None:
         warnings.append("metrics.port is null: `run` would serve no /metrics, /healthz, /readyz")
+    elif settings.metrics.web_config is None and not _loopback(settings.metrics.bind):
+        warnings.append(
+            f"metrics.address {settings.metrics.bind} listens beyond loopback without "
+            "metrics.web_config: anyone who reaches the port reads /metrics over plain HTTP "
+            "(set TLS and basic auth, or keep the port on a private network)"
+        )
     alerts = settings.alerts
     for_people = alerts.alertmanager or alerts.webhook or alerts.sns
     if for_people and runbook_base_url(settings) is None:
         warnings.append("alerts.runbook_base_url is not set: alerts will carry no runbook link")
     return warnings
+
+
+def _loopback(address: str) -> bool:
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def inventory_warnings(settings: Settings) -> list[str]:

@@ -25,7 +25,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from detectors.windows import human
-from monitor.config.settings import DetectorConfig, Settings, Suppression, WebhookSinkConfig
+from monitor.config.settings import (
+    DetectorConfig,
+    MaintenanceWindow,
+    Settings,
+    Suppression,
+    WebhookSinkConfig,
+)
 
 ENV_PREFIX = "ROLE_MONITOR_"
 #: Not a setting: the loader fills it with the config file's folder.
@@ -186,6 +192,10 @@ def _rows(model: type[BaseModel], prefix: str, env: str | None) -> list[Row]:
             rows.extend(_detector_rows(variable))
         elif name == "suppressions" and not prefix:
             rows.extend(_list_rows(Suppression, "suppressions[]."))
+        elif name == "maintenance_windows" and not prefix:  # a list of windows, JSON in env
+            meaning = _meaning(model, name, field, key)
+            rows.append(Row(key, "list of windows", "`[]`", meaning, f"`{variable}` (JSON)"))
+            rows.extend(_list_rows(MaintenanceWindow, "maintenance_windows[]."))
         elif key == "alerts.webhook":  # one receiver or a list of them
             meaning = _meaning(model, name, field, key)
             rows.append(Row(key, "*optional section* or list", "absent", meaning, f"`{variable}`"))

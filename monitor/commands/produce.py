@@ -1,9 +1,11 @@
 """``role-monitor produce --config FILE [--topic T] PATH...``: load CloudTrail files into Kafka.
 
 For backfills, demos and tests. By default every record found in the files (any envelope) is
-sent as its own JSON message, keyed by its assumption id (``sharedEventID``, else ``eventID``):
-both copies of a cross-account call then land in one partition, so the one consumer that owns
-it sees the pair and pages once even when several instances share the topic. With
+sent as its own JSON message, keyed by its caller (:func:`partition_key`, docs/scaling.md):
+every call of one principal lands in one partition, so the burst and many-roles windows of a
+principal are whole in the one instance that owns it, however many share the topic; both
+copies of a cross-account call name the caller by the same account and principal id, so they
+land together too and that instance pages the pair once. With
 ``--as-envelope`` each file (or line of a ``.jsonl`` file) is sent as it is, raw bytes,
 unkeyed: gzip'd log files, CloudWatch Logs payloads and broken input reach the consumer intact.
 The count goes to stderr.
@@ -21,7 +23,6 @@ if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not loa
     from kafka import KafkaProducer
 
     from monitor.config.settings import Settings
-    from monitor.intake.envelopes import Record
     from monitor.sources.files import Message
 
 FLUSH_TIMEOUT_S = 60.0
@@ -116,11 +117,12 @@ def _records(message: Message) -> Iterator[Outgoing]:
     """Every readable record of one message as JSON; unreadable pieces are not sent."""
     import orjson
 
+    from monitor.detect.produce_key import partition_key
     from monitor.intake.envelopes import Record, decode
 
     for decoded in decode(message.payload):
         if isinstance(decoded, Record):
-            yield _key(decoded), orjson.dumps(decoded.data)
+            yield partition_key(decoded), orjson.dumps(decoded.data)
 
 
 def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
@@ -132,12 +134,6 @@ def _shifted(batch: list[Outgoing]) -> list[Outgoing]:
         return []
     records = shift_to([orjson.loads(value) for _, value in batch], datetime.now(UTC))
     return [(key, orjson.dumps(record)) for (key, _), record in zip(batch, records, strict=True)]
-
-
-def _key(record: Record) -> bytes | None:
-    data = record.data
-    key = data.get("sharedEventID") or data.get("eventID")
-    return str(key).encode() if key else None
 
 
 def _report(out: Any, topic: str, sent: int, failed: int, skipped: int) -> None:

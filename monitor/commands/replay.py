@@ -146,10 +146,14 @@ def feed(
 def state_path(value: str | None) -> str:
     """``--state``, checked before anything is created: a typo must not make folders."""
     from monitor.config.settings import ConfigError
+    from monitor.config.state_target import problem
     from monitor.service.app import is_url
 
     if value is None or value == ":memory:":
         return ":memory:"
+    why = problem(value)
+    if why:
+        raise ConfigError(f"--state: {why}")
     if is_url(value):
         return value  # a shared PostgreSQL state (docs/scaling.md), checked when opened
     folder = Path(value).parent
@@ -192,9 +196,11 @@ def _replay_message(
 ) -> None:
     processed = monitor.pipeline.process(message.payload)
     delivery.deliver(processed.findings)
-    if dead_letters is not None:
-        for rejection in processed.rejections:
-            dead_letters.write(dead_letter_line(rejection, message.origin))
+    if dead_letters is not None and processed.rejections:
+        from monitor.intake.envelopes import one_rejection
+
+        rejection = one_rejection(processed.rejections, message.payload)
+        dead_letters.write(dead_letter_line(rejection, message.origin))
 
 
 def dead_letter_line(rejection: Rejection, origin: str) -> bytes:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: ``role-monitor --help`` should not load them
     from monitor.config.settings import Settings
-    from monitor.metrics import Metrics
+    from monitor.service.http import Exposed
 
 log = logging.getLogger("monitor.run")
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         monitor.close()
 
 
-def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], bool]) -> Any:
+def _start_metrics(settings: Settings, metrics: Exposed, ready: Callable[[], bool]) -> Any:
     """The HTTP endpoints, or None when ``metrics.port`` is null."""
     from monitor.config.settings import ConfigError
     from monitor.service.http import serve
@@ -78,13 +78,19 @@ def _start_metrics(settings: Settings, metrics: Metrics, ready: Callable[[], boo
     port = settings.metrics.port
     if port is None:
         return None
+    config = settings.metrics
+    web = None
+    if config.web_config is not None:
+        from monitor.service.web_config import load_web_config
+
+        web = load_web_config(settings.resolve(config.web_config))
     try:
-        config = settings.metrics
-        server = serve(metrics, config.bind, port, ready, config.max_connections)
+        server = serve(metrics, config.bind, port, ready, config.max_connections, web)
     except OSError as exc:
         raise ConfigError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from exc
     log.info(
-        "serving /metrics, /healthz, /readyz", extra={"host": server.host, "port": server.port}
+        "serving /metrics, /healthz, /readyz",
+        extra={"host": server.host, "port": server.port, "tls": bool(web and web.tls)},
     )
     return server
 

@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from monitor.config.durations import parse_duration
-from monitor.detect.tuning import FIELDS, Grouper, add_finding, add_merged, suppression_block, table
+from monitor.detect.tuning import (
+    AUTO,
+    FIELDS,
+    MECHANISM,
+    Grouper,
+    add_auto,
+    add_finding,
+    add_merged,
+    suppression_block,
+    table,
+)
 
 if TYPE_CHECKING:  # pydantic's models are imported when used: `role-monitor --help` stays fast
     from monitor.config.settings import Settings
@@ -45,8 +55,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--by",
         default=None,
-        help="what a group is about, comma-separated from principal, role, key (dedup key); "
-        "default principal,role for --findings, key (the only one) for the state",
+        help="what a group is about, comma-separated from principal, role, key (dedup key); or "
+        "mechanism (a subject template, a hub's role name across accounts, a change set); or "
+        "auto: principal,role where a pair repeats, the mechanism where the noise is spread "
+        "over several pairs. Default auto for --findings, key (the only one) for the state",
     )
     parser.add_argument("--top", type=int, default=10, help="groups to list (default 10)")
     parser.add_argument(
@@ -83,13 +95,23 @@ def run(args: argparse.Namespace) -> int:
 def _from_findings(grouper: Grouper, args: argparse.Namespace, settings: Settings) -> str:
     from monitor.detect.suppress import Suppressor
 
-    by = _by(args.by or "principal,role")
+    by = _by(args.by or AUTO)
     rules = Suppressor(settings.suppressions)
-    skipped, known = _read_findings(grouper, args.findings, by, rules)
+    findings, skipped, known = _read_findings(args.findings, rules)
+    if by == [AUTO]:
+        skipped += add_auto(grouper, findings, args.min_count)
+    else:
+        skipped += sum(not add_finding(grouper, finding, by) for finding in findings)
     if skipped:
         print(f"role-monitor tune: {skipped} lines were not findings", file=sys.stderr)
     if known:
         print(f"role-monitor tune: {known} findings already suppressed", file=sys.stderr)
+    if grouper.ungrouped:
+        print(
+            f"role-monitor tune: {grouper.ungrouped} findings left out: a field to group by is "
+            "empty (a rule on it would match every finding without it) and no mechanism fits",
+            file=sys.stderr,
+        )
     return f"# role-monitor tune: {grouper.findings} findings in {args.findings}"
 
 
@@ -115,8 +137,11 @@ def _by(value: str) -> list[str]:
 
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in FIELDS]
+    if names in ([AUTO], [MECHANISM]):
+        return names
     if unknown or not names:
-        raise ConfigError(f"--by {value}: choose from {', '.join(FIELDS)}")
+        choices = ", ".join([*FIELDS, MECHANISM, AUTO])
+        raise ConfigError(f"--by {value}: choose from {choices} (mechanism and auto alone)")
     return names
 
 
@@ -129,11 +154,10 @@ def _expiry(value: str) -> timedelta:
         raise ConfigError(f"--expires-in: {exc}") from exc
 
 
-def _read_findings(
-    grouper: Grouper, name: str, by: list[str], suppressor: Suppressor
-) -> tuple[int, int]:
-    """Count the file's findings into ``grouper``, except those the config's rules already
-    suppress; returns the lines that were not findings and the findings left out."""
+def _read_findings(name: str, suppressor: Suppressor) -> tuple[list[dict[str, Any]], int, int]:
+    """The file's JSON objects, except findings the config's rules already suppress; with the
+    lines that were not JSON objects and the findings left out."""
+    found: list[dict[str, Any]] = []
     skipped = known = 0
     for line in _lines(name):
         if not line.strip():
@@ -147,9 +171,9 @@ def _read_findings(
             skipped += 1
         elif _suppressed(finding, suppressor):
             known += 1
-        elif not add_finding(grouper, finding, by):
-            skipped += 1
-    return skipped, known
+        else:
+            found.append(finding)
+    return found, skipped, known
 
 
 def _suppressed(finding: dict[str, Any], suppressor: Suppressor) -> bool:

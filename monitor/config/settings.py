@@ -15,12 +15,13 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +29,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -35,6 +37,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from monitor.config import state_target
 from monitor.config.durations import parse_duration
 from monitor.config.sources import (
     DEFAULT,
@@ -212,6 +215,57 @@ class Suppression(Section):
     reason: str
 
 
+def _utc(value: datetime) -> datetime:
+    """CloudTrail's clock is UTC: a time written without a zone is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+#: Longest planned window: every finding inside one is lowered, so a window left open by a typo
+#: (a year for a day) must not quietly lower months of findings.
+MAINTENANCE_WINDOW_LIMIT = timedelta(days=7)
+
+
+class MaintenanceWindow(Section):
+    """A planned game day or drill: findings inside it are annotated and lowered, never dropped."""
+
+    start: UtcTime = Field(description="Start (RFC 3339; UTC when no zone is given).")
+    end: UtcTime = Field(description="End, after `start`, at most 7 days later (exclusive).")
+    accounts: Annotated[list[AccountId], BeforeValidator(_as_list)] = Field(
+        default=[],
+        description="Accounts the drill touches: a finding is inside when its role account "
+        "(else, for findings without one, its principal account) is listed. Empty: any account.",
+    )
+    detectors: StrList = Field(
+        default=[],
+        description="Detector ids (fnmatch globs) the window lowers; empty: every detector.",
+    )
+    reason: str = Field(
+        min_length=1, max_length=200, description="Why: shown in every finding it lowers."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end:%Y-%m-%dT%H:%M:%SZ} is not after start")
+        if self.end - self.start > MAINTENANCE_WINDOW_LIMIT:
+            raise ValueError(
+                f"a window lowers every finding inside it: at most "
+                f"{MAINTENANCE_WINDOW_LIMIT.days} days, got {self.end - self.start}"
+            )
+        return self
+
+
+def _json_list(value: Any) -> Any:
+    """Let an environment override give a list of mappings as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON list, got {value[:40]!r}") from exc
+    return value
+
+
 class DedupConfig(Section):
     #: Repeats of a finding with the same dedup key within this window are merged into it.
     window: Duration = timedelta(hours=1)
@@ -237,6 +291,22 @@ class StateConfig(Section):
         default=None,
         description="file holding the PostgreSQL password (else the URL's, or PGPASSWORD)",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        why = value and state_target.problem(value.get_secret_value(), url_only=True)
+        if why:
+            raise ValueError(why)  # a one-line error naming state.url, never the value
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_a_path(cls, value: str) -> str:
+        why = state_target.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
 
 
 class ClockConfig(Section):
@@ -264,6 +334,26 @@ class LimitsConfig(Section):
         description="A gzip message or file that expands beyond this many bytes is "
         "dead-lettered (reason too_large) instead of being held in memory.",
     )
+    max_records_per_message: int = Field(
+        default=50_000,
+        ge=1,
+        description="A log file, JSON array or CloudWatch payload with more entries than this "
+        "is dead-lettered whole (reason too_many_records), none of its records processed.",
+    )
+    max_elements: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="JSON values one message may hold (counted from its bytes before parsing; "
+        "a real record has about one per 30 bytes): more is dead-lettered whole, unparsed "
+        "(reason too_many_elements), so memory follows the message's size, not its shape.",
+    )
+    max_nesting: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Envelopes inside envelopes (gzip, base64, CloudWatch messages) one message "
+        "may nest; deeper is dead-lettered whole (reason too_deep).",
+    )
 
 
 class S3SourceConfig(Section):
@@ -279,6 +369,40 @@ class S3SourceConfig(Section):
     )
     max_attempts: int = Field(
         default=8, ge=1, le=20, description="attempts per S3 call (botocore adaptive retries)"
+    )
+
+
+class ForwardConfig(Section):
+    """``role-monitor forward``: S3 object-created notifications on SQS → the Kafka topic."""
+
+    queue_url: str | None = Field(
+        default=None,
+        description="SQS queue receiving the trail bucket's object-created notifications "
+        "(direct S3 events, SNS-wrapped or EventBridge-shaped). Required by `forward`.",
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="SQS endpoint (a VPC endpoint, moto); default: AWS's"
+    )
+    region: str | None = Field(default=None, description="region of the SQS client")
+    topic: str | None = Field(
+        default=None, description="topic the records go to; default: the first `kafka.topics`"
+    )
+    max_messages: int = Field(
+        default=10, ge=1, le=10, description="SQS messages taken per receive (at most 10)"
+    )
+    wait_time: Duration = Field(
+        default=timedelta(seconds=10),
+        description="long-poll wait of one receive (at most 20 s); also how soon a stop is seen",
+    )
+    visibility_timeout: Duration = Field(
+        default=timedelta(minutes=2),
+        description="how long a message in hand stays hidden; extended every half of it while "
+        "its objects are read and produced, so a large object is never handed out twice",
+    )
+    shutdown_timeout: Duration = Field(
+        default=timedelta(seconds=20),
+        description="on SIGTERM, how long the objects in hand may take to be acknowledged; "
+        "what is not is left on the queue for the next forwarder",
     )
 
 
@@ -336,11 +460,18 @@ class AlertsConfig(Section):
     runbook_base_url: str | None = Field(
         default=None,
         description="The runbook every alert links to as `<runbook_base_url>#<detector id>` "
-        "(Alertmanager, Slack, PagerDuty, generic webhooks, SNS), e.g. this project's "
+        "(every sink: Alertmanager, Slack, PagerDuty, generic webhooks, SNS, and a "
+        "`runbook_url` field in JSON lines and Kafka findings), e.g. this project's "
         "docs/detectors.md where on-call can read it. No link when unset.",
     )
     retry_initial: Duration = timedelta(seconds=1)
     retry_max: Duration = timedelta(seconds=60)
+    call_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="Deadline of one call to a sink (its POSTs and their short retries, an SNS "
+        "publish, the Kafka sink's flush): a sink that accepts the connection and never answers "
+        "fails the checkpoint after this, so readiness and lag show the outage.",
+    )
 
 
 class MetricsConfig(Section):
@@ -363,6 +494,13 @@ class MetricsConfig(Section):
         ge=1,
         le=1024,
         description="Requests served at once; more wait in the listen queue.",
+    )
+    web_config: Path | None = Field(
+        default=None,
+        description="TLS (cert/key, optional client CA) and basic auth (bcrypt hashes) for the "
+        "endpoints: a web-config file in the format of Prometheus's exporter-toolkit "
+        "(`tls_server_config`, `basic_auth_users`); relative paths inside it are relative to it. "
+        "/healthz and /readyz need no password.",
     )
     ready_after_delivery_failing: Duration = Field(
         default=timedelta(minutes=2),
@@ -402,6 +540,13 @@ class Settings(BaseSettings):
     federation: FederationConfig = FederationConfig()
     detectors: dict[str, DetectorConfig] = {}
     suppressions: list[Suppression] = []
+    maintenance_windows: Annotated[list[MaintenanceWindow], BeforeValidator(_json_list)] = Field(
+        default=[],
+        description="Planned game days and drills (start, end, accounts, detectors, reason): "
+        "findings inside are annotated with the window and lowered one severity step (never "
+        "below info), never dropped. Break-glass and root findings, and callers from outside "
+        "the organization and its vendors, keep their severity (annotated all the same).",
+    )
     dedup: DedupConfig = DedupConfig()
     state: StateConfig = StateConfig()
     clock: ClockConfig = ClockConfig()
@@ -410,6 +555,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = MetricsConfig()
     log: LogConfig = LogConfig()
     s3: S3SourceConfig = S3SourceConfig()
+    forward: ForwardConfig = ForwardConfig()
     #: Folder that relative paths resolve against (the config file's folder).
     base_dir: Path = Path(".")
 

@@ -21,11 +21,12 @@ from detectors.base import DetectionContext, Detector
 from detectors.dispatch import Dispatch
 from monitor.config.settings import Settings
 from monitor.detect.outcomes import Outcomes, Stats
+from monitor.detect.planned import PlannedWindows
 from monitor.detect.role_changes import ChangeHandler
 from monitor.detect.suppress import Suppressor
 from monitor.findings import Finding, Severity
 from monitor.intake.clock import REASON as IMPLAUSIBLE_TIME
-from monitor.intake.clock import EventClock, minus
+from monitor.intake.clock import EventClock, StartVote, StreamMarks, minus
 from monitor.intake.envelopes import Record, Rejection, decode
 from monitor.intake.events import Event, OrganizationChange, ProviderChange, RoleChange, RoleEvent
 from monitor.intake.normalize import RecordRejected, normalize
@@ -77,6 +78,7 @@ class Pipeline:
         self.state = state
         self.metrics = metrics or Metrics()
         self.suppressor = Suppressor(settings.suppressions)
+        self.planned = PlannedWindows(settings.maintenance_windows)
         self.stats = Stats()
         self.outcomes = Outcomes(self.stats, self.metrics)
         self.changes = ChangeHandler(enricher, self.detectors, state, self.outcomes)
@@ -84,6 +86,12 @@ class Pipeline:
         #: Which event times may move ``now`` (``run`` sets ``max_age``; see
         #: monitor/intake/clock.py).
         self.clock = EventClock(settings.clock.max_ahead)
+        #: What the clock follows: each stream's robust mark, not any one record's time.
+        self.marks = StreamMarks(settings.clock.max_ahead)
+        #: ``run`` only (a live stream, see ``_observation_start``); None: the first record.
+        self.start_vote: StartVote | None = None
+        #: Once the vote is decided (or the state had a start): no later record goes below it.
+        self._start_floor: datetime | None = None
         self._pruned_at: datetime | None = None
         self._severity = {
             detector_id: Severity(config.severity)
@@ -166,8 +174,27 @@ class Pipeline:
             enricher=self.enricher,
             state=self.state,
             now=self.now if self.now is not None else at,
-            observation_start=self.state.observation_start(at),
+            observation_start=self._observation_start(at),
         )
+
+    def _observation_start(self, at: datetime) -> datetime:
+        """The state's learning start; in ``run``, decided by the first few records' vote
+        (monitor/intake/clock.py ``StartVote``) rather than by whichever record came first."""
+        vote = self.start_vote
+        if vote is None:
+            return self.state.observation_start(at)
+        if self._start_floor is None:
+            stored = self.state.get_meta("observation_start")  # learned, or a restart
+            if stored is not None:
+                self._start_floor = datetime.fromisoformat(stored)
+            else:
+                start, decided = vote.offer(at)
+                if not decided:
+                    return start
+                self._start_floor = start
+                return self.state.observation_start(start)  # stored now
+        # A group's start is the earliest any instance saw: a stray old record must not lower it.
+        return self.state.observation_start(max(at, self._start_floor))
 
     def _detect(self, ev: EnrichedEvent) -> list[Finding]:
         ctx = self._context(ev.event.event_time)
@@ -207,8 +234,10 @@ class Pipeline:
         return kept
 
     def _with_severity(self, finding: Finding) -> Finding:
+        """The configured severity, then a planned window's annotation (it lowers from there)."""
         override = self._severity.get(finding.detector)
-        return finding.model_copy(update={"severity": override}) if override else finding
+        finding = finding.model_copy(update={"severity": override}) if override else finding
+        return self.planned.apply(finding)
 
     def _suppressed(self, finding: Finding, reason: str) -> None:
         self.outcomes.suppressed(finding, reason)
@@ -225,9 +254,10 @@ class Pipeline:
         why = self.clock.implausible(event.event_time, wall)
         if why is not None:
             raise RecordRejected(IMPLAUSIBLE_TIME, why)
-        if self.now is None or event.event_time > self.now:
-            self.now = event.event_time
-            self.metrics.last_event_time.set(event.event_time.timestamp())
+        mark = self.marks.observe(event.event_time)
+        if self.now is None or mark > self.now:
+            self.now = mark
+            self.metrics.last_event_time.set(mark.timestamp())
         age = wall - event.event_time
         self.metrics.event_age.observe(max(age.total_seconds(), 0.0))
 

@@ -50,6 +50,64 @@ class EventClock:
         return None
 
 
+@dataclass
+class StreamMarks:
+    """How far each stream (a Kafka partition; replay is one stream) has got, robust to one
+    outlier: what the pipeline's clock may follow (issue 21, point 4).
+
+    Why: the wall-clock bound alone let one record of a 2025 backfill dated ten minutes from
+    now move the clock to today; the next prune deleted every 2025 baseline (684 rows -> 0)
+    and 20 of 20 known pairs paged again. Now a time more than ``max_ahead`` ahead of its
+    stream's mark (or, for a stream's first record, of every stream's) moves nothing on its
+    own; a second such record of the stream corroborates it, and the mark moves to the earlier
+    of the two. The record itself is processed as usual (never lost), at its own event time.
+    """
+
+    max_ahead: timedelta = timedelta(minutes=15)
+    #: Which stream the next times belong to (set by the Kafka intake for each message).
+    source: object = None
+    _marks: dict[object, datetime] = field(default_factory=dict)
+    _pending: dict[object, datetime] = field(default_factory=dict)
+
+    def observe(self, at: datetime) -> datetime:
+        """Note ``at`` for the current stream; the newest mark of every stream."""
+        marks = self._marks
+        own = marks.get(self.source)
+        reference = own if own is not None else max(marks.values(), default=None)
+        if reference is None or at - reference <= self.max_ahead:
+            if own is None or at > own:
+                marks[self.source] = at
+        elif self.source in self._pending:  # a second record this far ahead: the stream moved
+            marks[self.source] = min(self._pending.pop(self.source), at)
+        else:
+            self._pending[self.source] = at
+        return max(marks.values(), default=at)
+
+
+@dataclass
+class StartVote:
+    """The learning period's start from the first few records, not one (issue 21, point 4).
+
+    Why: in ``run``, one first record dated 2024-01-01 (inside ``clock.max_age``) started the
+    learning period then, so pairs first seen in the real 2026 stream fired (30 first-seen
+    findings instead of 23). Now the first ``needed`` times vote: the start is the earliest
+    of them within ``tolerance`` of their median, stored once ``needed`` have voted (before,
+    the same rule over the times so far: two records already outvote one stray).
+    """
+
+    needed: int = 5
+    tolerance: timedelta = timedelta(days=1)
+    times: list[datetime] = field(default_factory=list)
+
+    def offer(self, at: datetime) -> tuple[datetime, bool]:
+        """The start to use for ``at``, and whether it is decided (to be stored)."""
+        self.times.append(at)
+        ordered = sorted(self.times)
+        median = ordered[len(ordered) // 2]
+        start = min(t for t in ordered if median - t <= self.tolerance)
+        return start, len(ordered) >= self.needed
+
+
 def minus(at: datetime, delta: timedelta) -> datetime:
     """``at - delta``, saturating at the earliest datetime instead of raising OverflowError."""
     try:

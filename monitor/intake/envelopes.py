@@ -12,19 +12,19 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from monitor.intake.bounds import EXCERPT_BYTES, Budget, Overrun, Tally, current, set_limits
 from monitor.intake.ocsf import is_ocsf_api_activity, ocsf_to_cloudtrail
 
-#: A decompression bomb is cut off here; real CloudTrail log files are a few MB. Set from
-#: ``limits.max_decompressed_bytes`` at startup (:func:`set_decompressed_limit`).
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-MAX_NESTING = 4
 _PAYLOAD_SAMPLE = 64 * 1024
+#: What one message's dead letter carries of it at most.
+DEAD_LETTER_EXCERPT = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -49,85 +49,103 @@ Decoded = Record | Rejection
 
 
 def decode(data: bytes) -> Iterator[Decoded]:
-    """Every record in one message or file, in order, with rejections in their place."""
-    yield from _decode_bytes(data, depth=0)
+    """Every record in one message or file, in order, with rejections in their place.
+
+    The work is bounded by ``limits`` (:mod:`monitor.intake.bounds`): a document that passes
+    one is a single rejection, with none of its records.
+    """
+    try:
+        yield from _decode_bytes(data, depth=0, budget=Budget())
+    except Overrun as exc:  # raised before any record of the message was yielded
+        yield Rejection(exc.reason, exc.detail, data[:EXCERPT_BYTES])
 
 
-def _decode_bytes(data: bytes, depth: int) -> Iterator[Decoded]:
-    if depth > MAX_NESTING:
-        yield Rejection("too_deep", "envelopes nested too deeply", data[:_PAYLOAD_SAMPLE])
-        return
+def _decode_bytes(data: bytes, depth: int, budget: Budget) -> Iterator[Decoded]:
+    budget.check_depth(depth)
     if data[:2] == _GZIP_MAGIC:
         try:
-            data = gunzip(data)
+            data = gunzip(data, budget.bytes_left())
         except TooLarge as exc:
-            yield Rejection("too_large", str(exc), data[:_PAYLOAD_SAMPLE])
-            return
+            raise Overrun("too_large", str(exc)) from None
         except ValueError as exc:
             yield Rejection("invalid_gzip", str(exc), data[:_PAYLOAD_SAMPLE])
             return
+        budget.spend_bytes(len(data))
     stripped = data.strip()
     if not stripped:
         return
     if stripped[:1] not in (b"{", b"["):
         decoded = _maybe_base64(stripped)
         if decoded is not None:
-            yield from _decode_bytes(decoded, depth + 1)
+            nested = _decode_bytes(decoded, depth + 1, budget)
+            yield from list(nested) if depth == 0 else nested  # whole, or not at all
             return
+    if _looks_like_ndjson(stripped, budget):
+        yield from _decode_lines(stripped, depth, budget)  # each line bounded on its own
+    elif depth > 0:
+        yield from _decode_document(stripped, depth, budget)
+    else:
+        try:  # a top-level document: all of its records, or one rejection for all of it
+            yield from list(_decode_document(stripped, depth, budget))
+        except Overrun as exc:
+            yield Rejection(exc.reason, exc.detail, stripped[:EXCERPT_BYTES])
+
+
+def _decode_document(text: bytes, depth: int, budget: Budget) -> Iterator[Decoded]:
+    """One JSON document, its values counted before it is parsed."""
+    budget.check_elements(text, nested=depth > 0)
     try:
-        document = orjson.loads(stripped)
+        document = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        if _looks_like_ndjson(stripped):
-            yield from _decode_lines(stripped, depth)
-        else:
-            yield Rejection("invalid_json", str(exc), stripped[:_PAYLOAD_SAMPLE])
+        yield Rejection("invalid_json", str(exc), text[:_PAYLOAD_SAMPLE])
         return
-    yield from _unwrap(document, depth, raw=stripped)
+    yield from _unwrap(document, depth, text, budget)
 
 
-def _decode_lines(data: bytes, depth: int) -> Iterator[Decoded]:
+def _decode_lines(data: bytes, depth: int, budget: Budget) -> Iterator[Decoded]:
     """Newline-delimited JSON: each line is an envelope of its own."""
     for number, line in enumerate(data.split(b"\n"), start=1):
         line = line.strip()
         if not line:
             continue
         try:
-            document = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield Rejection("invalid_json", f"line {number}: {exc}", line[:_PAYLOAD_SAMPLE])
-            continue
-        yield from _unwrap(document, depth, raw=line)
+            yield from list(_decode_document(line, depth, budget))
+        except Overrun as exc:
+            if depth > 0:
+                raise  # the message's own budget: the whole message goes
+            yield Rejection(exc.reason, f"line {number}: {exc.detail}", line[:EXCERPT_BYTES])
 
 
-def _looks_like_ndjson(data: bytes) -> bool:
+def _looks_like_ndjson(data: bytes, budget: Budget) -> bool:
     """Several lines whose first is a complete JSON document on its own."""
     first, newline, _ = data.partition(b"\n")
     if not newline:
         return False
     try:
+        budget.check_elements(first, nested=False)
         orjson.loads(first)
+    except Overrun:
+        return True  # too big to be anything but its own line: rejected alone
     except orjson.JSONDecodeError:
         return False
     return True
 
 
-def _unwrap(document: Any, depth: int, raw: bytes) -> Iterator[Decoded]:
+def _unwrap(document: Any, depth: int, raw: bytes, budget: Budget) -> Iterator[Decoded]:
     """Recognise the envelope of one parsed JSON document and yield its records."""
     if isinstance(document, list):
-        for item in document:
-            yield from _unwrap_item(item, "log_file", depth)
+        yield from _entries(document, "log_file", depth, budget)
         return
     if not isinstance(document, dict):
         yield Rejection("unknown_envelope", "JSON is not an object or array", raw[:_PAYLOAD_SAMPLE])
         return
     if isinstance(document.get("Records"), list):
-        for item in document["Records"]:
-            yield from _unwrap_item(item, "log_file", depth)
+        yield from _entries(document["Records"], "log_file", depth, budget)
     elif "logEvents" in document and "messageType" in document:
-        yield from _cloudwatch_logs(document, depth)
+        yield from _cloudwatch_logs(document, depth, budget)
     elif isinstance(document.get("awslogs"), dict):
         data = document["awslogs"].get("data")
-        yield from _decode_bytes(str(data or "").encode(), depth + 1)
+        yield from _decode_bytes(str(data or "").encode(), depth + 1, budget)
     elif str(document.get("detail-type", "")).endswith("via CloudTrail"):
         detail = document.get("detail")
         if isinstance(detail, dict):
@@ -143,31 +161,70 @@ def _unwrap(document: Any, depth: int, raw: bytes) -> Iterator[Decoded]:
         yield Rejection("unknown_envelope", f"no known envelope (keys: {keys})", raw[:4096])
 
 
-def _unwrap_item(item: Any, envelope: str, depth: int) -> Iterator[Decoded]:
-    if isinstance(item, dict) and "eventName" in item:
-        yield Record(item, envelope)
-    elif isinstance(item, dict):
-        yield from _unwrap(item, depth + 1, raw=orjson.dumps(item)[:4096])
-    else:
-        yield Rejection("not_an_object", f"{envelope} entry is {type(item).__name__}")
+def _entries(items: list[Any], envelope: str, depth: int, budget: Budget) -> Iterator[Decoded]:
+    """The records of a list; its rejected entries become one rejection per reason."""
+    budget.check_entries(len(items), envelope)
+    tally = Tally(envelope)
+    for item in items:
+        if isinstance(item, dict) and "eventName" in item:
+            yield Record(item, envelope)
+        elif isinstance(item, dict):
+            for decoded in _unwrap(item, depth + 1, b"", budget):
+                if isinstance(decoded, Record):
+                    yield decoded
+                else:
+                    tally.add(decoded.reason, decoded.detail, _excerpt(item))
+        else:
+            tally.add("not_an_object", f"{envelope} entry is {type(item).__name__}")
+    for reason, detail, payload in tally.summary():
+        yield Rejection(reason, detail, payload)
 
 
-def _cloudwatch_logs(document: dict[str, Any], depth: int) -> Iterator[Decoded]:
+def _excerpt(item: Any) -> bytes:
+    try:
+        return orjson.dumps(item)[:EXCERPT_BYTES]
+    except TypeError:
+        return b""
+
+
+def _cloudwatch_logs(document: dict[str, Any], depth: int, budget: Budget) -> Iterator[Decoded]:
     if document.get("messageType") == "CONTROL_MESSAGE":
         return
     events = document.get("logEvents")
-    for index, event in enumerate(events if isinstance(events, list) else []):
+    events = events if isinstance(events, list) else []
+    budget.check_entries(len(events), "logEvents")
+    tally = Tally("logEvents")
+    for index, event in enumerate(events):
         message = event.get("message") if isinstance(event, dict) else None
         if not isinstance(message, str):
-            yield Rejection("not_an_object", f"logEvents[{index}] has no message")
+            tally.add("not_an_object", f"logEvents[{index}] has no message")
             continue
-        for decoded in _decode_bytes(message.encode(), depth + 1):
+        for decoded in _decode_bytes(message.encode(), depth + 1, budget):
             if isinstance(decoded, Record):
                 yield Record(decoded.data, "cloudwatch_logs")
             else:
-                yield Rejection(
-                    decoded.reason, f"logEvents[{index}]: {decoded.detail}", decoded.payload
-                )
+                tally.add(decoded.reason, f"logEvents[{index}]: {decoded.detail}", decoded.payload)
+    for reason, detail, payload in tally.summary():
+        yield Rejection(reason, detail, payload)
+
+
+def one_rejection(rejections: Sequence[Rejection], message: bytes) -> Rejection:
+    """Every rejection of one message as the one dead letter it becomes (``run`` and
+    ``replay --dead-letter`` alike).
+
+    Why one: a message of 100k bad entries used to write 78k dead letters, each carrying the
+    whole message. The first rejection gives the reason and its piece of the input (else the
+    message's first ``DEAD_LETTER_EXCERPT`` bytes); the detail counts the others. The whole
+    message stays where it came from (the dead letter names its topic and offset, or file).
+    """
+    first = rejections[0]
+    detail = first.detail
+    if len(rejections) > 1:
+        counts = Counter(rejection.reason for rejection in rejections)
+        shown = ", ".join(f"{reason} x{count}" for reason, count in counts.most_common(8))
+        detail = f"{len(rejections)} rejections ({shown}); the first: {detail}"
+    payload = (first.payload or message)[:DEAD_LETTER_EXCERPT]
+    return Rejection(first.reason, detail[:2000], payload)
 
 
 class TooLarge(ValueError):
@@ -176,13 +233,12 @@ class TooLarge(ValueError):
 
 def set_decompressed_limit(limit: int) -> None:
     """Bound what one message or file may expand to (``limits.max_decompressed_bytes``)."""
-    global MAX_DECOMPRESSED_BYTES
-    MAX_DECOMPRESSED_BYTES = limit
+    set_limits(replace(current(), max_decompressed_bytes=limit))
 
 
 def gunzip(data: bytes, limit: int | None = None) -> bytes:
     """Decompress (possibly multi-member) gzip, refusing truncated input and bombs."""
-    limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
+    limit = current().max_decompressed_bytes if limit is None else limit
     out: list[bytes] = []
     total = 0
     remaining = data
@@ -199,7 +255,7 @@ def gunzip(data: bytes, limit: int | None = None) -> bytes:
             raise ValueError("truncated gzip stream")
         out.append(chunk)
         remaining = inflater.unused_data
-    return b"".join(out)
+    return out[0] if len(out) == 1 else b"".join(out)  # one member: no second copy
 
 
 def _maybe_base64(data: bytes) -> bytes | None:

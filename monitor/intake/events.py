@@ -15,6 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.aws.arns import role_name
+from monitor.aws.principals import IdentityType
+
+_FEDERATED_USERS = frozenset({IdentityType.SAML_USER, IdentityType.WEB_IDENTITY_USER})
+
 
 class Copy(StrEnum):
     """Which account's trail logged the record."""
@@ -55,7 +60,7 @@ class Caller(Frozen):
     @property
     def is_role_session(self) -> bool:
         """True for a session of an assumed role (also when only the principal id shows it)."""
-        if self.identity_type == "AssumedRole":
+        if self.identity_type == IdentityType.ASSUMED_ROLE:
             return True
         return bool(self.principal_id and self.principal_id.startswith("AROA"))
 
@@ -64,9 +69,9 @@ class Caller(Frozen):
         """The best single identifier of the caller for a human reading an alert."""
         if self.arn:
             return self.arn
-        if self.identity_type == "AWSService" and self.invoked_by:
+        if self.identity_type == IdentityType.AWS_SERVICE and self.invoked_by:
             return self.invoked_by
-        if self.identity_type in {"SAMLUser", "WebIdentityUser"} and self.user_name:
+        if self.identity_type in _FEDERATED_USERS and self.user_name:
             return f"{self.identity_provider or 'federated'}:{self.user_name}"
         if self.account_id and self.principal_id:
             return f"{self.account_id}:{self.principal_id}"
@@ -139,9 +144,7 @@ class RoleEvent(Frozen):
 
     @property
     def role_name(self) -> str | None:
-        if not self.role_arn or ":role/" not in self.role_arn:
-            return None
-        return self.role_arn.rsplit("/", 1)[-1]
+        return role_name(self.role_arn) if self.role_arn else None
 
     @property
     def assumption_id(self) -> str:

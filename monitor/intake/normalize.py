@@ -15,6 +15,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.aws.arns import arn_account, iam_arn, is_account_id
+from monitor.aws.principals import IdentityType
 from monitor.intake.events import Caller, Copy, Event, Federation, RoleEvent
 from monitor.intake.normalize_changes import parse_change
 from monitor.intake.record_fields import ARN_LIMIT as _ARN_LIMIT
@@ -40,7 +42,6 @@ __all__ = ["RecordRejected", "in_scope", "normalize", "normalize_assumption", "p
 IN_SCOPE = ASSUMPTIONS
 
 _ROLE_IN_MESSAGE = re.compile(r"(arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+)")
-_ACCOUNT = re.compile(r"^\d{12}$")
 _EXPIRATION_FORMATS = ("%b %d, %Y, %I:%M:%S %p", "%b %d, %Y %I:%M:%S %p")
 
 
@@ -63,7 +64,7 @@ def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> Role
     target = _text(request.get("targetPrincipal"), _ID_LIMIT)
     if event_name == "AssumeRoot":
         # The "role" of AssumeRoot is the member account's root user.
-        role_arn = f"arn:aws:iam::{target}:root" if target and _ACCOUNT.match(target) else None
+        role_arn = iam_arn(target, "root") if target and is_account_id(target) else None
     else:
         role_arn = _role_arn(record, request)
     assumed = _mapping(response, "assumedRoleUser")
@@ -79,9 +80,9 @@ def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> Role
         error_code=_text(record.get("errorCode"), 128),
         error_message=_text(record.get("errorMessage"), 1024),
         caller=caller,
-        copy_kind=Copy.OWNER if caller.identity_type == "AWSAccount" else Copy.CALLER,
+        copy_kind=Copy.OWNER if caller.identity_type == IdentityType.AWS_ACCOUNT else Copy.CALLER,
         role_arn=role_arn,
-        role_account=_account_of(role_arn) or _owner_account(event_name, target, caller),
+        role_account=arn_account(role_arn) or _owner_account(event_name, target, caller),
         role_session_name=_text(request.get("roleSessionName"), 128),
         external_id_present=bool(request.get("externalId")),
         mfa_serial_present=bool(request.get("serialNumber")),
@@ -147,17 +148,10 @@ def _role_arn(record: dict[str, Any], request: dict[str, Any]) -> str | None:
 
 def _owner_account(event_name: str, target: str | None, caller: Caller) -> str | None:
     if event_name == "AssumeRoot":
-        return target if target and _ACCOUNT.match(target) else None
+        return target if target and is_account_id(target) else None
     if event_name in {"GetFederationToken", "GetSessionToken"}:
         return caller.account_id
     return None
-
-
-def _account_of(arn: str | None) -> str | None:
-    if not arn:
-        return None
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 5 and _ACCOUNT.match(parts[4]) else None
 
 
 def _task_policy(request: dict[str, Any]) -> str | None:

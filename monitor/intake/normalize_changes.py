@@ -8,11 +8,10 @@ Only successful calls become events: a failed one changed nothing, so it is skip
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from typing import Any
-from urllib.parse import unquote
 
+from monitor.aws.arns import arn_account, iam_arn, is_account_id, role_arn
+from monitor.aws.policy import policy_document
 from monitor.intake.events import (
     ChangeKind,
     MembershipChange,
@@ -36,7 +35,6 @@ from monitor.intake.scope import IAM_SOURCE, ORGANIZATIONS_SOURCE, PROVIDER_CHAN
 
 ChangeEvents = RoleChange | ProviderChange | OrganizationChange
 
-_ACCOUNT = re.compile(r"[0-9]{12}")
 _TAG_LIMIT = 256
 _MAX_TAGS = 50
 _MAX_CLIENT_IDS = 20
@@ -113,24 +111,9 @@ def _trust_policy(request: dict[str, Any], role: dict[str, Any]) -> dict[str, An
         request.get("assumeRolePolicyDocument"),
         role.get("assumeRolePolicyDocument"),
     ):
-        document = _document(value)
+        document = policy_document(value)
         if document is not None:
             return document
-    return None
-
-
-def _document(value: Any) -> dict[str, Any] | None:
-    """Plain JSON text first: URL-decoding it blindly would mangle a literal ``%`` in a value."""
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        return None
-    for candidate in (value, unquote(value)):
-        try:
-            parsed = json.loads(candidate)
-        except ValueError:
-            continue
-        return parsed if isinstance(parsed, dict) else None
     return None
 
 
@@ -153,9 +136,7 @@ def _tag(value: Any) -> str | None:
 def _role_account(record: dict[str, Any], role: dict[str, Any]) -> str | None:
     """IAM is global: the record lands in the role's account (``recipientAccountId``)."""
     arn = text(role.get("arn"), ARN_LIMIT)
-    if arn and arn.count(":") >= 5:
-        return arn.split(":")[4]
-    return _account(record)
+    return arn_account(arn) or _account(record)
 
 
 def _account(record: dict[str, Any]) -> str | None:
@@ -168,8 +149,7 @@ def _account(record: dict[str, Any]) -> str | None:
 def _role_arn(account: str | None, request: dict[str, Any], name: str | None) -> str | None:
     if not account or not name:
         return None
-    path = text(request.get("path"), 512) or "/"
-    return f"arn:aws:iam::{account}:role{path if path.endswith('/') else path + '/'}{name}"
+    return role_arn(account, name, text(request.get("path"), 512) or "/")
 
 
 # -- identity providers ---------------------------------------------------------------------------
@@ -209,10 +189,10 @@ def _provider_arn(
         return arn
     if saml:
         name = text(request.get("name"), 128)
-        return f"arn:aws:iam::{account}:saml-provider/{name}" if name and account else None
+        return iam_arn(account, f"saml-provider/{name}") if name and account else None
     url = text(request.get("url"), 512)
     host = url.split("://", 1)[-1].rstrip("/") if url else None
-    return f"arn:aws:iam::{account}:oidc-provider/{host}" if host and account else None
+    return iam_arn(account, f"oidc-provider/{host}") if host and account else None
 
 
 def _provider_detail(request: dict[str, Any]) -> dict[str, Any]:
@@ -249,7 +229,7 @@ def parse_organization_change(
     if found is None:
         return None
     kind, account, organization = found
-    if account is None or not _ACCOUNT.fullmatch(account):
+    if account is None or not is_account_id(account):
         return None  # nothing to apply; a record naming no account changes no directory
     return OrganizationChange(
         **_common(record, envelope),

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from monitor.aws.arns import split_role_arn
 from monitor.inventory.changes import RoleChange
 from monitor.inventory.overlay import RoleOverlay
-from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup, split_role_arn
+from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup
 
 __all__ = [
     "CachingSource",
@@ -27,7 +28,6 @@ __all__ = [
     "RoleInfo",
     "RoleLookup",
     "RoleSource",
-    "split_role_arn",
 ]
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from monitor.aws.arns import split_role_arn
+from monitor.aws.policy import policy_document
 from monitor.config.settings import IamConfig
 from monitor.inventory.aws_sessions import (
     AWS_ERRORS,
@@ -44,8 +46,8 @@ from monitor.inventory.aws_sessions import (
     error_code,
     failure_kind,
 )
-from monitor.inventory.catalog import LookupStatus, RoleInfo, RoleLookup, split_role_arn
-from monitor.inventory.snapshot import policy_document, tags_to_dict
+from monitor.inventory.catalog import LookupStatus, RoleInfo, RoleLookup
+from monitor.inventory.snapshot import tags_to_dict
 from monitor.metrics import Metrics
 
 log = logging.getLogger(__name__)

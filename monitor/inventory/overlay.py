@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from monitor.aws.arns import role_arn
 from monitor.inventory.changes import ChangeKind, RoleChange
 from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup
 
@@ -130,7 +131,7 @@ def _created_role(change: RoleChange) -> RoleInfo:
     """The role as CreateRole described it; tags travel in the patch, applied on lookup."""
     account, name = change.target or ("", "")
     return RoleInfo(
-        arn=change.role_arn or f"arn:aws:iam::{account}:role/{name}",
+        arn=change.role_arn or role_arn(account, name),
         account=account,
         name=name,
         source=SOURCE,

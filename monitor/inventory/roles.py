@@ -47,11 +47,3 @@ class RoleLookup:
         if self.status is LookupStatus.FOUND and self.source:
             return self.source
         return self.status.value
-
-
-def split_role_arn(arn: str) -> tuple[str, str] | None:
-    """(account, role name) of ``arn:aws:iam::<acct>:role/<path/>Name``; None otherwise."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
-        return None
-    return parts[4], parts[5].rsplit("/", 1)[-1]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from monitor.aws.arns import arn_account, split_role_arn
+from monitor.aws.policy import policy_document
 from monitor.config.settings import ConfigError
-from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup, split_role_arn
+from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup
 
 
 class SnapshotSource:
@@ -88,25 +89,12 @@ def tags_to_dict(tags: Any) -> dict[str, str]:
     }
 
 
-def policy_document(value: Any) -> dict[str, Any] | None:
-    """A policy as a dict; IAM APIs sometimes return it URL-encoded JSON text."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(urllib.parse.unquote(value))
-        except json.JSONDecodeError:
-            return None
-        return parsed if isinstance(parsed, dict) else None
-    return None
-
-
 def _accounts_in(document: dict[str, Any]) -> set[str]:
     accounts: set[str] = set()
     for key in ("UserDetailList", "GroupDetailList", "Policies"):
         for item in document.get(key) or []:
             arn = item.get("Arn") if isinstance(item, dict) else None
-            parts = arn.split(":") if isinstance(arn, str) else []
-            if len(parts) > 4 and parts[4].isdigit():
-                accounts.add(parts[4])
+            account = arn_account(arn) if isinstance(arn, str) else None
+            if account is not None:
+                accounts.add(account)
     return accounts

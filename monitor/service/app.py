@@ -9,7 +9,7 @@ from detectors.base import Detector
 from monitor import __version__
 from monitor.config.settings import Settings
 from monitor.detect.pipeline import Pipeline
-from monitor.intake.envelopes import set_decompressed_limit
+from monitor.intake.bounds import Limits, set_limits
 from monitor.inventory.catalog import RoleCatalog, RoleSource
 from monitor.inventory.organization import OrgDirectory
 from monitor.inventory.snapshot import SnapshotSource
@@ -118,5 +118,5 @@ def build_monitor(
     metrics.watch_state(state.sizes)
     enricher = Enricher(settings, catalog, org)
     pipeline = Pipeline(settings, enricher, detectors, state, metrics)
-    set_decompressed_limit(settings.limits.max_decompressed_bytes)
+    set_limits(Limits(**settings.limits.model_dump()))
     return Monitor(settings, org, catalog, detectors, state, metrics, pipeline)

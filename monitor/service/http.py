@@ -4,16 +4,24 @@
 - ``/healthz``: 200 while the process can answer at all (liveness: restart me if this fails).
 - ``/readyz``: 200 when ``ready()`` is true (consumer assigned, role metadata loaded), else 503
   (readiness: do not count me as serving yet). ``role_monitor_ready`` is set from the same
-  ``ready()`` at every scrape, so the gauge and the probe can never disagree.
+  ``ready()`` at every exposition, so the gauge and the probe can never disagree.
 
-A stdlib server on a daemon thread: a slow scraper cannot stall the consumer, and no web
-framework is needed for three GET routes. Nothing here touches the consumer's objects: lag and
-state sizes are snapshots the consumer thread takes (see metrics.py), so a flood of scrapes
-costs CPU on these threads only. Threads are bounded: an accepted connection waits in a selector
-(an fd, no thread) until its request arrives, then ``max_connections`` worker threads serve
-requests; a connection that sends nothing for ``IDLE_S`` is closed, at most ``MAX_WAITING`` wait
-(the oldest is dropped), and every connection closes after its answer. Before, each of 1,500
-idle connections held a thread, and SIGTERM with them open ended in SIGSEGV.
+Health cannot be starved (issue 21, point 2). One selector thread gathers every request head
+without blocking, each connection with a deadline of ``IDLE_S`` from its accept for the whole
+head (a slowloris client trickling bytes gets no more), at most ``MAX_WAITING`` at once (the
+oldest is dropped). A complete head is routed: ``/healthz``, ``/`` and errors are answered on
+the spot by that thread; ``/readyz`` by a probe thread of its own; only ``/metrics`` goes to the
+``max_connections`` scrape workers, so probes never queue behind scrapes. A scrape costs little
+and a flood of them cannot take the consumer's core: the exposition is cached and rebuilt at
+most every ``EXPOSITION_TTL_S``, the workers together start at most one scrape every
+``SCRAPE_GAP_S``, and past ``MAX_QUEUED_SCRAPES`` waiting a scrape is told 503 at once. Nothing
+here touches the consumer's objects: lag and state sizes are snapshots the consumer thread takes
+(see metrics.py).
+
+``metrics.web_config`` (:mod:`monitor.service.web_config`) adds TLS and basic auth. The TLS
+handshake runs in the same selector thread, non-blocking and inside the same deadline, so a
+client that never finishes it costs no thread either. ``/healthz`` and ``/readyz`` answer without
+credentials (kubelet probes carry none; up or ready is all they say).
 """
 
 from __future__ import annotations
@@ -23,15 +31,27 @@ import logging
 import queue
 import selectors
 import socket
+import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import choose_encoder
 
-from monitor.metrics import Metrics
+from monitor.service.http_wire import (
+    CHALLENGE,
+    MAX_HEAD_BYTES,
+    BadRequest,
+    Head,
+    head_end,
+    parse_head,
+    response,
+)
+from monitor.service.web_config import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,53 +65,105 @@ LANDING_PAGE = b"""<!doctype html>
 <li><a href="readyz">/readyz</a>: readiness (200 once partitions are assigned and roles loaded)</li>
 </ul></body></html>
 """
+HTML = "text/html; charset=utf-8"
 
+
+class Exposed(Protocol):
+    """What the endpoints need of a process's metrics (the monitor's, the forwarder's)."""
+
+    registry: CollectorRegistry
+    ready: Gauge
+
+
+#: Answer without basic auth: up or ready is all they say, and kubelet probes carry no password.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 DEFAULT_MAX_CONNECTIONS = 16
-#: Seconds a connection may stay open without sending its request.
+#: Seconds a connection has, from its accept, to send its whole request head.
 IDLE_S = 5.0
-#: Connections waiting for their request; past this the oldest is closed.
+#: Connections gathering their request head; past this the oldest is closed.
 MAX_WAITING = 1024
+#: The exposition is rebuilt at most this often (Prometheus scrapes every 15 s or more).
+EXPOSITION_TTL_S = 2.0
+#: Scrapes start at least this far apart, whatever the number of scrapers.
+SCRAPE_GAP_S = 0.05
+#: Scrapes waiting for a worker; more are answered 503 at once.
+MAX_QUEUED_SCRAPES = 64
 
 
-class _Server(HTTPServer):
-    request_queue_size = 128
+@dataclass
+class _Pending:
+    """A connection gathering its request head."""
+
+    address: Any
+    deadline: float
+    head: bytearray = field(default_factory=bytearray)
+    #: A TLS connection whose handshake is not done yet.
+    handshaking: bool = False
+
+
+class _Server(socketserver.TCPServer):
+    allow_reuse_address = True
+    request_queue_size = 1024
 
     def __init__(
         self,
         address: tuple[str, int],
-        metrics: Metrics,
+        metrics: Exposed,
         ready: Callable[[], bool],
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        web: WebConfig | None = None,
     ):
+        #: ``metrics.web_config``: TLS and basic auth (none: plain HTTP, open).
+        self.web = web or WebConfig()
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
+        super().__init__(address, socketserver.BaseRequestHandler)
         self.metrics = metrics
         self.ready = ready
-        # Daemon threads, not a ThreadPoolExecutor: its threads are joined at interpreter exit,
-        # so one slow client could hold the process's exit for IDLE_S.
-        self._ready_requests: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
-        self._workers = [
-            threading.Thread(target=self._work, name=f"metrics-http-{n}", daemon=True)
-            for n in range(max_connections)
-        ]
-        for worker in self._workers:
-            worker.start()
         self._selector = selectors.DefaultSelector()
-        #: Connections waiting for their request: socket → (address, deadline), oldest first.
-        self._waiting: dict[Any, tuple[Any, float]] = {}
+        self._waiting: dict[Any, _Pending] = {}  # oldest first
         self._lock = threading.Lock()
         self.closing = False
-        self._watcher = threading.Thread(target=self._watch, name="metrics-http-idle", daemon=True)
-        self._watcher.start()
+        self._scrapes: queue.Queue[tuple[Any, Head] | None] = queue.Queue()
+        self._probes: queue.SimpleQueue[tuple[Any, Head] | None] = queue.SimpleQueue()
+        self._exposition = _Exposition(metrics, self.is_ready)
+        self._pace_lock = threading.Lock()
+        self._next_scrape = 0.0
+        # Daemon threads, not a ThreadPoolExecutor: its threads are joined at interpreter exit,
+        # so one slow client could hold the process's exit for IDLE_S.
+        self._threads = [
+            threading.Thread(target=self._scrape_loop, name=f"metrics-http-{n}", daemon=True)
+            for n in range(max_connections)
+        ]
+        self._threads.append(
+            threading.Thread(target=self._probe_loop, name="metrics-http-probe", daemon=True)
+        )
+        self._threads.append(
+            threading.Thread(target=self._watch, name="metrics-http-heads", daemon=True)
+        )
+        for thread in self._threads:
+            thread.start()
+
+    # -- gathering request heads (the selector thread) ------------------------------------------
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Park the connection until it has something to read (no thread meanwhile)."""
+        """Park the connection until its head is complete (no thread meanwhile)."""
+        request.setblocking(False)
+        pending = _Pending(client_address, time.monotonic() + IDLE_S)
+        if self.web.tls is not None:
+            try:
+                request = self.web.tls.wrap_socket(
+                    request, server_side=True, do_handshake_on_connect=False
+                )
+            except (ssl.SSLError, OSError):
+                self.shutdown_request(request)
+                return
+            pending.handshaking = True
         with self._lock:
             if len(self._waiting) >= MAX_WAITING:
                 self._drop(next(iter(self._waiting)))
-            self._waiting[request] = (client_address, time.monotonic() + IDLE_S)
+            self._waiting[request] = pending
             self._selector.register(request, selectors.EVENT_READ)
 
     def _watch(self) -> None:
@@ -100,49 +172,139 @@ class _Server(HTTPServer):
                 events = self._selector.select(timeout=0.2)
             except (OSError, ValueError):  # a socket closed under the selector: look again
                 continue
-            now = time.monotonic()
             with self._lock:
                 for key, _mask in events:
-                    parked = self._waiting.pop(key.fileobj, None)
-                    self._selector.unregister(key.fileobj)
-                    if parked is not None:
-                        self._ready_requests.put((key.fileobj, parked[0]))
-                expired = [sock for sock, (_, deadline) in self._waiting.items() if deadline < now]
+                    self._read(key.fileobj)
+                now = time.monotonic()
+                expired = [
+                    sock for sock, pending in self._waiting.items() if pending.deadline < now
+                ]
                 for sock in expired:
                     self._drop(sock)
 
-    def _drop(self, request: Any) -> None:
-        """Close a waiting connection (the lock is held)."""
-        self._waiting.pop(request, None)
-        with contextlib.suppress(KeyError, ValueError):  # not registered (any more)
-            self._selector.unregister(request)
-        self.shutdown_request(request)
-
-    def _work(self) -> None:
-        while (item := self._ready_requests.get()) is not None:
-            self._serve(*item)
-
-    def _serve(self, request: Any, client_address: Any) -> None:
+    def _read(self, sock: Any) -> None:
+        """Take what arrived; route the request once its head is complete (the lock is held)."""
+        pending = self._waiting.get(sock)
+        if pending is None or (pending.handshaking and not self._handshake(sock, pending)):
+            return
         try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
+            chunk = _receive(sock)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._drop(sock)
+            return
+        pending.head += chunk
+        end = head_end(bytes(pending.head))
+        if end < 0:
+            if len(pending.head) > MAX_HEAD_BYTES:
+                self._answer_now(sock, response(431, b"request head too large\n"))
+            return
+        self._forget(sock)
+        try:
+            head = parse_head(bytes(pending.head[:end]))
+        except BadRequest:
+            _send_now(sock, response(400, b"bad request\n"))
+            return
+        self._route(sock, head)
+
+    def _handshake(self, sock: Any, pending: _Pending) -> bool:
+        """Advance a TLS handshake; True once done (the lock is held). A client that does not
+        speak TLS is dropped; one that is slow keeps its deadline."""
+        try:
+            sock.do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return False
+        except (ssl.SSLError, OSError) as exc:
+            log.debug("TLS handshake with %s failed: %s", pending.address, exc)
+            self._drop(sock)
+            return False
+        pending.handshaking = False
+        return True
+
+    def _route(self, sock: Any, head: Head) -> None:
+        with_body = head.method == "GET"
+        if head.path not in OPEN_PATHS and not self.web.allows(head.authorization):
+            _send_now(sock, response(401, b"unauthorized\n", with_body=with_body, extra=CHALLENGE))
+        elif head.method not in ("GET", "HEAD"):
+            _send_now(sock, response(405, b"only GET and HEAD\n"))
+        elif head.path == "/healthz":
+            _send_now(sock, response(200, b"ok\n", with_body=with_body))
+        elif head.path == "/":
+            _send_now(sock, response(200, LANDING_PAGE, HTML, with_body))
+        elif head.path == "/readyz":
+            self._probes.put((sock, head))
+        elif head.path != "/metrics":
+            _send_now(sock, response(404, b"not found\n", with_body=with_body))
+        elif self._scrapes.qsize() >= MAX_QUEUED_SCRAPES:
+            _send_now(sock, response(503, b"too many scrapes at once\n", with_body=with_body))
+        else:
+            self._scrapes.put((sock, head))
+
+    def _answer_now(self, sock: Any, data: bytes) -> None:
+        self._forget(sock)
+        _send_now(sock, data)
+
+    def _forget(self, sock: Any) -> None:
+        """Stop watching ``sock`` without closing it (the lock is held)."""
+        self._waiting.pop(sock, None)
+        with contextlib.suppress(KeyError, ValueError):  # not registered (any more)
+            self._selector.unregister(sock)
+
+    def _drop(self, sock: Any) -> None:
+        """Close a waiting connection (the lock is held)."""
+        self._forget(sock)
+        self.shutdown_request(sock)
+
+    # -- answering (probe thread, scrape workers) -----------------------------------------------
+
+    def _probe_loop(self) -> None:
+        while (item := self._probes.get()) is not None:
+            sock, head = item
+            ready = self.is_ready()
+            body = b"ready\n" if ready else b"not ready\n"
+            _send(sock, response(200 if ready else 503, body, with_body=head.method == "GET"))
+
+    def _scrape_loop(self) -> None:
+        while (item := self._scrapes.get()) is not None:
+            sock, head = item
+            self._pace()
+            try:
+                body, content_type = self._exposition.get(head.accept)
+            except Exception:
+                log.exception("building the exposition failed")
+                body, content_type = b"exposition failed\n", "text/plain; charset=utf-8"
+                _send(sock, response(503, body, content_type, head.method == "GET"))
+                continue
+            _send(sock, response(200, body, content_type, head.method == "GET"))
+
+    def _pace(self) -> None:
+        """Wait for this scrape's turn: at most one start every SCRAPE_GAP_S, all workers."""
+        with self._pace_lock:
+            now = time.monotonic()
+            start = max(now, self._next_scrape)
+            self._next_scrape = start + SCRAPE_GAP_S
+        if start > now:
+            time.sleep(start - now)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request is its own problem, not a traceback on stderr."""
         log.debug("request from %s failed", client_address, exc_info=True)
 
     def close_all(self) -> None:
-        """Stop the watcher and workers, close every waiting connection."""
+        """Stop every thread, close every waiting connection."""
         self.closing = True
-        self._watcher.join(timeout=2)
+        for thread in self._threads:
+            if thread.name == "metrics-http-heads":
+                thread.join(timeout=2)
         with self._lock:
             for sock in list(self._waiting):
                 self._drop(sock)
-        for _worker in self._workers:
-            self._ready_requests.put(None)
+        for _thread in self._threads:
+            self._scrapes.put(None)
+        self._probes.put(None)
         self._selector.close()
 
     def is_ready(self) -> bool:
@@ -156,51 +318,58 @@ class _Server(HTTPServer):
         return ready
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    #: Seconds a client may take to send its request: a stalled or slow client holds one of the
-    #: few handler slots for at most this long.
-    timeout = IDLE_S
+class _Exposition:
+    """The registry rendered at most every EXPOSITION_TTL_S per format, one build at a time."""
 
-    def do_GET(self) -> None:
-        self._respond(send_body=True)
+    def __init__(self, metrics: Exposed, refresh_ready: Callable[[], bool]) -> None:
+        self._metrics = metrics
+        self._refresh_ready = refresh_ready
+        self._lock = threading.Lock()
+        self._built: dict[str, tuple[float, bytes]] = {}
 
-    def do_HEAD(self) -> None:
-        self._respond(send_body=False)
+    def get(self, accept: str) -> tuple[bytes, str]:
+        encoder, content_type = choose_encoder(accept)
+        with self._lock:  # concurrent scrapes wait for one build instead of each building
+            now = time.monotonic()
+            cached = self._built.get(content_type)
+            if cached is not None and now - cached[0] < EXPOSITION_TTL_S:
+                return cached[1], content_type
+            self._refresh_ready()
+            body = encoder(self._metrics.registry)
+            self._built[content_type] = (time.monotonic(), body)
+            return body, content_type
 
-    def _respond(self, send_body: bool) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/":
-            self._reply(200, LANDING_PAGE, "text/html; charset=utf-8", send_body)
-        elif path == "/metrics":
-            self.server.is_ready()
-            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._reply(200, encoder(self.server.metrics.registry), content_type, send_body)
-        elif path == "/healthz":
-            self._reply(200, b"ok\n", "text/plain; charset=utf-8", send_body)
-        elif path == "/readyz":
-            ready = self.server.is_ready()
-            body = b"ready\n" if ready else b"not ready\n"
-            self._reply(200 if ready else 503, body, "text/plain; charset=utf-8", send_body)
-        else:
-            self._reply(404, b"not found\n", "text/plain; charset=utf-8", send_body)
 
-    def _reply(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        # One request per connection: an idle keep-alive connection would hold a slot.
-        self.send_header("Connection", "close")
-        self.close_connection = True
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+def _receive(sock: Any) -> bytes:
+    """What arrived; over TLS also what the last record left decrypted but unread."""
+    chunk = sock.recv(4096)
+    while chunk and isinstance(sock, ssl.SSLSocket) and sock.pending():
+        chunk += sock.recv(sock.pending())
+    return chunk
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Scrapes and probes every few seconds are not worth an INFO line each."""
-        log.debug("%s %s", self.address_string(), format % args)
+
+def _send_now(sock: Any, data: bytes) -> None:
+    """A small answer on a fresh connection: its send buffer takes it without blocking."""
+    with contextlib.suppress(OSError):
+        sock.send(data)
+    _close(sock)
+
+
+def _send(sock: Any, data: bytes) -> None:
+    """A whole answer, blocking at most IDLE_S on a client that does not read."""
+    try:
+        sock.settimeout(IDLE_S)
+        sock.sendall(data)
+    except OSError:
+        log.debug("a client went away before its answer")
+    finally:
+        _close(sock)
+
+
+def _close(sock: Any) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+    sock.close()
 
 
 class MetricsServer:
@@ -239,11 +408,12 @@ class MetricsServer:
 
 
 def serve(
-    metrics: Metrics,
+    metrics: Exposed,
     host: str,
     port: int,
     ready: Callable[[], bool],
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    web: WebConfig | None = None,
 ) -> MetricsServer:
     """Start serving on ``host:port`` (port 0: an ephemeral port, see ``.port``)."""
-    return MetricsServer(_Server((host, port), metrics, ready, max_connections))
+    return MetricsServer(_Server((host, port), metrics, ready, max_connections, web))

@@ -9,9 +9,10 @@ for ``run`` and ``replay`` alike, so both decide identically on every message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from monitor.detect.pipeline import Pipeline
-from monitor.intake.envelopes import Rejection
+from monitor.intake.envelopes import Rejection, one_rejection
 from monitor.metrics import Metrics
 from monitor.service.checkpoint import Batch, DeadLetter
 from monitor.state.errors import StateUnavailable
@@ -35,6 +36,7 @@ class Intake:
         batch.advance(*where, now=now)
 
     def _process(self, value: bytes, where: Where, batch: Batch) -> None:
+        self.pipeline.marks.source = where[:2]  # the clock follows each partition's own mark
         try:
             processed = self.pipeline.process(value)
         except StateUnavailable:
@@ -44,9 +46,8 @@ class Intake:
             self._poison(value, where, exc, batch)
             return
         batch.findings.extend(processed.findings)
-        batch.dead_letters.extend(
-            DeadLetter.of(rejection, value, where) for rejection in processed.rejections
-        )
+        if processed.rejections:
+            batch.dead_letters.append(one_dead_letter(processed.rejections, value, where))
 
     def _poison(self, value: bytes, where: Where, exc: Exception, batch: Batch) -> None:
         """The whole message becomes one ``processing_error`` dead letter.
@@ -58,4 +59,9 @@ class Intake:
         rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}"[:500])
         rejected: list[Rejection] = []
         self.pipeline.reject(rejection, rejected, record=False)
-        batch.dead_letters.extend(DeadLetter.of(r, value, where) for r in rejected)
+        batch.dead_letters.append(one_dead_letter(rejected, value, where))
+
+
+def one_dead_letter(rejections: Sequence[Rejection], message: bytes, where: Where) -> DeadLetter:
+    """Every rejection of one message as one dead letter (see ``envelopes.one_rejection``)."""
+    return DeadLetter.of(one_rejection(rejections, message), message, where)

@@ -42,6 +42,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.config.settings import Settings
+from monitor.intake.clock import StartVote
 from monitor.service.app import Monitor
 from monitor.service.checkpoint import (
     Backoff,
@@ -93,12 +94,16 @@ class KafkaService:
         self.pipeline = monitor.pipeline
         # A live stream: an event years old is as implausible as one from the future.
         self.pipeline.clock.max_age = settings.clock.max_age
+        # ... whose first records vote for the learning start (one stray record cannot set it).
+        self.pipeline.start_vote = StartVote(tolerance=settings.state.late_event_grace)
         self.metrics = monitor.metrics
         self.state = monitor.state
         self._watchdog = watchdog
         self._exited = threading.Event()
         #: Monotonic time of the first failed checkpoint of the current outage (readiness).
         self._failing_since: float | None = None
+        #: Monotonic start of the checkpoint in progress: one that hangs is failing already.
+        self._checkpoint_since: float | None = None
         self._ready_grace = settings.metrics.ready_after_delivery_failing.total_seconds()
         self._sampled_at = time.monotonic()
         self._reset_checked = False
@@ -130,6 +135,9 @@ class KafkaService:
         self.consumer: Any = None
         self.closing = False
         self._assigned: frozenset[Any] = frozenset()
+        #: Set on a new assignment: the state re-reads positions (and a group's windows)
+        #: before the next message is processed (see StateStore.refresh).
+        self._reassigned = False
         self._stop = threading.Event()
         # The batch is touched by this service's thread and, during a hand-over, by a worker
         # thread while this one is blocked in poll(); the lock makes that exclusion explicit.
@@ -145,7 +153,7 @@ class KafkaService:
     def ready(self) -> bool:
         """True while partitions are assigned and delivery has not been failing for longer than
         ``metrics.ready_after_delivery_failing`` and the shared state answers (readiness)."""
-        failing = self._failing_since
+        failing = self._failing_since or self._checkpoint_since
         stuck = failing is not None and time.monotonic() - failing > self._ready_grace
         return bool(self._assigned) and not self.closing and not stuck and self._state_ok
 
@@ -201,6 +209,8 @@ class KafkaService:
         if not self._reset_checked and self._assigned:
             self._check_state_reset()  # before this poll's records can fill the state
         with self._lock:
+            if self._reassigned:
+                self._refresh_state()
             try:
                 self._process(records)
             except StateUnavailable as exc:
@@ -217,9 +227,11 @@ class KafkaService:
                 if self._stop.is_set():
                     return  # not taken: its offset is not committed, the next start reads it
                 where = (message.topic, message.partition, message.offset)
-                if self._shared:
-                    self.pipeline.state.set_position(*where)
-                self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                if self.pipeline.state.set_position(*where):
+                    self.intake.take(message.value or b"", where, self.batch, time.monotonic())
+                else:  # its effects are in the state already: a re-read must change nothing
+                    self.batch.advance(*where, now=time.monotonic())
+                    self.metrics.messages_already_applied.inc()
                 taken[partition] = taken.get(partition, 0) + 1
                 if not self.backoff.active and self._due():
                     self._checkpoint()
@@ -235,6 +247,12 @@ class KafkaService:
             if index < len(messages):
                 first = messages[index]
                 self.batch.note(first.topic, first.partition, first.offset)
+
+    def _refresh_state(self) -> None:
+        """After an assignment: positions are read again at their partition's next message
+        (a database away then redoes the batch); a group's cache follows the last owners."""
+        self._reassigned = False
+        self.pipeline.state.refresh()
 
     def _redo_batch(self, exc: StateUnavailable) -> None:
         """The shared state went away mid-processing: forget the batch, read it again later.
@@ -315,6 +333,13 @@ class KafkaService:
         return self.batch.due(time.monotonic(), interval, self.kafka.commit_every)
 
     def _checkpoint(self) -> bool:
+        self._checkpoint_since = time.monotonic()
+        try:
+            return self._run_checkpoint()
+        finally:
+            self._checkpoint_since = None
+
+    def _run_checkpoint(self) -> bool:
         try:
             self.checkpointer.run(self.batch)
         except (DeliveryFailed, DeadLetterFailed, StateUnavailable) as exc:
@@ -371,8 +396,8 @@ class KafkaService:
     def _back_pressure(self, exc: Exception) -> None:
         if isinstance(exc, StateUnavailable):
             self._state_up(False)
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
+        if self._failing_since is None:  # since the failed checkpoint began, not ended
+            self._failing_since = self._checkpoint_since or time.monotonic()
         delay = self.backoff.fail(time.monotonic())
         self._pause_all()
         log.warning(
@@ -418,6 +443,7 @@ class KafkaService:
 
     def partitions_assigned(self, assigned: Collection[Any]) -> None:
         self._assigned = frozenset(assigned)
+        self._reassigned = True
         self.lag.keep_only(self._assigned)
         self.metrics.ready.set(1 if self._assigned else 0)
         log.info("partitions assigned", extra={"partitions": _names(assigned)})

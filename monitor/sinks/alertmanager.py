@@ -29,7 +29,7 @@ from monitor.sinks.render import (
     fingerprint,
     runbook_url,
 )
-from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
+from monitor.sinks.retry import Deadline, RetryPolicy, TransientSinkError, with_retries
 
 #: Alerts per POST: small enough for Alertmanager's default request limits, few round trips.
 BATCH = 100
@@ -44,6 +44,8 @@ def _rfc3339(moment: datetime) -> str:
 
 class AlertmanagerSink:
     name = "alertmanager"
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self,
@@ -66,15 +68,22 @@ class AlertmanagerSink:
 
     def send(self, findings: Sequence[Finding]) -> None:
         """POSTs of up to ``BATCH`` alerts; each accepted POST is remembered (not resent)."""
+        deadline = Deadline(self._timeout)  # the whole call: every chunk and its retries
         for chunk in _chunks(self.accepted.new(findings), BATCH):
             body = orjson.dumps([self.alert(finding) for finding in chunk])
-            with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
+            with_retries(
+                partial(self._post, body, deadline),
+                self._policy,
+                on_retry=self._on_retry,
+                deadline=deadline,
+            )
             for finding in chunk:
                 self.accepted.add(finding)
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes, deadline: Deadline) -> None:
         # The URL may hold basic-auth credentials: it is masked and scrubbed from errors.
-        post_json(self.endpoint, body, secrets=[self.config.url], timeout=self._timeout)
+        timeout = deadline.left(self.name)
+        post_json(self.endpoint, body, secrets=[self.config.url], timeout=timeout)
 
     def alert(self, finding: Finding) -> dict[str, Any]:
         """The API v2 ``postableAlert`` for one finding."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from monitor.findings import Finding
 from monitor.metrics import Metrics
 from monitor.sinks.base import Sink, SinkError
+from monitor.sinks.pages import one_per_event, pages
 from monitor.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ class Delivery:
         if not fresh:
             return 0
         failures: list[str] = []
+        grouped = one_per_event(fresh)  # paging sinks: one notification per event
         for sink in self.sinks:
-            todo = [f for f in fresh if (finding_id(f), sink.name) not in self._sent]
+            items = grouped if pages(sink) else fresh
+            todo = [f for f in items if (finding_id(f), sink.name) not in self._sent]
             if not todo:
                 continue
             try:

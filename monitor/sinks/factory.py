@@ -24,24 +24,34 @@ RetryHook = Callable[[TransientSinkError], None]
 
 def build_sinks(settings: Settings, metrics: Metrics | None = None) -> list[Sink]:
     alerts = settings.alerts
+    timeout = alerts.call_timeout.total_seconds()  # every sink's per-call deadline
     sinks: list[Sink] = []
+    runbook = runbook_base_url(settings)
     if alerts.jsonl is not None:
         path = alerts.jsonl.path
-        sinks.append(JsonLinesSink(path if path == "-" else str(settings.resolve(path))))
+        target = path if path == "-" else str(settings.resolve(path))
+        sinks.append(JsonLinesSink(target, runbook_base=runbook))
     if alerts.kafka is not None:
         options = client_options(settings.kafka, settings.resolve)
-        sinks.append(KafkaSink(alerts.kafka.topic, options))
-    runbook = runbook_base_url(settings)
+        sinks.append(
+            KafkaSink(alerts.kafka.topic, options, runbook_base=runbook, flush_timeout=timeout)
+        )
     if alerts.alertmanager is not None:
         hook = _retry_counter(metrics, AlertmanagerSink.name)
-        sinks.append(AlertmanagerSink(alerts.alertmanager, on_retry=hook, runbook_base=runbook))
+        sinks.append(
+            AlertmanagerSink(
+                alerts.alertmanager, on_retry=hook, runbook_base=runbook, timeout=timeout
+            )
+        )
     if alerts.sns is not None:
-        sinks.append(SnsSink(alerts.sns, runbook_base=runbook))
+        sinks.append(SnsSink(alerts.sns, runbook_base=runbook, timeout=timeout))
     for webhook, name in zip(
         alerts.webhook or [], webhook_names(alerts.webhook or []), strict=True
     ):
         hook = _retry_counter(metrics, name)
-        sinks.append(WebhookSink(webhook, name=name, runbook_base=runbook, on_retry=hook))
+        sinks.append(
+            WebhookSink(webhook, name=name, runbook_base=runbook, on_retry=hook, timeout=timeout)
+        )
     return sinks or [JsonLinesSink("-")]
 
 

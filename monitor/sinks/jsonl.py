@@ -17,13 +17,16 @@ from typing import BinaryIO
 
 from monitor.findings import Finding
 from monitor.sinks.base import Accepted, SinkError
+from monitor.sinks.render import with_runbook
 
 
 class JsonLinesSink:
     name = "jsonl"
 
-    def __init__(self, path: str = "-") -> None:
+    def __init__(self, path: str = "-", runbook_base: str | None = None) -> None:
         self.path = path
+        #: ``alerts.runbook_base_url``: each line links its detector's runbook section.
+        self.runbook_base = runbook_base
         self.accepted = Accepted()
         self._out: BinaryIO | None = None
         self._fd: int | None = None
@@ -34,7 +37,8 @@ class JsonLinesSink:
 
     def send(self, findings: Sequence[Finding]) -> None:
         for finding in self.accepted.new(findings):
-            self._write(finding.to_json() + b"\n")
+            line = with_runbook(finding.to_json(), self.runbook_base, finding.detector)
+            self._write(line + b"\n")
             self.accepted.add(finding)
 
     def _write(self, line: bytes) -> None:

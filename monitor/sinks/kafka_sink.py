@@ -24,7 +24,7 @@ from kafka.errors import KafkaError
 from monitor.config.settings import KafkaConfig
 from monitor.findings import Finding
 from monitor.sinks.base import Accepted, SinkError, finding_key
-from monitor.sinks.render import finding_document
+from monitor.sinks.render import finding_document, with_runbook
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,14 @@ def client_options(
     return options
 
 
-def record(finding: Finding) -> Record:
-    """(key, value) for one finding."""
+def record(finding: Finding, runbook_base: str | None = None) -> Record:
+    """(key, value) for one finding; ``runbook_url`` added when a runbook base is set."""
     value = finding.to_json()
     if len(value) > VALUE_LIMIT:
         import orjson
 
         value = orjson.dumps(finding_document(finding), option=orjson.OPT_SORT_KEYS)
+    value = with_runbook(value, runbook_base, finding.detector)
     return finding.dedup_key.encode("utf-8", "surrogatepass"), value
 
 
@@ -87,8 +88,10 @@ class KafkaSink:
         *,
         flush_timeout: float = 30.0,
         producer_factory: Callable[..., Any] = KafkaProducer,
+        runbook_base: str | None = None,
     ) -> None:
         self.topic = topic
+        self.runbook_base = runbook_base
         known = set(KafkaProducer.DEFAULT_CONFIG)
         self._options = {k: v for k, v in {**PRODUCER_DEFAULTS, **options}.items() if k in known}
         self._flush_timeout = flush_timeout
@@ -107,7 +110,7 @@ class KafkaSink:
         for finding in self.accepted.new(findings):
             key = finding_key(finding)
             if key not in queued:
-                self._submit((record(finding), key))
+                self._submit((record(finding, self.runbook_base), key))
 
     def flush(self) -> None:
         """Wait for every acknowledgement; :class:`SinkError` if any record is not on the broker."""

@@ -11,6 +11,7 @@ import hashlib
 import re
 from typing import Any
 
+from monitor.aws.arns import is_account_id, last_segment
 from monitor.findings import Finding
 from monitor.intake.text import clean
 
@@ -20,8 +21,6 @@ FIELD_LIMIT = 1024
 ITEMS_LIMIT = 50
 #: Nesting kept in ``evidence``; deeper values are summarised.
 DEPTH_LIMIT = 6
-
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 def bounded(value: Any, limit: int = FIELD_LIMIT, depth: int = 0) -> Any:
@@ -63,14 +62,14 @@ def fingerprint(finding: Finding) -> str:
 
 def account_or_unknown(account: str | None) -> str:
     """A 12-digit account id, else ``unknown``: routing labels never carry free text."""
-    return account if account and _ACCOUNT.match(account) else "unknown"
+    return account if account and is_account_id(account) else "unknown"
 
 
 def role_name(role_arn: str | None) -> str | None:
     """The last path segment of a role ARN (``.../role/path/Name`` → ``Name``)."""
     if not role_arn:
         return None
-    return role_arn.rsplit("/", 1)[-1] or None
+    return last_segment(role_arn) or None
 
 
 def description_lines(finding: Finding, limit: int = 256) -> list[str]:
@@ -88,9 +87,39 @@ def description_lines(finding: Finding, limit: int = 256) -> list[str]:
         ("Event time", finding.model_dump(mode="json")["event_time"]),
         ("Event id", finding.event_id),
     ]
-    return [f"{label}: {clean(value, limit)}" for label, value in pairs if value]
+    lines = [f"{label}: {clean(value, limit)}" for label, value in pairs if value]
+    return lines + reason_lines(finding, limit)
+
+
+def reason_lines(finding: Finding, limit: int = 256) -> list[str]:
+    """A page's reasons (``monitor.sinks.pages``), one bounded line each; none for a finding
+    that stands alone."""
+    members = finding.evidence.get("event_findings")
+    if not isinstance(members, list):
+        return []
+    return [
+        f"Reason: {clean(m.get('detector'), 64)} ({clean(m.get('severity'), 16)}): "
+        f"{clean(m.get('title'), limit)}"
+        for m in members
+        if isinstance(m, dict)
+    ]
 
 
 def runbook_url(base: str | None, detector: str) -> str | None:
     """``<base>#<detector>``: the detector's section of the runbook; None without a base."""
     return f"{base}#{detector}" if base else None
+
+
+def with_runbook(document: bytes, base: str | None, detector: str) -> bytes:
+    """A finding's JSON object with ``runbook_url`` added last (unchanged without a base).
+
+    Spliced in rather than re-serialised: the finding's own bytes stay exactly as they were,
+    and the URL comes from the configuration and a detector id, never from the event.
+    """
+    url = runbook_url(base, detector)
+    if url is None or not document.endswith(b"}"):
+        return document
+    import orjson
+
+    separator = b"," if document != b"{}" else b""
+    return document[:-1] + separator + b'"runbook_url":' + orjson.dumps(url) + b"}"

@@ -29,6 +29,32 @@ class TransientSinkError(SinkError):
         self.retry_after = retry_after
 
 
+class Deadline:
+    """When one sink call must end (``alerts.call_timeout``), whatever its attempts take.
+
+    Why: each socket operation had a 10 s timeout and each POST three attempts, so a receiver
+    that accepts and never answers held the checkpoint (and the consumer loop, its lag
+    snapshot, and the readiness it feeds) for a minute per batch.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._at = clock() + seconds
+
+    def remaining(self) -> float:
+        return self._at - self._clock()
+
+    def left(self, what: str) -> float:
+        """Seconds left for the next attempt; :class:`TransientSinkError` when none are."""
+        left = self.remaining()
+        if left <= 0:
+            raise TransientSinkError(
+                f"{what}: no answer within {self.seconds:g}s (alerts.call_timeout)"
+            )
+        return left
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 3
@@ -51,8 +77,10 @@ def with_retries(
     *,
     on_retry: Callable[[TransientSinkError], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: Deadline | None = None,
 ) -> T:
-    """``operation()``, retried on :class:`TransientSinkError`; the last failure propagates."""
+    """``operation()``, retried on :class:`TransientSinkError`; the last failure propagates,
+    also when the next attempt would start past ``deadline``."""
     delays = policy.delays(_rng)
     while True:
         try:
@@ -63,6 +91,8 @@ def with_retries(
                 raise
             if exc.retry_after is not None:  # the receiver knows best, within our cap
                 delay = min(max(delay, exc.retry_after), policy.maximum)
+            if deadline is not None and delay >= deadline.remaining():
+                raise
             log.info("transient sink failure, retrying in %.2fs: %s", delay, exc)
             if on_retry is not None:
                 on_retry(exc)

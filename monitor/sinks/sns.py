@@ -21,6 +21,7 @@ from monitor.config.settings import SnsSinkConfig
 from monitor.findings import Finding
 from monitor.sinks.base import Accepted, SinkError
 from monitor.sinks.render import finding_document, fingerprint, runbook_url
+from monitor.sinks.retry import Deadline
 
 SUBJECT_LIMIT = 99
 _NOT_SUBJECT_SAFE = re.compile(r"[^\x20-\x7e]+")
@@ -58,27 +59,37 @@ def publish_arguments(
 
 class SnsSink:
     name = "sns"
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
-        self, config: SnsSinkConfig, client: Any | None = None, runbook_base: str | None = None
+        self,
+        config: SnsSinkConfig,
+        client: Any | None = None,
+        runbook_base: str | None = None,
+        timeout: float = 10.0,
     ) -> None:
         self.topic_arn = config.topic_arn
         self.runbook_base = runbook_base
         self.accepted = Accepted()
+        self._timeout = timeout
         self._client = client or boto3.client(
             "sns",
             region_name=config.region,
             endpoint_url=config.endpoint_url,
             config=Config(
+                # Three attempts fit in one call's deadline (alerts.call_timeout).
                 retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=5,
-                read_timeout=10,
+                connect_timeout=min(5.0, timeout / 3),
+                read_timeout=timeout / 3,
             ),
         )
 
     def send(self, findings: Sequence[Finding]) -> None:
         """One publish per finding; each acknowledged one is remembered (not published again)."""
+        deadline = Deadline(self._timeout)
         for finding in self.accepted.new(findings):
+            deadline.left(self.name)  # the call's deadline: the rest waits for the next one
             try:
                 self._client.publish(
                     **publish_arguments(self.topic_arn, finding, self.runbook_base)

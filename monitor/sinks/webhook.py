@@ -29,10 +29,11 @@ from monitor.sinks.render import (
     account_or_unknown,
     alert_name,
     finding_document,
+    reason_lines,
     role_name,
     runbook_url,
 )
-from monitor.sinks.retry import RetryPolicy, TransientSinkError, with_retries
+from monitor.sinks.retry import Deadline, RetryPolicy, TransientSinkError, with_retries
 
 PAGERDUTY_SEVERITY = {
     Severity.CRITICAL: "critical",
@@ -48,6 +49,8 @@ PAGERDUTY_DEDUP_LIMIT = 255
 SLACK_VALUE_LIMIT = 300
 SLACK_TITLE_LIMIT = 500
 SLACK_HEADER_LIMIT = 150
+#: Slack's limit for one section's text.
+SLACK_SECTION_LIMIT = 3000
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\u02cb"})
 
 
@@ -93,6 +96,7 @@ def slack_payload(finding: Finding, runbook_base: str | None = None) -> dict[str
                 },
             },
             _mrkdwn_section(slack_escape(finding.title, SLACK_TITLE_LIMIT)),
+            *_reasons_section(finding),
             {
                 "type": "section",
                 "fields": [_mrkdwn(f"*{label}*\n{slack_code(value)}") for label, value in fields],
@@ -108,6 +112,18 @@ def slack_payload(finding: Finding, runbook_base: str | None = None) -> dict[str
             },
         ],
     }
+
+
+def _reasons_section(finding: Finding) -> list[dict[str, Any]]:
+    """A page's every reason (``monitor.sinks.pages``), one escaped line each; none alone."""
+    kept: list[str] = []
+    size = 0
+    for line in (slack_escape(line) for line in reason_lines(finding)):
+        size += len(line) + 1
+        if size > SLACK_SECTION_LIMIT:  # whole lines only: never half an escape
+            break
+        kept.append(line)
+    return [_mrkdwn_section("\n".join(kept))] if kept else []
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
@@ -154,6 +170,8 @@ def pagerduty_dedup_key(dedup_key: str) -> str:
 class WebhookSink:
     #: The default name; several webhooks get distinct ones (see ``factory.webhook_names``).
     name = "webhook"
+    #: Notifies people: gets one page per event (see monitor.sinks.pages).
+    pages = True
 
     def __init__(
         self,
@@ -183,9 +201,15 @@ class WebhookSink:
     def send(self, findings: Sequence[Finding]) -> None:
         """One POST per finding (Slack messages and PagerDuty events are single items); each
         accepted POST is remembered, so a retry after the 7th of 10 failed sends 4, not 10."""
+        deadline = Deadline(self._timeout)  # the whole call: every POST and its retries
         for finding in self.accepted.new(findings):
             body = orjson.dumps(self.payload(finding))
-            with_retries(partial(self._post, body), self._policy, on_retry=self._on_retry)
+            with_retries(
+                partial(self._post, body, deadline),
+                self._policy,
+                on_retry=self._on_retry,
+                deadline=deadline,
+            )
             self.accepted.add(finding)
 
     def payload(self, finding: Finding) -> dict[str, Any]:
@@ -197,9 +221,10 @@ class WebhookSink:
         runbook = runbook_url(self._runbook, finding.detector)
         return {**finding_document(finding), **({"runbook_url": runbook} if runbook else {})}
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes, deadline: Deadline) -> None:
         secrets = [self._routing_key.get_secret_value()] if self._routing_key else []
-        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=self._timeout)
+        timeout = deadline.left(self.name)
+        post_json(self._url.get_secret_value(), body, secrets=secrets, timeout=timeout)
 
     def flush(self) -> None:
         """Nothing buffered: :meth:`send` returns only once the receiver accepted each POST."""

@@ -165,6 +165,16 @@ def _objects(client: Any, bucket: str, prefix: str, shallow: bool) -> Iterator[s
             yield str(entry["Key"])
 
 
+def skip_reason(key: str) -> str | None:
+    """Why the object at ``key`` is not a CloudTrail log to read (``digest``, ``insight``,
+    ``not_cloudtrail``), or None when it is one (the forwarder's filter; listing uses it too)."""
+    if "CloudTrail-Digest/" in key:
+        return "digest"
+    if "CloudTrail-Insight/" in key:
+        return "insight"
+    return None if _LOG_NAME.search(key) else "not_cloudtrail"
+
+
 def _wanted(key: str, since: date | None, until: date | None) -> bool:
     if "/CloudTrail-Digest/" in key or "/CloudTrail-Insight/" in key:
         return False

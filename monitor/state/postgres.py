@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -462,6 +463,7 @@ def open_backend(url: str, password_file: Path | None = None) -> PostgresBackend
     own PGPASSWORD / ~/.pgpass.
     """
     from monitor.config.settings import ConfigError
+    from monitor.config.state_target import masked
 
     password = None
     if password_file is not None:
@@ -473,6 +475,11 @@ def open_backend(url: str, password_file: Path | None = None) -> PostgresBackend
         return PostgresBackend(url, password)
     except StateUnavailable as exc:
         raise ConfigError(f"state.url: cannot open the state database {exc}") from exc
+    except psycopg.ProgrammingError as exc:  # libpq refused the URL itself (an unknown option)
+        detail = _first_line(exc)
+        for secret in (password, urlsplit(url).password):
+            detail = detail.replace(secret, "***") if secret else detail
+        raise ConfigError(f"state.url {masked(url)}: {detail}") from None
 
 
 def migrate(db: psycopg.Connection[Any]) -> None:

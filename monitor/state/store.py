@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from monitor.state.errors import StateUnavailable
+from monitor.state.keys import bounded, bounded_key
 from monitor.state.memory import MemoryBackend
+from monitor.state.positions import AppliedPositions
 from monitor.state.sqlite import (
     TABLES,
     WINDOWS,
@@ -93,6 +95,11 @@ class _Cache:
 
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
+
+    def clean(self) -> bool:
+        """Nothing written since the last commit (so following the group overwrites nothing)."""
+        pending = (*self.dirty.values(), *self.in_flight.values())
+        return not any(pending) and not self.dirty_windows and not self.windows_in_flight
 
     # The Changes protocol of the backend's flush:
     def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
@@ -228,6 +235,8 @@ class StateStore:
         #: the Kafka position of the message being processed.
         self._claims: list[Claim] = []
         self._position = "local"
+        #: Kafka messages whose effects the state holds (see monitor/state/positions.py).
+        self._applied = AppliedPositions()
         self._sizes: list[tuple[str, int]] = []
         self._sized_at = 0.0
         self._cache_entries = cache_entries
@@ -258,11 +267,13 @@ class StateStore:
             for write in self._before_commit:
                 write()
             self._flush()
+            self._applied.write(self._backend)
             self._backend.commit()
         except StateUnavailable:
             self._cache.mark_failed()
             raise
         self._cache.mark_committed()
+        self._applied.committed()
         if self.shared:
             self._follow_group()
             # One row per assumption and finding: trimmed first, so the followed tables stay
@@ -298,6 +309,7 @@ class StateStore:
         self._backend.rollback()
         self._cache = _Cache(self._backend, self.shared)
         self._claims.clear()
+        self._applied.forget()
         if self.shared:
             # Away: a cold cache, and misses are read from the database once it is back.
             with contextlib.suppress(StateUnavailable):
@@ -319,9 +331,21 @@ class StateStore:
 
     # -- group-wide claims (a shared backend) -----------------------------------------------------
 
-    def set_position(self, topic: str, partition: int, offset: int) -> None:
-        """The Kafka message being processed: it owns the claims made until the next one."""
+    def set_position(self, topic: str, partition: int, offset: int) -> bool:
+        """The Kafka message about to be processed: it owns the claims made until the next one.
+
+        False when the state already holds its effects (a re-read after a crash or a
+        rebalance): the caller skips it, so reading a message twice changes nothing.
+        """
         self._position = f"{topic}:{partition}:{offset}"
+        return self._applied.take(self._backend, (topic, partition), offset)
+
+    def refresh(self) -> None:
+        """Partitions were (re)assigned: read their applied positions again and, in a group,
+        take in what the last owners committed, so their windows go on where they stopped."""
+        self._applied.forget_clean()
+        if self.shared and self._cache.clean():
+            self._follow_group()
 
     def _claim(self, kind: str, key: str, at: datetime, span: float = 0.0) -> None:
         if self.shared:
@@ -332,7 +356,7 @@ class StateStore:
     def prefetch_delivered(self, finding_ids: Sequence[str]) -> None:
         """Read in one query which of these findings were delivered (before marking them)."""
         rows = self._cache.rows["delivered"]
-        missing = [(fid,) for fid in finding_ids if (fid,) not in rows]
+        missing = [key for key in map(bounded_key, finding_ids) if key not in rows]
         if missing and not self._cache.complete["delivered"]:
             found = self._backend.load("delivered", missing)
             for key in missing:
@@ -389,13 +413,13 @@ class StateStore:
         return self._touch(namespace, key, at, decides=True)
 
     def _touch(self, namespace: str, key: str, at: datetime, decides: bool) -> datetime | None:
-        ident = (namespace, key)
+        ident = bounded_key(namespace, key)
         row = self._get("baseline", ident)
         moment = at.timestamp()
         if row is None:
             self._put("baseline", ident, (moment, moment, 1))
             if decides:
-                self._claim("baseline", f"{namespace}\x1f{key}", at)
+                self._claim("baseline", "\x1f".join(ident), at)
             return None
         first, last, hits = row
         self._put("baseline", ident, (min(first, moment), max(last, moment), hits + 1))
@@ -406,13 +430,13 @@ class StateStore:
         self._touch(namespace, key, at, decides=False)
 
     def last_seen(self, namespace: str, key: str) -> datetime | None:
-        row = self._get("baseline", (namespace, key))
+        row = self._get("baseline", bounded_key(namespace, key))
         return _dt(row[1]) if row else None
 
     def baseline_keys(self, namespace: str) -> Iterator[tuple[str, datetime, datetime, int]]:
         """Every key of a namespace with first seen, last seen and hit count."""
         self._flush()
-        for (_, key), (first, last, hits) in self._backend.scan("baseline", (namespace,)):
+        for (_, key), (first, last, hits) in self._backend.scan("baseline", bounded_key(namespace)):
             yield key, _dt(first), _dt(last), hits
 
     # -- sliding windows ----------------------------------------------------------------------
@@ -430,7 +454,7 @@ class StateStore:
         self._cache.dirty_windows.add(ident)
 
     def add_to_window(self, namespace: str, key: str, at: datetime, item: str = "") -> None:
-        ident = (namespace, key)
+        ident = bounded_key(namespace, key)
         entries = self._entries(ident)
         # Oldest first; an entry equal in time goes after the ones already there.
         insort(entries, (at.timestamp(), item), key=lambda entry: entry[0])
@@ -439,10 +463,11 @@ class StateStore:
     def window(self, namespace: str, key: str, since: datetime) -> list[tuple[datetime, str]]:
         """Entries of one window key at or after ``since``, oldest first."""
         cutoff = since.timestamp()
-        return [(_dt(at), item) for at, item in self._entries((namespace, key)) if at >= cutoff]
+        entries = self._entries(bounded_key(namespace, key))
+        return [(_dt(at), item) for at, item in entries if at >= cutoff]
 
     def clear_window(self, namespace: str, key: str) -> None:
-        self._set_entries((namespace, key), [])
+        self._set_entries(bounded_key(namespace, key), [])
 
     def trim_window(self, namespace: str, key: str, before: datetime) -> int:
         """Drop one window key's entries older than ``before``; rows removed.
@@ -450,7 +475,7 @@ class StateStore:
         A sliding window only ever looks back its own length, so a detector trims as it adds
         and a busy key holds one window of rows, not everything since the last prune.
         """
-        ident = (namespace, key)
+        ident = bounded_key(namespace, key)
         entries = self._entries(ident)
         cutoff = before.timestamp()
         kept = [entry for entry in entries if entry[0] >= cutoff]
@@ -466,31 +491,32 @@ class StateStore:
         For facts with a natural lifetime, such as what is known about a temporary session until
         its credentials expire, or an open burst until its quiet period has passed.
         """
-        self._put("fact", (namespace, key), (value, expires.timestamp()))
+        self._put("fact", bounded_key(namespace, key), (value, expires.timestamp()))
 
     def recall(self, namespace: str, key: str, at: datetime) -> str | None:
         """The value remembered under ``key`` if it has not expired at ``at``, else None."""
-        row = self._get("fact", (namespace, key))
+        row = self._get("fact", bounded_key(namespace, key))
         return str(row[0]) if row is not None and row[1] > at.timestamp() else None
 
     def forget(self, namespace: str, key: str) -> None:
-        self._put("fact", (namespace, key), None)
+        self._put("fact", bounded_key(namespace, key), None)
 
     # -- assumptions and findings -------------------------------------------------------------
 
     def first_copy(self, assumption_id: str, at: datetime) -> bool:
         """True the first time an assumption (either copy of a cross-account call) is seen."""
-        first = self._insert_once("assumption", assumption_id, at)
+        ident = bounded(assumption_id)
+        first = self._insert_once("assumption", ident, at)
         if first:
-            self._claim("assumption", assumption_id, at)
+            self._claim("assumption", ident, at)
         return first
 
     def mark_delivered(self, finding_id: str, at: datetime) -> bool:
         """Record a finding as delivered; False when it already was (a restart's repeat)."""
-        return self._insert_once("delivered", finding_id, at)
+        return self._insert_once("delivered", bounded(finding_id), at)
 
     def unmark_delivered(self, finding_id: str) -> None:
-        self._put("delivered", (finding_id,), None)
+        self._put("delivered", (bounded(finding_id),), None)
 
     def _insert_once(self, table: str, ident: str, at: datetime) -> bool:
         key = (ident,)
@@ -501,12 +527,12 @@ class StateStore:
 
     def merge_repeat(self, dedup_key: str, at: datetime, window: timedelta) -> int:
         """0 when a finding with ``dedup_key`` opens a new window, else the repeat count so far."""
-        key = (dedup_key,)
+        key = bounded_key(dedup_key)
         row = self._get("merged", key)
         moment = at.timestamp()
         if row is None or not (0 <= moment - row[0] < window.total_seconds()):
             self._put("merged", key, (moment, moment, 0))
-            self._claim("merged", dedup_key, at, window.total_seconds())
+            self._claim("merged", key[0], at, window.total_seconds())
             return 0
         start, last, repeats = row
         self._put("merged", key, (start, max(last, moment), repeats + 1))

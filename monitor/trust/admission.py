@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from monitor.aws.principals import IdentityType
 from monitor.intake.events import RoleEvent
 from monitor.trust.match import CallerFacts, GrantMatch, best_match
 from monitor.trust.policy import TrustCondition, TrustGrant, TrustPolicy
@@ -39,7 +40,7 @@ def caller_facts(event: RoleEvent) -> list[CallerFacts]:
         action=action,
         principal_arn=caller.arn,
         principal_account=event.principal_account,
-        service=caller.invoked_by if caller.identity_type == "AWSService" else None,
+        service=caller.invoked_by if caller.identity_type == IdentityType.AWS_SERVICE else None,
         federated_provider=federation.provider if federation else None,
         web_identity_subject=federation.subject if federation else None,
         audience=federation.audience if federation else None,
@@ -115,6 +116,6 @@ def _mfa(event: RoleEvent) -> bool | None:
     caller = event.caller
     if caller.mfa_authenticated is not None:
         return caller.mfa_authenticated
-    if caller.identity_type == "IAMUser" and event.succeeded:
+    if caller.identity_type == IdentityType.IAM_USER and event.succeeded:
         return False  # long-term access keys, no MFA code in the request
     return None

@@ -12,16 +12,18 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
 
-from monitor.config.settings import BreakGlassConfig, Settings
+from monitor.aws.accounts import rung
+from monitor.aws.principals import IdentityType
+from monitor.config.settings import Settings
 from monitor.intake.events import RoleEvent
 from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.organization import OrgDirectory
 from monitor.trust.admission import best_admission, caller_facts, grant_evidence
+from monitor.trust.break_glass import is_break_glass
 from monitor.trust.match import CallerFacts, GrantMatch
 from monitor.trust.policy import GrantScope, TrustPolicy, classify, parse_trust_policy
 from monitor.trust.posture import Weakness, weaknesses
@@ -143,7 +145,7 @@ class Enricher:
             return "root"
         if event.federation is not None:
             return event.federation.kind
-        if event.caller.identity_type == "AWSService":
+        if event.caller.identity_type == IdentityType.AWS_SERVICE:
             return "service"
         return self.account_relation(event.principal_account, event.role_account)
 
@@ -151,13 +153,7 @@ class Enricher:
         """same_account, organization, vendor, external or unknown for a pair of accounts."""
         if not source or not target:
             return "unknown"
-        if source == target:
-            return "same_account"
-        if source in self.org:
-            return "organization"
-        if source in self._trusted:
-            return "vendor"
-        return "external"
+        return rung(source, target, self.org, self._trusted).value
 
     def replace_org(self, org: OrgDirectory) -> None:
         """The organization changed on the stream: classify against ``org`` from now on."""
@@ -178,18 +174,3 @@ def policy_hash(document: Mapping[str, Any]) -> str:
     except TypeError:  # a hand-written snapshot may hold non-JSON values
         text = repr(sorted(document.items(), key=str)).encode()
     return hashlib.sha256(text).hexdigest()
-
-
-def is_break_glass(role_arn: str | None, role: RoleInfo | None, config: BreakGlassConfig) -> bool:
-    """By ARN, by role-name pattern (case-insensitive) or by a matching tag on the role."""
-    if not role_arn:
-        return False
-    if role_arn in config.role_arns:
-        return True
-    name = role_arn.rsplit("/", 1)[-1].lower()
-    if any(fnmatchcase(name, pattern.lower()) for pattern in config.role_name_patterns):
-        return True
-    if role is None:
-        return False
-    tags = {key.lower(): value.lower() for key, value in role.tags.items()}
-    return any(tags.get(key.lower()) == value.lower() for key, value in config.role_tags.items())

@@ -13,14 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from monitor.aws.arns import account_id, arn_resource, parse_arn, role_arn, role_key
 from monitor.trust.model import (
     PrincipalKind,
     PrincipalRef,
     TrustCondition,
     TrustGrant,
     TrustPolicy,
-    arn_account,
-    arn_resource,
     iam_glob_match,
     oidc_claim_key,
     provider_name,
@@ -47,7 +46,7 @@ class CallerFacts:
         """The caller's account, from `principal_account` or else its ARN."""
         if self.principal_account:
             return self.principal_account
-        return arn_account(self.principal_arn) if self.principal_arn else None
+        return account_id(self.principal_arn) if self.principal_arn else None
 
     @property
     def is_iam_principal(self) -> bool:
@@ -176,21 +175,8 @@ def arn_principal_matches(granted: str, caller_arn: str) -> bool:
         return True
     if not (arn_resource(granted) or "").startswith("role/"):
         return False  # users and sessions are matched exactly
-    granted_role = _role_key(granted)
-    return granted_role is not None and granted_role == _role_key(caller_arn)
-
-
-def _role_key(arn: str) -> tuple[str, str] | None:
-    """(account, role name) for a role or assumed-role ARN, else None."""
-    account, resource = arn_account(arn), arn_resource(arn)
-    if account is None or resource is None or account == arn:
-        return None
-    kind, _, rest = resource.partition("/")
-    if kind == "role" and rest:
-        return account, rest.rsplit("/", 1)[-1]
-    if kind == "assumed-role" and rest:
-        return account, rest.split("/", 1)[0]
-    return None
+    granted_role = role_key(granted)
+    return granted_role is not None and granted_role == role_key(caller_arn)
 
 
 def provider_matches(granted: str, provider: str) -> bool:
@@ -203,7 +189,7 @@ def provider_matches(granted: str, provider: str) -> bool:
         return False
     if _is_saml(granted) != _is_saml(provider) and arn_resource(provider) is not None:
         return False
-    granted_account, caller_account = arn_account(granted), arn_account(provider)
+    granted_account, caller_account = account_id(granted), account_id(provider)
     return granted_account is None or caller_account is None or granted_account == caller_account
 
 
@@ -267,12 +253,11 @@ def _principal_arn_value(arn: str | None) -> str | None:
     """`aws:PrincipalArn` of a role session is the role's ARN, not the session's."""
     if arn is None or not (arn_resource(arn) or "").startswith("assumed-role/"):
         return arn
-    role = _role_key(arn)
-    if role is None:
+    role, parsed = role_key(arn), parse_arn(arn)
+    if role is None or parsed is None:
         return arn
-    partition = arn.split(":", 2)[1]
     # The session ARN lost the role's path; a path-less role ARN is the best reconstruction.
-    return f"arn:{partition}:iam::{role[0]}:role/{role[1]}"
+    return role_arn(role[0], role[1], partition=parsed.partition)
 
 
 def _source_account(caller: CallerFacts) -> tuple[_State, ...] | None:

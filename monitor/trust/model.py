@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+from monitor.aws.accounts import Rung, rung
+from monitor.aws.arns import arn_resource
+from monitor.aws.principals import PrincipalKind
+
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
 """The actions that actually hand out a session; `sts:TagSession` and friends only ride along."""
 
-# All three are used with fullmatch: `$` would accept a trailing newline, `\d` non-ASCII digits.
-_ACCOUNT_RE = re.compile(r"[0-9]{12}")
-_ARN_RE = re.compile(
-    r"arn:[^:]*:(?P<service>[^:]*):[^:]*:(?P<account>[^:]*):(?P<resource>.*)", re.S
-)
-_UNIQUE_ID_RE = re.compile(r"A(ROA|IDA|GPA|NPA)[A-Z0-9]{8,}")
 _POSITIVE_OPERATORS = frozenset(
     {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"}
 )
@@ -50,26 +48,12 @@ class Effect(StrEnum):
     DENY = "Deny"
 
 
-class PrincipalKind(StrEnum):
-    """What kind of identity a grant names; decides how a caller is matched against it."""
-
-    ACCOUNT_ROOT = "account_root"
-    ARN = "arn"
-    SERVICE = "service"
-    SAML_PROVIDER = "saml_provider"
-    OIDC_PROVIDER = "oidc_provider"
-    PUBLIC = "public"
-    CANONICAL_USER = "canonical_user"
-    UNIQUE_ID = "unique_id"
-    """IAM swaps a deleted user's or role's ARN for its unique id (AROA…/AIDA…): matches no one."""
-
-
 class GrantScope(StrEnum):
     """How far from the role's own account a grant reaches, the axis posture is judged on."""
 
     SAME_ACCOUNT = "same_account"
     ORGANIZATION = "organization"
-    TRUSTED_VENDOR = "trusted_vendor"
+    VENDOR = "trusted_vendor"  # the vendor rung; the posture report's spelling
     EXTERNAL = "external"
     PUBLIC = "public"
     SERVICE = "service"
@@ -96,27 +80,6 @@ def _action_covered(actions: tuple[str, ...], not_actions: tuple[str, ...], acti
     if actions:
         return any(iam_glob_match(a.lower(), wanted) for a in actions)
     return not any(iam_glob_match(a.lower(), wanted) for a in not_actions)
-
-
-def arn_account(value: str) -> str | None:
-    """The 12-digit account of an ARN or bare account id, None when there is none to read."""
-    if _ACCOUNT_RE.fullmatch(value):
-        return value
-    found = _ARN_RE.fullmatch(value)
-    if found and _ACCOUNT_RE.fullmatch(found["account"]):
-        return found["account"]
-    return None
-
-
-def arn_resource(value: str) -> str | None:
-    """The resource part of an ARN (`role/path/Name`), None when `value` is no ARN."""
-    found = _ARN_RE.fullmatch(value)
-    return found["resource"] if found else None
-
-
-def is_unique_id(value: str) -> bool:
-    """True for a user/role/group unique id, which IAM shows in place of a deleted principal."""
-    return _UNIQUE_ID_RE.fullmatch(value) is not None
 
 
 def provider_name(value: str) -> str:
@@ -342,6 +305,14 @@ _SCOPE_BY_KIND = {
 }
 
 
+_SCOPE_BY_RUNG = {
+    Rung.SAME_ACCOUNT: GrantScope.SAME_ACCOUNT,
+    Rung.ORGANIZATION: GrantScope.ORGANIZATION,
+    Rung.VENDOR: GrantScope.VENDOR,
+    Rung.EXTERNAL: GrantScope.EXTERNAL,
+}
+
+
 def classify(
     grant: TrustGrant,
     role_account: str | None,
@@ -359,10 +330,4 @@ def classify(
     account = grant.principal_account
     if account is None:
         return GrantScope.UNRESOLVED
-    if account == role_account:
-        return GrantScope.SAME_ACCOUNT
-    if account in org_accounts:
-        return GrantScope.ORGANIZATION
-    if account in trusted_accounts:
-        return GrantScope.TRUSTED_VENDOR
-    return GrantScope.EXTERNAL
+    return _SCOPE_BY_RUNG[rung(account, role_account, org_accounts, trusted_accounts)]

@@ -12,12 +12,12 @@ the author never wrote (an Allow with its conditions gone, a NotPrincipal that e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import unquote
 
+from monitor.aws.arns import account_id, arn_resource, is_unique_id
+from monitor.aws.policy import UNREADABLE, load_policy_text
 from monitor.trust.model import (
     Effect,
     PrincipalKind,
@@ -25,16 +25,11 @@ from monitor.trust.model import (
     TrustCondition,
     TrustGrant,
     TrustPolicy,
-    arn_account,
-    arn_resource,
-    is_unique_id,
 )
 
 _MAX_TEXT_LAYERS = 3
 """JSON text inside JSON text happens (double-encoded exports); deeper nesting is junk."""
 
-_UNREADABLE = object()
-"""What `_load_text` returns for text that is not JSON, told apart from a JSON `null`."""
 _PUBLIC = PrincipalRef(PrincipalKind.PUBLIC, "*")
 _SIMPLE_KINDS = {"Service": PrincipalKind.SERVICE, "CanonicalUser": PrincipalKind.CANONICAL_USER}
 _BOOLEAN_OPERATORS = frozenset({"bool", "null"})
@@ -61,24 +56,14 @@ def _decode(doc: object, problems: list[str]) -> Mapping[Any, Any] | None:
     for _ in range(_MAX_TEXT_LAYERS):
         if not isinstance(doc, str):
             break
-        doc = _load_text(doc)
+        doc = load_policy_text(doc)
     if isinstance(doc, Mapping):
         return doc
-    if isinstance(doc, str) or doc is _UNREADABLE:
+    if isinstance(doc, str) or doc is UNREADABLE:
         problems.append("policy document is not JSON (nor URL-encoded JSON)")
     else:
         problems.append(f"policy document is {_type_name(doc)}, not a JSON object")
     return None
-
-
-def _load_text(text: str) -> object:
-    """JSON text as is, or after URL-decoding (what IAM's get-role returns)."""
-    for candidate in (text, unquote(text)):
-        try:
-            return json.loads(candidate)
-        except (ValueError, RecursionError):
-            continue
-    return _UNREADABLE
 
 
 def _type_name(value: object) -> str:
@@ -203,7 +188,7 @@ def _principal_ref(field: str, value: str, where: str, problems: list[str]) -> P
 
 
 def _aws_principal(value: str, where: str, problems: list[str]) -> PrincipalRef:
-    account = arn_account(value)
+    account = account_id(value)
     if account == value:
         return PrincipalRef(PrincipalKind.ACCOUNT_ROOT, value, account)
     if is_unique_id(value):
@@ -225,7 +210,7 @@ def _federated_principal(value: str) -> PrincipalRef:
     kind = PrincipalKind.SAML_PROVIDER
     if not resource.startswith("saml-provider/"):
         kind = PrincipalKind.OIDC_PROVIDER
-    return PrincipalRef(kind, value, arn_account(value) if resource else None)
+    return PrincipalRef(kind, value, account_id(value) if resource else None)
 
 
 def _conditions(

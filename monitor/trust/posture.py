@@ -128,7 +128,7 @@ def _external(grant: TrustGrant, context: _Context) -> Iterator[Weakness]:
             grant,
             "high",
         )
-    if scope in (GrantScope.EXTERNAL, GrantScope.TRUSTED_VENDOR) and not grant.requires_external_id:
+    if scope in (GrantScope.EXTERNAL, GrantScope.VENDOR) and not grant.requires_external_id:
         yield Weakness(
             WeaknessCode.EXTERNAL_WITHOUT_EXTERNAL_ID,
             f"{scope.value} account {account} may assume the role without sts:ExternalId "

@@ -20,12 +20,12 @@ from monitor.inventory.organization import OrgDirectory
 from monitor.inventory.usage import ROLE_ASSUMED, grant_last_used, last_assumed
 from monitor.state.store import StateStore
 from monitor.trust.admission import describe_condition
-from monitor.trust.enrich import is_break_glass
+from monitor.trust.break_glass import is_break_glass
 from monitor.trust.policy import GrantScope, TrustGrant, classify, parse_trust_policy
 from monitor.trust.posture import weaknesses
 
 #: Grants from another account: dormant ones are doors left open for nobody.
-CROSS_ACCOUNT = frozenset({GrantScope.ORGANIZATION, GrantScope.TRUSTED_VENDOR, GrantScope.EXTERNAL})
+CROSS_ACCOUNT = frozenset({GrantScope.ORGANIZATION, GrantScope.VENDOR, GrantScope.EXTERNAL})
 BREAK_GLASS = "break_glass"
 DORMANT = "dormant_cross_account_trust"
 

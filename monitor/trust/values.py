@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.trust.model import TrustCondition, arn_account
+from monitor.aws.arns import account_field, account_id
+from monitor.trust.model import TrustCondition
 
 #: What `values_outside` returns for a value that admits any account at all.
 ANY = "*"
@@ -84,13 +85,12 @@ def _account_value(value: str, wildcards: bool, inside: Inside) -> str | None:
 
 
 def _arn_value(value: str, wildcards: bool, inside: Inside) -> str | None:
-    parts = value.split(":")
-    account_part = parts[4] if len(parts) > 5 else None
+    account_part = account_field(value)
     if account_part is None:
         return ANY if wildcards and _has_wildcard(value) else None  # `*`, or no ARN: nobody
     if wildcards and _has_wildcard(account_part):
         return ANY
-    account = arn_account(value)
+    account = account_id(value)
     if account is None:
         return None  # names no readable account: admits no one
     return None if inside.account(account) else value

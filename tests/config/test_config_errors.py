@@ -60,6 +60,39 @@ BAD_CONFIGS: list[tuple[str, str, dict[str, str], list[str]]] = [
         ["c.yaml:1:", "detectors", "brak_glass"],
     ),
     (
+        "maintenance window ending before it starts",
+        "maintenance_windows:\n  - {start: 2026-06-24T18:00:00Z, end: 2026-06-24T08:00:00Z,"
+        " reason: DR}\n",
+        {},
+        ["c.yaml:2:", "maintenance_windows.0", "end 2026-06-24T08:00:00Z is not after start"],
+    ),
+    (
+        "maintenance window with a bad account id",
+        "maintenance_windows:\n  - start: 2026-06-24T08:00:00Z\n    end: 2026-06-24T18:00:00Z\n"
+        "    accounts: ['2222']\n    reason: DR\n",
+        {},
+        ["c.yaml:4:", "maintenance_windows.0.accounts.0", "12 digits"],
+    ),
+    (
+        "maintenance window left open for a year",
+        "maintenance_windows:\n  - {start: 2026-06-24, end: 2027-06-24, reason: DR}\n",
+        {},
+        ["c.yaml:2:", "maintenance_windows.0", "at most 7 days"],
+    ),
+    (
+        "maintenance window without a reason",
+        "maintenance_windows:\n  - {start: 2026-06-24T08:00:00Z, end: 2026-06-24T18:00:00Z}\n",
+        {},
+        ["c.yaml:2:", "maintenance_windows.0.reason"],
+    ),
+    (
+        "maintenance window naming no detector",
+        "maintenance_windows:\n  - start: 2026-06-24T08:00:00Z\n    end: 2026-06-24T18:00:00Z\n"
+        "    detectors: [role_rate_anomoly]\n    reason: DR\n",
+        {},
+        ["c.yaml:4:", "maintenance_windows.0.detectors", "role_rate_anomoly"],
+    ),
+    (
         "env: bad port",
         "",
         {"ROLE_MONITOR_METRICS__PORT": "http"},

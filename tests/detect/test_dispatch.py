@@ -1,12 +1,12 @@
-"""The detectors' dispatch declarations are honest: skipping hooks changes nothing.
+"""The dispatch table runs exactly the hooks the declarations admit.
 
-Each detector declares which assumptions its hooks can act on (``Detector.applies``), and the
-pipeline runs only the hooks whose declaration admits an assumption. A declaration that left
-out an assumption on which the hook fires, or on which it writes state (a baseline touched, a
-session chain recorded, a window filled), would lose a finding now or later. So every golden
-case, the example stream and both bench streams are replayed twice, with the dispatched hooks
-and with every hook on every assumption, and the findings, the counts and the whole state
-(every table of the SQLite state file after the last commit) must be equal.
+Each detector declares once which assumptions its hooks run on (``Detector.applies``); the hook
+takes it as given. The pipeline looks the hooks up in a table keyed by an assumption's traits,
+filled on first sight; a table gone stale (the detector list changed under it) or a trait the
+key lost would run a hook where it does not belong, or skip one where it does. So every golden
+case, the example stream and both bench streams are replayed twice, with the table and with
+every declaration checked afresh on every assumption, and the findings, the counts and the
+whole state (every table of the SQLite state file after the last commit) must be equal.
 """
 
 from __future__ import annotations

@@ -132,6 +132,9 @@ def test_state_older_than_retention_is_expired_at_checkpoints() -> None:
     monitor, _ = run_records([old], config)
     assert monitor.pipeline.maybe_prune() == 0  # nothing old enough yet
     monitor.pipeline.process(json.dumps(new).encode())  # three days later (event time)
+    assert monitor.pipeline.maybe_prune() == 0, "one record so far ahead moves no clock alone"
+    newer = dict(new, eventID="latest", sharedEventID="latest-shared")
+    monitor.pipeline.process(json.dumps(newer).encode())  # a second one: the stream moved
     assert monitor.pipeline.maybe_prune() > 0
-    assert dict(monitor.state.sizes())["assumption"] == 1
+    assert dict(monitor.state.sizes())["assumption"] == 2  # the old one went
     assert monitor.pipeline.maybe_prune() == 0  # at most once per hour of event time

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,15 @@ def alertmanager(workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def prometheus(workdir: Path, target: str, interval: str = "1s") -> Iterator[str]:
-    """A fresh Prometheus scraping ``target`` (host:port) as job ``role-monitor``."""
+def prometheus(
+    workdir: Path,
+    target: str,
+    interval: str = "1s",
+    scrape: dict[str, Any] | None = None,
+    extra_jobs: Sequence[dict[str, Any]] = (),
+) -> Iterator[str]:
+    """A fresh Prometheus scraping ``target`` (host:port) as job ``role-monitor``; ``scrape``
+    adds settings to that job (scheme, tls_config, basic_auth), ``extra_jobs`` more jobs."""
     binary = require_binary("prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
@@ -103,7 +110,12 @@ def prometheus(workdir: Path, target: str, interval: str = "1s") -> Iterator[str
             {
                 "global": {"scrape_interval": interval, "evaluation_interval": interval},
                 "scrape_configs": [
-                    {"job_name": "role-monitor", "static_configs": [{"targets": [target]}]}
+                    {
+                        "job_name": "role-monitor",
+                        "static_configs": [{"targets": [target]}],
+                        **(scrape or {}),
+                    },
+                    *extra_jobs,
                 ],
             }
         ),

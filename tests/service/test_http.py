@@ -141,7 +141,8 @@ def test_idle_connections_cost_no_threads_and_scrapes_still_answer(metrics: Metr
             conn.connect_ex(("127.0.0.1", running.port))
             idle.append(conn)
         assert get(running, "/metrics")[0] == 200
-        assert threading.active_count() - before <= 4 + 2  # workers, accept loop, idle watcher
+        # workers, accept loop, head watcher, probe thread
+        assert threading.active_count() - before <= 4 + 3
     finally:
         for conn in idle:
             conn.close()

@@ -172,9 +172,13 @@ def test_reread_of_delivered_records_pages_nobody_twice(
     committed, _ = offsets(kafka_broker.bootstrap, kafka_topic, group)
     assert set(committed.values()) == {0}, "the first run must not have committed offsets"
     second = SwitchSink()
-    with running(settings, second, state):
+    with running(settings, second, state) as service:
         wait_until(lambda: _all_committed(kafka_broker, kafka_topic, group), 30, "re-read")
+        skipped = service.metrics.registry.get_sample_value(
+            "role_monitor_messages_already_applied_total"
+        )
     assert second.findings == []
+    assert skipped == len(messages), "every message re-read is skipped whole, state untouched"
 
 
 def _lag(service: KafkaService) -> float:

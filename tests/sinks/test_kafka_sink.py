@@ -134,3 +134,23 @@ def _flushed(sink: KafkaSink, batch: list[Finding]) -> bool:
     except SinkError:
         return False
     return True
+
+
+def test_kafka_findings_link_their_runbook_when_a_base_is_set(
+    kafka_broker: KafkaBroker, kafka_topic: str
+) -> None:
+    finding = make_finding()
+    settings = Settings(
+        kafka={"bootstrap_servers": kafka_broker.bootstrap},
+        alerts={"kafka": {"topic": kafka_topic}, "runbook_base_url": "https://wiki/rb"},
+    )
+    (sink,) = build_sinks(settings)
+    sink.send([finding])
+    sink.flush()
+    sink.close()
+
+    (record,) = consume(kafka_broker.bootstrap, kafka_topic, 1)
+    document = json.loads(record.value)
+    assert document.pop("runbook_url") == "https://wiki/rb#break_glass_assumed"
+    assert document == json.loads(finding.to_json())
+    assert Finding.model_validate_json(record.value) == finding  # still reads as the finding

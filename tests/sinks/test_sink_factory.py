@@ -160,3 +160,32 @@ def test_permanent_errors_are_not_retried() -> None:
     with pytest.raises(SinkError):
         with_retries(refused, sleep=lambda _s: None)
     assert calls == [1]
+
+
+def test_json_lines_link_the_runbook_of_each_detector(tmp_path: Path) -> None:
+    settings = Settings(
+        base_dir=tmp_path,
+        alerts={"jsonl": {"path": "findings.jsonl"}, "runbook_base_url": "https://wiki/rb"},
+    )
+    (sink,) = build_sinks(settings)
+    first = make_finding()
+    second = make_finding(dedup_key="external_account:abc", detector="external_account")
+    sink.send([first, second])
+    sink.flush()
+    sink.close()
+    lines = [json.loads(line) for line in (tmp_path / "findings.jsonl").read_bytes().splitlines()]
+    assert [line.pop("runbook_url") for line in lines] == [
+        "https://wiki/rb#break_glass_assumed",
+        "https://wiki/rb#external_account",
+    ]
+    assert lines == [json.loads(first.to_json()), json.loads(second.to_json())]
+
+
+def test_json_lines_carry_no_runbook_field_without_a_base(tmp_path: Path) -> None:
+    settings = Settings(base_dir=tmp_path, alerts={"jsonl": {"path": "findings.jsonl"}})
+    (sink,) = build_sinks(settings)
+    finding = make_finding()
+    sink.send([finding])
+    sink.flush()
+    sink.close()
+    assert (tmp_path / "findings.jsonl").read_bytes() == finding.to_json() + b"\n"

@@ -333,7 +333,7 @@ def test_condition_value_properties(
         ({"AWS": f"arn:aws:iam::{ROLE_ACCOUNT}:root"}, GrantScope.SAME_ACCOUNT),
         ({"AWS": f"arn:aws:iam::{ROLE_ACCOUNT}:role/Admin"}, GrantScope.SAME_ACCOUNT),
         ({"AWS": "222222222222"}, GrantScope.ORGANIZATION),
-        ({"AWS": f"arn:aws:iam::{VENDOR}:role/Vendor"}, GrantScope.TRUSTED_VENDOR),
+        ({"AWS": f"arn:aws:iam::{VENDOR}:role/Vendor"}, GrantScope.VENDOR),
         ({"AWS": "333333333333"}, GrantScope.EXTERNAL),
         ({"AWS": "*"}, GrantScope.PUBLIC),
         ({"Service": "lambda.amazonaws.com"}, GrantScope.SERVICE),

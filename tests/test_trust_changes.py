@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO
+from helpers import REPO, assume_role, cloudtrail, iam_user
 
 from monitor.config.settings import load_settings
 from monitor.intake.normalize_changes import parse_role_change
@@ -43,28 +43,24 @@ def run(monitor: Monitor, *records: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def iam(name: str, event_id: str, request: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    record = {
+    """An IAM change by PROD's admin; ``time``, ``account`` and top-level fields may be given."""
+    fields = {
         "eventVersion": "1.09",
-        "eventSource": "iam.amazonaws.com",
-        "eventName": name,
-        "eventTime": extra.pop("time", "2026-11-01T09:00:00Z"),
-        "eventID": event_id,
         "awsRegion": "us-east-1",
-        "recipientAccountId": extra.pop("account", PROD),
         "sourceIPAddress": "198.51.100.9",
         "userAgent": "aws-cli/2.15.30",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": f"arn:aws:iam::{PROD}:user/admin",
-            "accountId": PROD,
-            "principalId": "AIDAADMINXXXXXXXXXXX",
-            "userName": "admin",
-        },
-        "requestParameters": request,
-        "responseElements": None,
+        **extra,
     }
-    record.update(extra)
-    return record
+    return cloudtrail(
+        name,
+        source="iam.amazonaws.com",
+        event_id=event_id,
+        time=fields.pop("time", "2026-11-01T09:00:00Z"),
+        account=fields.pop("account", PROD),
+        caller=fields.pop("userIdentity", iam_user(PROD, "admin")),
+        request=request,
+        **fields,
+    )
 
 
 def policy(*statements: dict[str, Any]) -> str:
@@ -88,28 +84,7 @@ def update(role: str, document: str, event_id: str = "u1", **extra: Any) -> dict
 
 
 def assume(event_id: str, when: str, role_arn: str, caller: dict[str, Any]) -> dict[str, Any]:
-    account = role_arn.split(":")[4]
-    return {
-        "eventVersion": "1.08",
-        "eventSource": "sts.amazonaws.com",
-        "eventName": "AssumeRole",
-        "eventTime": when,
-        "eventID": event_id,
-        "recipientAccountId": account,
-        "userIdentity": caller,
-        "requestParameters": {"roleArn": role_arn, "roleSessionName": "s"},
-        "responseElements": {"assumedRoleUser": {"arn": f"arn:aws:sts::{account}:x/s"}},
-    }
-
-
-def user(account: str, name: str) -> dict[str, Any]:
-    return {
-        "type": "IAMUser",
-        "arn": f"arn:aws:iam::{account}:user/{name}",
-        "accountId": account,
-        "principalId": "AIDA" + name.upper().ljust(16, "X"),
-        "userName": name,
-    }
+    return assume_role(role_arn, caller, event_id=event_id, time=when)
 
 
 def case(name: str) -> dict[str, Any]:
@@ -250,7 +225,10 @@ def test_create_role_open_to_the_world_then_used(tmp_path: Path) -> None:
     used = run(
         monitor,
         assume(
-            "a1", "2026-11-01T09:30:00Z", f"arn:aws:iam::{PROD}:role/backdoor", user(STRANGER, "x")
+            "a1",
+            "2026-11-01T09:30:00Z",
+            f"arn:aws:iam::{PROD}:role/backdoor",
+            iam_user(STRANGER, "x"),
         ),
     )
     external = next(f for f in used if f["detector"] == "external_account")
@@ -289,7 +267,7 @@ def test_tag_and_untag_switch_break_glass(tmp_path: Path) -> None:
     untag = iam(
         "UntagRole", "t2", {"roleName": "OrganizationAuditRole", "tagKeys": ["break-glass"]}
     )
-    auditor = user(SECURITY, "auditor")
+    auditor = iam_user(SECURITY, "auditor")
     assert run(monitor, assume("a0", "2026-11-01T08:59:00Z", AUDIT_ARN, auditor)) == []
     tagged = run(monitor, tag, assume("a1", "2026-11-01T09:01:00Z", AUDIT_ARN, auditor))
     assert [f["detector"] for f in tagged] == ["break_glass_assumed"]
@@ -300,9 +278,9 @@ def test_tag_and_untag_switch_break_glass(tmp_path: Path) -> None:
 def test_delete_role_marks_later_events_not_found(tmp_path: Path) -> None:
     monitor = sample_monitor(tmp_path)
     arn = f"arn:aws:iam::{PROD}:role/BreakGlassAdmin"
-    before = run(monitor, assume("a1", "2026-11-01T09:00:00Z", arn, user(MGMT, "bob")))
+    before = run(monitor, assume("a1", "2026-11-01T09:00:00Z", arn, iam_user(MGMT, "bob")))
     delete = iam("DeleteRole", "d1", {"roleName": "BreakGlassAdmin"}, time="2026-11-01T09:01:00Z")
-    after = run(monitor, delete, assume("a2", "2026-11-01T09:02:00Z", arn, user(MGMT, "bob")))
+    after = run(monitor, delete, assume("a2", "2026-11-01T09:02:00Z", arn, iam_user(MGMT, "bob")))
     assert [(f["detector"], f["metadata"]) for f in before] == [("break_glass_assumed", "snapshot")]
     assert [(f["detector"], f["metadata"]) for f in after] == [("break_glass_assumed", "not_found")]
     assert after[0]["evidence"]["trust_grant"]["admitted_by"] is None
