@@ -13,12 +13,14 @@ from datetime import timedelta
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
+from detectors.growth import bootstrap_reason, note_joined, observe_reach
 from detectors.identity import MAX_SESSION, source_role
 from detectors.sessions import ISSUING, Chain, Hop, follow, returns_to_earlier_account
 from detectors.windows import human, learning
 from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.intake.events import MembershipChange, OrganizationChange
 from monitor.trust.enrich import EnrichedEvent
 
 
@@ -27,6 +29,19 @@ class ChainPairOptions(NoOptions):
         default=timedelta(days=7),
         description="Time after the first event the monitor saw during which (source role → "
         "target role) pairs are only learned.",
+    )
+    hub_accounts: int = Field(
+        default=3,
+        ge=1,
+        description="A source role that reached a role name in this many member accounts is a "
+        "hub: its first use of that name in one more member account is routine.",
+    )
+    bootstrap_period: Duration = Field(
+        default=timedelta(days=7),
+        description="How long after a member account joins (in-stream, or by the directory's "
+        "JoinedTimestamp) "
+        "first assumptions into it by hubs, Control Tower and trusted vendors sending their "
+        "ExternalId are expected.",
     )
 
 
@@ -43,6 +58,16 @@ class RoleChainCrossAccount(Detector):
     reported (its risks have their own detectors: ``missing_external_id``,
     ``external_account``). New pairs of one source role are merged within the dedup window, so
     a new job fanning out to every account is one finding.
+
+    **Hubs and bootstrap** (see :mod:`detectors.growth`, shared with
+    ``cross_account_first_seen``): a source role that already reaches a role *name* in
+    ``hub_accounts`` member accounts reaching that name in one more member account is routine,
+    and a member account in its ``bootstrap_period`` (joined in-stream or recently by the
+    directory) expects first assumptions by known hubs, Control Tower and trusted vendors with
+    their ExternalId. What an attacker can hide behind it: a stolen hub session reaching the
+    hub's usual role name in any member account, or anything in a bootstrapping account. What
+    they cannot: a hub session pivoting to a role name it never used, a source outside the
+    organization, or a source that is not yet a hub.
     """
 
     id = "role_chain_cross_account"
@@ -57,6 +82,14 @@ class RoleChainCrossAccount(Detector):
     Options = ChainPairOptions
     options: ChainPairOptions
 
+    def detect_organization_change(
+        self, change: OrganizationChange, was_member: bool, ctx: DetectionContext
+    ) -> Iterable[Finding]:
+        """An account that joins starts its bootstrap period; no finding."""
+        if change.kind is MembershipChange.JOINED:
+            note_joined(ctx, change.account, change.event_time, self.options.bootstrap_period)
+        return ()
+
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         caller = event.caller
@@ -64,10 +97,14 @@ class RoleChainCrossAccount(Detector):
             return
         source = source_role(caller)
         at = event.event_time
+        learned = not learning(ctx, self.options.learning_period, at)
+        hub = observe_reach(ctx, ev, self.options.hub_accounts)
         # Both copies of a call name the same source role: the first one learns the pair.
         if ctx.state.touch(self.id, f"{source}->{event.role_arn}", at) is not None:
             return
-        if learning(ctx, self.options.learning_period, at):
+        if not learned or hub:
+            return
+        if bootstrap_reason(ctx, ev, self.options.bootstrap_period) is not None:
             return
         yield self.finding(
             ev,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.base import DetectionContext, Detector
-from monitor.findings import Finding
+from monitor.findings import Finding, Severity
 from monitor.intake.events import OrganizationChange, ProviderChange
 
 
@@ -22,6 +22,7 @@ def change_finding(
     evidence: dict[str, Any],
     dedup: str,
     account: str | None,
+    severity: Severity | None = None,
 ) -> Finding:
     """A finding on ``change``; ``account`` is the account the change happened to."""
     caller = change.caller
@@ -35,7 +36,7 @@ def change_finding(
     merged = {**basics, **evidence}
     return Finding(
         detector=detector.id,
-        severity=detector.severity,
+        severity=severity or detector.severity,
         title=title,
         event_id=change.event_id,
         event_time=change.event_time,

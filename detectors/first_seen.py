@@ -17,7 +17,6 @@ joiner trying every assignment, is one finding that says what is new and since w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -25,11 +24,14 @@ from typing import ClassVar
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
+from detectors.growth import HUB_ACCOUNTS, bootstrap_reason, note_joined, observe_reach
 from detectors.identity import stable_principal
+from detectors.subjects import subject_template
 from detectors.windows import human, learning
 from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.intake.events import MembershipChange, OrganizationChange
 from monitor.trust.enrich import EnrichedEvent
 from monitor.trust.policy import PrincipalKind
 
@@ -68,6 +70,15 @@ class FirstSeen(Detector):
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return self.severity
 
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        """Called on every in-scope event before its pair is looked up: keep what else the
+        detector learns (hub reach), and say why the event is routine even if its pair is new."""
+        return None
+
+    def expected(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        """Why a new pair is expected after all (a new account's bootstrap), or None."""
+        return None
+
     def title(self, ev: EnrichedEvent) -> str:
         raise NotImplementedError
 
@@ -76,8 +87,12 @@ class FirstSeen(Detector):
         if pair is None:
             return
         at = ev.event.event_time
+        learned = not learning(ctx, self.options.learning_period, at)
+        routine = self.observe(ev, ctx)
         seen_before = ctx.state.touch(self.id, pair, at)
-        if seen_before is not None or learning(ctx, self.options.learning_period, at):
+        if seen_before is not None or not learned or routine is not None:
+            return
+        if self.expected(ev, ctx) is not None:
             return
         severity = self.severity_of(ev)
         source = self.source(ev)
@@ -114,6 +129,22 @@ class FirstSeen(Detector):
         return True
 
 
+class GrowthOptions(LearningOptions):
+    hub_accounts: int = Field(
+        default=3,
+        ge=1,
+        description="A source that reached a role name in this many member accounts is a hub: "
+        "its first use of that name in one more member account is routine.",
+    )
+    bootstrap_period: Duration = Field(
+        default=timedelta(days=7),
+        description="How long after a member account joins (in-stream, or by the directory's "
+        "JoinedTimestamp) "
+        "first assumptions into it by hubs, Control Tower and trusted vendors sending their "
+        "ExternalId are expected.",
+    )
+
+
 class CrossAccountFirstSeen(FirstSeen):
     """An account assumed a role in another account for the first time since the monitor has
     been watching (after ``learning_period``).
@@ -123,8 +154,24 @@ class CrossAccountFirstSeen(FirstSeen):
     of a call name the same source account, so either copy builds the same baseline. New pairs
     of one caller merge within ``merge_period`` (a quarterly job reading every account is one
     finding). Medium, except a path someone designed: a caller in the organization admitted
-    (verified) by a trust grant naming that very user or role is low, because the access was
-    written down by whoever owns the role; its first use informs.
+    (verified) by a trust grant naming that very user or role, or a trusted vendor admitted by
+    a grant requiring an ExternalId it sent one of (a vendor's first fan-out), is low, because the
+    access was written down by whoever owns the role; its first use informs.
+
+    **Baselines at the operator's level** (see :mod:`detectors.growth`). A hub (a source that
+    already reached a role name in ``hub_accounts`` member accounts) reaching that name in one
+    more member account is routine. A member account that joined in-stream
+    (``CreateAccountResult``, ``AcceptHandshake``) or recently by the directory has
+    ``bootstrap_period`` in which first assumptions by already-known hubs, Control Tower
+    (``AWSControlTower*`` → ``AWSControlTowerExecution``) and trusted vendors sending their
+    ExternalId are expected. What an attacker can hide behind it: with a stolen hub session,
+    the hub's role name in any member account, and any role of an account in its bootstrap
+    period; with a vendor's credentials and its ExternalId, any role of a bootstrapping account
+    (``missing_external_id`` and the trust policy still bound what works). What they cannot:
+    a hub reaching a role name it never used outside a bootstrap period, a source from outside
+    the organization (a Control Tower-named role in an outside account, a fake new account's
+    "bootstrap" by anyone not already a hub), a non-hub source, or an account that is not a
+    member: each still fires.
     """
 
     id = "cross_account_first_seen"
@@ -132,7 +179,28 @@ class CrossAccountFirstSeen(FirstSeen):
         succeeded=True, cross_account=True, except_event_names=frozenset({"AssumeRoot"})
     )
     severity = Severity.MEDIUM
-    summary = "A (source account → role) pair is seen for the first time after the learning period."
+    summary = (
+        "A (source account → role) pair is seen for the first time after the learning period; "
+        "a hub's role name in one more member account and a new account's bootstrap are "
+        "expected."
+    )
+    Options = GrowthOptions
+    options: GrowthOptions
+
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        hub = observe_reach(ctx, ev, self.options.hub_accounts)
+        return "hub reaching its role name in one more member account" if hub else None
+
+    def expected(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        return bootstrap_reason(ctx, ev, self.options.bootstrap_period)
+
+    def detect_organization_change(
+        self, change: OrganizationChange, was_member: bool, ctx: DetectionContext
+    ) -> Iterable[Finding]:
+        """An account that joins starts its bootstrap period; no finding."""
+        if change.kind is MembershipChange.JOINED:
+            note_joined(ctx, change.account, change.event_time, self.options.bootstrap_period)
+        return ()
 
     def pair(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
         event = ev.event
@@ -151,37 +219,46 @@ class CrossAccountFirstSeen(FirstSeen):
 
 
 def designed_path(ev: EnrichedEvent) -> bool:
-    """An organization caller let in by a verified grant that names the caller's user or role."""
+    """An organization caller let in by a verified grant that names the caller's user or role,
+    or a trusted vendor let in by a grant requiring an ExternalId it sent one of."""
     match = ev.grant
+    if match is None:
+        return False
+    if ev.category == Rung.VENDOR:  # the ExternalId's value is not in the record: its presence is
+        return ev.event.external_id_present and match.grant.requires_external_id
     return (
         ev.category == Rung.ORGANIZATION
-        and match is not None
         and match.verified
         and match.grant.principal_kind is PrincipalKind.ARN
     )
 
 
-#: GitHub Actions subjects name the branch or tag: ``repo:o/r:ref:refs/heads/feature-x``.
-_GITHUB_REF = re.compile(r"(:ref:refs/(?:heads|tags|pull)/).+$")
-
-
-def subject_family(subject: str) -> str:
-    """A web-identity subject without its branch or tag, so each new feature branch of a known
-    repository is not a new subject (``repo:o/r:ref:refs/heads/*``)."""
-    return _GITHUB_REF.sub(r"\g<1>*", subject)
-
-
 class FederatedSubjectFirstSeen(FirstSeen):
-    """A federated subject (a SAML user, a GitHub repository, a Kubernetes service account)
-    assumed a role for the first time, after ``learning_period``.
+    """A federated subject *template* (a GitHub repository's tags, a service account of
+    namespaces that come and go, the people of a SAML provider) assumed a role for the first
+    time, after ``learning_period``.
 
-    GitHub ref subjects are compared without the branch or tag name. SAML subjects are people
-    signing in through an identity provider the organization trusts, to a role their
-    administrators assigned: a joiner's first day, or a person's first use of a permission set,
-    is that assignment working. Those are info; a new web-identity subject (a repository, a
-    service account) is low. Both are meant for review rather than paging: an untrusted
-    provider or subject pages through its own detectors. New pairs of one subject merge within
-    ``merge_period``.
+    **Subject templates** (see :mod:`detectors.subjects`): subjects generalise the way people
+    read them, per provider: ``repo:acme/*:ref:refs/tags/*``, ``repo:acme/*:environment:*``,
+    ``system:serviceaccount:pr-*:web``, and every person of a SAML provider (IAM Identity
+    Center included) is one template. A new instance of a known template (the next release
+    tag, a new repository of the organization, a preview namespace, a joiner signing in to a
+    permission set others use) is not news, nor is a template that already reaches a role
+    name in several member accounts reaching it in one more (each team's ``gha-deploy``, a
+    permission set's role in every account; see :mod:`detectors.growth`); a template new for
+    the role is: a SAML one (a permission set nobody signed in to through
+    that provider before) is info, a web-identity one (a repository, a service account) low.
+    Both are meant for review rather than paging; an untrusted provider or subject pages
+    through its own detectors. New pairs of one template merge within ``merge_period``.
+
+    What an attacker can hide behind it: a subject that is an instance of a known template for
+    that role or role name (a new tag, pull request or repository of the same organization, a
+    new namespace matching the preview pattern, another person signing in to a role people
+    already use): the trust
+    policy, ``federation_subject_not_allowed`` and Identity Center's own assignments are the
+    control there. What they cannot: a repository of another owner, even shaped like a
+    known template (``repo:other/app:ref:refs/tags/v1``), is its own template (and pages as
+    not allowed), and so is a service account name or a role never used by the template.
     """
 
     id = "federated_subject_first_seen"
@@ -194,17 +271,23 @@ class FederatedSubjectFirstSeen(FirstSeen):
         federation = ev.event.federation
         if federation is None or not federation.subject:
             return None
-        provider = federation.provider_name or "unknown"
-        return f"{provider}|{subject_family(federation.subject)}->{ev.event.role_arn}"
+        return f"{self.source(ev)}->{ev.event.role_arn}"
 
     def source(self, ev: EnrichedEvent) -> str | None:
         federation = ev.event.federation
         if federation is None or not federation.subject:
             return None
-        return f"{federation.provider_name or 'unknown'}|{subject_family(federation.subject)}"
+        saml = ev.event.event_name == "AssumeRoleWithSAML"
+        template = subject_template(federation.subject, saml)
+        return f"{federation.provider_name or 'unknown'}|{template}"
 
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
+
+    def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
+        source = self.source(ev)
+        hub = source is not None and observe_reach(ctx, ev, HUB_ACCOUNTS, source=source)
+        return "template reaching its role name in one more member account" if hub else None
 
     def title(self, ev: EnrichedEvent) -> str:
         federation = ev.event.federation

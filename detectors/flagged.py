@@ -63,10 +63,11 @@ class FlaggedSessionUsed(Detector):
     Flagging: a finding of ``min_severity`` or worse on an event taints the session that event
     issued, and for ``principal_ttl`` every session its caller obtains afterwards. Taint
     follows the chain: a finding of this detector taints the next session too. The evidence
-    names the flagging finding. Findings of the ``failure_detectors`` (a burst of AccessDenied)
-    flag only provisionally, because a misconfigured job fails exactly like an attacker
-    guessing: its sessions are reported only when they reach a role the identity was denied,
-    unless the failures spanned ``enumeration_roles`` roles or more. So a pod that failed on a
+    names the flagging finding. Findings of the ``failure_detectors`` (a burst of AccessDenied,
+    at any severity: a low retry burst too) flag only provisionally, because a misconfigured
+    job fails exactly like an attacker guessing: its sessions are reported only when they
+    reach a role the identity was denied, unless the failures spanned ``enumeration_roles``
+    roles or more. So a pod that failed on a
     mistyped role all morning and then worked normally raises the burst finding only. Merged
     per flagged identity (the flagging event): one story, not one finding per session.
     """
@@ -111,7 +112,7 @@ class FlaggedSessionUsed(Detector):
         """Taint what this event issued, if it was flagged or its caller recently was."""
         event = ev.event
         who = principal_key(event.caller)
-        serious = [f for f in findings if f.severity.rank <= self.options.min_severity.rank]
+        serious = [f for f in findings if self._flags(f)]
         if serious:
             flagged: dict[str, object] = {
                 "detectors": sorted({f.detector for f in serious}),
@@ -134,6 +135,12 @@ class FlaggedSessionUsed(Detector):
         expires = session_expiry(event)
         for key in keys:
             ctx.state.remember(SESSIONS, key, taint, expires)
+
+    def _flags(self, finding: Finding) -> bool:
+        """Serious enough, or about failures at any severity (a retry burst is low, yet getting
+        the refused role by another path afterwards is still the story this detector tells)."""
+        serious = finding.severity.rank <= self.options.min_severity.rank
+        return serious or finding.detector in self.options.failure_detectors
 
     def _failures_only(self, serious: Sequence[Finding]) -> list[str] | None:
         """The roles refused, when every flagging finding is about failures on a few roles;

@@ -9,6 +9,14 @@ EWMA), or with the EWMA while its slot has no history yet. A bucket fires once, 
 crosses ``max(min_count, factor x expected, expected + min_excess)``: the absolute excess keeps
 a busy-but-ordinary hour of a large key from firing on ratios alone. Only successful calls
 count: failures can name any role or provider the caller likes.
+
+**Episodes, not hours.** A spike that lasts (a DR game day, a replayed token farming sessions
+all afternoon) crosses the threshold in every bucket. It is one finding per episode: an episode
+opens with the first crossing and stays open while crossings follow each other less than two
+buckets apart. Role and provider anomalies of one cause share the episode: the causes of an
+assumption are its role's account and, when federated, its identity provider, so a provider
+spiking and the roles it spikes into, or a failover lighting up an account's roles, are one
+finding, whichever crossed first.
 """
 
 from __future__ import annotations
@@ -22,10 +30,13 @@ from pydantic import Field
 
 from detectors import jsontext
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
-from detectors.windows import human, learning
+from detectors.windows import BurstGate, human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
 from monitor.trust.enrich import EnrichedEvent
+
+#: The state namespace both rate detectors keep their open episodes in, by cause.
+EPISODES = "rate_episode"
 
 #: Empty buckets folded into the slot averages after a gap, at most (two weeks of hours): past
 #: that every slot has seen its zeros and the rest would only be work.
@@ -130,9 +141,9 @@ class RateAnomaly(Detector):
     """Base of the rate detectors: subclasses say which key an event counts for."""
 
     severity = Severity.MEDIUM
-    needs = ("state (EWMA per key)",)
+    needs = ("state (EWMA per key, open episodes)",)
     Options = RateOptions
-    dedup_by = "key and bucket start"
+    dedup_by = "cause (provider, else role) and episode start"
     options: RateOptions
 
     def key(self, ev: EnrichedEvent) -> str | None:
@@ -159,7 +170,15 @@ class RateAnomaly(Detector):
         crossed = baseline.count > threshold >= baseline.count - 1
         if not crossed or self._learning(ctx, baseline, at):
             return
-        yield self._finding(ev, key, baseline, threshold)
+        episode = BurstGate(EPISODES, 2 * self.options.bucket)
+        causes = episode_causes(ev)
+        # Every cause is looked at (and an open one kept open), not only up to the first.
+        if [cause for cause in causes if episode.holding(ctx.state, cause, at)]:
+            return  # this episode was reported when it opened
+        start = datetime.fromtimestamp(bucket, tz=UTC)
+        for cause in causes:
+            episode.open(ctx.state, cause, start, at)
+        yield self._finding(ev, key, baseline, threshold, causes[0], start)
 
     def _learning(self, ctx: DetectionContext, baseline: Baseline, at: datetime) -> bool:
         period = self.options.learning_period
@@ -167,7 +186,13 @@ class RateAnomaly(Detector):
         return own or learning(ctx, period, at)
 
     def _finding(
-        self, ev: EnrichedEvent, key: str, baseline: Baseline, threshold: float
+        self,
+        ev: EnrichedEvent,
+        key: str,
+        baseline: Baseline,
+        threshold: float,
+        cause: str,
+        episode: datetime,
     ) -> Finding:
         start = datetime.fromtimestamp(baseline.bucket, tz=UTC)
         expected, slot, samples = baseline.expected(self.options)
@@ -185,8 +210,10 @@ class RateAnomaly(Detector):
                 "bucket_start": start.isoformat(),
                 "bucket": human(self.options.bucket),
                 "history_since": datetime.fromtimestamp(baseline.since, tz=UTC).isoformat(),
+                "episode_cause": cause,
+                "episode_start": episode.isoformat(),
             },
-            dedup=f"{key}@{start.isoformat()}",
+            dedup=f"{cause}@{episode.isoformat()}",
         )
 
     def _load(self, ctx: DetectionContext, key: str, bucket: float) -> Baseline:
@@ -201,6 +228,18 @@ class RateAnomaly(Detector):
         ctx.state.remember(self.id, key, baseline.to_json(), expires)
 
 
+def episode_causes(ev: EnrichedEvent) -> list[str]:
+    """What a spike is counted against: the identity provider of a federated assumption (one
+    provider's spike reaches many roles), and the role's account (a game day or a failover
+    lights up many roles of one account at once, federated or not)."""
+    causes = []
+    federation = ev.event.federation
+    if federation is not None and federation.provider_name:
+        causes.append(f"provider:{federation.provider_name}")
+    causes.append(f"account:{ev.event.role_account or ev.event.role_arn}")
+    return causes
+
+
 def usual(expected: float, slot: str | None) -> str:
     """``12.5 at weekday 09h`` or ``0.4 on average``: the baseline a finding was measured on."""
     return f"{expected:.1f} at {slot}" if slot else f"{expected:.1f} on average"
@@ -212,6 +251,16 @@ class RoleRateAnomaly(RateAnomaly):
     A spike in one role's sessions means a runaway job, credential stuffing of a web-identity
     role, or someone farming sessions. Keys need ``learning_period`` of history first, so a new
     role's first busy hour is not reported.
+
+    **Episodes, not hours.** One finding per episode: it opens with the first bucket over the
+    threshold and stays open while further buckets cross less than two buckets apart; role and
+    provider anomalies of one cause (the role's account, and the provider of a federated
+    assumption) share it, so ``provider_rate_anomaly`` does not fire again for the same spike.
+    What an attacker can hide behind it: sessions farmed *during* an open episode of the same
+    cause (a game day in that account, or their own earlier spike kept alive), and a second
+    role of that account or provider spiking meanwhile. What they cannot: a spike in another
+    account through another provider is its own episode, and two ordinary buckets in a row
+    close the episode, so the next spike fires again.
     """
 
     id = "role_rate_anomaly"
@@ -235,7 +284,9 @@ class ProviderRateAnomaly(RateAnomaly):
     """An identity provider issued far more sessions in one bucket than its own baseline.
 
     A spike of federated sessions (a leaked CI token replayed, a compromised IdP minting
-    assertions, Cognito guests being farmed) shows per provider before it shows per role.
+    assertions, Cognito guests being farmed) shows per provider before it shows per role. One
+    finding per episode, shared with ``role_rate_anomaly`` (see there): the provider is the
+    cause of every federated spike, so its roles' anomalies merge into it.
     """
 
     id = "provider_rate_anomaly"

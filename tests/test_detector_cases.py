@@ -7,7 +7,9 @@ Each ``tests/detector_cases/<detector_id>/*.json`` is one case::
      "expect": [{"detector": "<id>", "count": n, "<field or evidence.path>": value, ...}],
      "only": true}   # optional: no detector other than those in "expect" may fire
 
-Field equalities apply to every finding of that detector. Folders starting with ``_`` hold
+Field equalities apply to every finding of that detector; an expectation with ``"where":
+{"<field>": value}`` counts and checks only the findings whose fields have those values (two
+severities of one detector in one case). Folders starting with ``_`` hold
 shared inputs (role snapshots), not cases.
 """
 
@@ -95,10 +97,15 @@ def test_case(path: Path) -> None:
     summary = [(f.detector, f.title) for f in findings]
     for expect in case["expect"]:
         detector = expect["detector"]
-        mine = [f for f in findings if f.detector == detector]
+        where = expect.get("where", {})
+        mine = [
+            f
+            for f in findings
+            if f.detector == detector and all(field(f, k) == v for k, v in where.items())
+        ]
         assert len(mine) == expect["count"], f"{case['description']}\n{detector}: {summary}"
         for name, wanted in expect.items():
-            if name in {"detector", "count"}:
+            if name in {"detector", "count", "where"}:
                 continue
             for finding in mine:
                 assert field(finding, name) == wanted, f"{detector}.{name}: {finding.evidence}"
