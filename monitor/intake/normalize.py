@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.intake.events import Caller, Copy, Event, Federation, RoleEvent
 from monitor.intake.normalize_changes import parse_change
+from monitor.intake.normalize_identity import parse_identity_change, session_tags, transitive_keys
 from monitor.intake.record_fields import ARN_LIMIT as _ARN_LIMIT
 from monitor.intake.record_fields import ID_LIMIT as _ID_LIMIT
 from monitor.intake.record_fields import (
@@ -50,7 +51,7 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> Event | None:
         return None
     if record.get("eventSource") == STS_SOURCE:
         return normalize_assumption(record, envelope)
-    return parse_change(record, envelope)
+    return parse_change(record, envelope) or parse_identity_change(record, envelope)
 
 
 def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> RoleEvent:
@@ -97,6 +98,9 @@ def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> Role
         target_principal=target,
         task_policy_arn=_task_policy(request),
         envelope=envelope,
+        session_tags=session_tags(request),
+        transitive_tag_keys=transitive_keys(request),
+        vpc_endpoint_id=_text(record.get("vpcEndpointId"), 128),
     )
 
 

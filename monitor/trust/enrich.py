@@ -23,6 +23,7 @@ from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.organization import OrgDirectory
 from monitor.trust.admission import best_admission, caller_facts, grant_evidence
 from monitor.trust.match import CallerFacts, GrantMatch
+from monitor.trust.network import network_class
 from monitor.trust.policy import GrantScope, TrustPolicy, classify, parse_trust_policy
 from monitor.trust.posture import Weakness, weaknesses
 
@@ -50,6 +51,9 @@ class EnrichedEvent:
     grant_weaknesses: tuple[str, ...] = ()
     #: False for calls no trust policy governs (AssumeRoot, GetSessionToken, ...).
     trust_applies: bool = False
+    #: Where the call came from (``monitor.trust.network``): aws_service, declared_network,
+    #: other, or no_network_declared.
+    network: str = "no_network_declared"
 
     @property
     def role(self) -> RoleInfo | None:
@@ -98,6 +102,7 @@ class Enricher:
             grant_scope=self._scope(match, role),
             grant_weaknesses=tuple(w.code.value for w in weak if match and w.grant == match.grant),
             trust_applies=bool(facts),
+            network=network_class(self.settings, event),
         )
 
     def _admission(self, trust: TrustPolicy, facts: list[CallerFacts]) -> GrantMatch | None:
