@@ -9,6 +9,7 @@ become events (a failed one changed nothing).
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from monitor.intake.events import IdentityChange, IdentityService
@@ -47,6 +48,8 @@ _VERBS = (
 _TAG_LIMIT = 256
 _MAX_TAGS = 50
 _NAME_LIMIT = 256
+#: IAM's own limit on an inline policy is 10,240 characters; anything longer is not read.
+_POLICY_LIMIT = 32_768
 
 
 def parse_identity_change(record: dict[str, Any], envelope: str = "bare") -> IdentityChange | None:
@@ -109,6 +112,7 @@ def _detail(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]
             mapping(request, "customerManagedPolicyReference").get("name"), _NAME_LIMIT
         ),
         "inline_policy_sha256": _digest(request.get("inlinePolicy")),
+        "inline_policy_admin": _allows_everything(request.get("inlinePolicy")) or None,
         "session_duration": text(request.get("sessionDuration"), 32),
         "permission_set_arn": text(request.get("permissionSetArn"), ARN_LIMIT)
         or text(assignment.get("permissionSetArn"), ARN_LIMIT),
@@ -137,6 +141,31 @@ def _anchor_source(request: dict[str, Any]) -> dict[str, Any]:
         "ca_certificate_sha256": _digest(data.get("x509CertificateData")),
         "ca_arn": text(data.get("acmPcaArn"), ARN_LIMIT),
     }
+
+
+def _allows_everything(value: Any) -> bool:
+    """True when a policy text has an Allow of every action on every resource."""
+    if not isinstance(value, str) or len(value) > _POLICY_LIMIT:
+        return False
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return any(
+        isinstance(s, dict)
+        and s.get("Effect") == "Allow"
+        and _star(s.get("Action"))
+        and _star(s.get("Resource"))
+        for s in listed(statements)
+    )
+
+
+def _star(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(v in ("*", "*:*") for v in values)
 
 
 def _digest(value: Any) -> str | None:
