@@ -29,6 +29,7 @@ from detectors.identity import stable_principal
 from detectors.windows import human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.intake.events import Federation
 from monitor.trust.enrich import EnrichedEvent
 from monitor.trust.policy import PrincipalKind
 
@@ -164,10 +165,22 @@ def designed_path(ev: EnrichedEvent) -> bool:
 _GITHUB_REF = re.compile(r"(:ref:refs/(?:heads|tags|pull)/).+$")
 
 
+COGNITO = "cognito-identity.amazonaws.com"
+
+
 def subject_family(subject: str) -> str:
     """A web-identity subject without its branch or tag, so each new feature branch of a known
     repository is not a new subject (``repo:o/r:ref:refs/heads/*``)."""
     return _GITHUB_REF.sub(r"\g<1>*", subject)
+
+
+def federated_subject(federation: Federation) -> str:
+    """The subject a baseline keeps: for Cognito the identity pool (the token's audience),
+    since every guest or app user is a new identity id of it: an app's users coming and going
+    is its ordinary life, a pool reaching a new role is not."""
+    if federation.provider_name == COGNITO and federation.audience:
+        return f"pool:{federation.audience}"
+    return subject_family(federation.subject or "")
 
 
 class FederatedSubjectFirstSeen(FirstSeen):
@@ -194,13 +207,13 @@ class FederatedSubjectFirstSeen(FirstSeen):
         if federation is None or not federation.subject:
             return None
         provider = federation.provider_name or "unknown"
-        return f"{provider}|{subject_family(federation.subject)}->{ev.event.role_arn}"
+        return f"{provider}|{federated_subject(federation)}->{ev.event.role_arn}"
 
     def source(self, ev: EnrichedEvent) -> str | None:
         federation = ev.event.federation
         if federation is None or not federation.subject:
             return None
-        return f"{federation.provider_name or 'unknown'}|{subject_family(federation.subject)}"
+        return f"{federation.provider_name or 'unknown'}|{federated_subject(federation)}"
 
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
@@ -209,7 +222,7 @@ class FederatedSubjectFirstSeen(FirstSeen):
         federation = ev.event.federation
         assert federation is not None
         return (
-            f"{federation.provider_name} subject {federation.subject} assumed "
+            f"{federation.provider_name} subject {federated_subject(federation)} assumed "
             f"{short_role(ev.event.role_arn)}"
         )
 
