@@ -93,6 +93,7 @@ CONTRACT = (*CONTRACT, IdentityProviderChanged, AccountLeftOrganization)
 ALL = CONTRACT + BEYOND
 
 # Issue 22, the identity paths beside IAM trust policies: appended for the same reason.
+from detectors.off_network import TokenReplayedOffNetwork  # noqa: E402
 from detectors.permission_sets import PermissionSetEscalation  # noqa: E402
 from detectors.pod_identity import PodIdentityNewBinding  # noqa: E402
 from detectors.roles_anywhere import RolesAnywhereTrust  # noqa: E402
@@ -106,5 +107,6 @@ CONTRACT = (
     PodIdentityNewBinding,
     RolesAnywhereTrust,
     PermissionSetEscalation,
+    TokenReplayedOffNetwork,
 )
 ALL = CONTRACT + BEYOND
