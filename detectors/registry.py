@@ -99,6 +99,7 @@ from detectors.pod_identity import PodIdentityNewBinding  # noqa: E402
 from detectors.roles_anywhere import RolesAnywhereTrust  # noqa: E402
 from detectors.session_token import SessionTokenIssued  # noqa: E402
 from detectors.slow_enumeration import AssumeRoleSlowEnumeration  # noqa: E402
+from detectors.source_identity import SourceIdentityMismatch  # noqa: E402
 
 CONTRACT = (
     *CONTRACT,
@@ -108,5 +109,6 @@ CONTRACT = (
     RolesAnywhereTrust,
     PermissionSetEscalation,
     TokenReplayedOffNetwork,
+    SourceIdentityMismatch,
 )
 ALL = CONTRACT + BEYOND

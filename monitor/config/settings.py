@@ -424,7 +424,10 @@ class Settings(BaseSettings):
         default={},
         description="Where workload credentials (web identity, IRSA, Pod Identity) are expected "
         "to come from, keyed by an fnmatch glob on the provider's name (what follows "
-        "`oidc-provider/`, or a bare issuer) or by a role's account id. "
+        "`oidc-provider/`, or a bare issuer) or by a role's account id; each entry is "
+        "`{cidrs: [CIDR, ...], vpc_endpoints: [vpce-..., ...]}`, e.g. "
+        "`'oidc.eks.eu-west-1.amazonaws.com/id/*': {cidrs: ['10.0.0.0/8']}`. Calls AWS makes "
+        "itself (a service name as the address) are always the `aws_service` class. "
         "`token_replayed_off_network` is silent without it.",
     )
     detectors: dict[str, DetectorConfig] = {}
