@@ -177,6 +177,8 @@ def _digest(value: Any) -> str | None:
 def session_tags(request: dict[str, Any]) -> dict[str, str]:
     """``tags`` of an AssumeRole (``[{"key", "value"}]``, ``Key``/``Value`` accepted) and
     ``principalTags`` when a service writes them as a mapping; bounded."""
+    if "tags" not in request and "principalTags" not in request:
+        return {}  # most assumptions: no tags
     tags: dict[str, str] = {}
     for item in listed(request.get("tags"))[:_MAX_TAGS]:
         if isinstance(item, dict):
@@ -192,6 +194,8 @@ def session_tags(request: dict[str, Any]) -> dict[str, str]:
 
 
 def transitive_keys(request: dict[str, Any]) -> tuple[str, ...]:
+    if "transitiveTagKeys" not in request:
+        return ()
     items = listed(request.get("transitiveTagKeys"))[:_MAX_TAGS]
     return tuple(key for item in items if (key := text(_str(item), _TAG_LIMIT)))
 

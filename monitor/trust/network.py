@@ -53,6 +53,8 @@ def network_class(settings: Settings, event: RoleEvent) -> str:
     """``aws_service``, ``declared_network``, ``other``, or ``no_network_declared``."""
     if is_aws_address(event.source_ip):
         return AWS_SERVICE
+    if not settings.networks:
+        return UNDECLARED  # the default: one check per assumption, not a glob walk
     declared = declared_for(settings, event)
     if not declared:
         return UNDECLARED
