@@ -1,14 +1,18 @@
-"""``python -m bench.noise`` (``make noise``): how loud the monitor is on an ordinary week.
+"""``python -m bench.noise`` (``make noise``): how loud the monitor is on two kinds of fortnight.
 
-Generates the ordinary organisation of :mod:`bench.org` (no attack in it), replays every day
-in order through ``role-monitor replay`` with ONE state file, the organisation's config and the
-default detector settings (no suppression rule), and writes ``bench/NOISE.md``: findings per
-day, per detector and severity, before and after the learning period, per 10k assumptions,
-and whether the budget of issue 10 holds (after learning: at most 2 findings a day of severity
-medium or above, root sessions excepted, and at most 20 low or info).
+Generates the workloads (no attack in them): the ordinary organisation of :mod:`bench.org` and
+two shapes of the growing organisation of :mod:`bench.growing` (the default, and a bigger one
+growing twice as fast from another seed). Each is replayed day by day through
+``role-monitor replay`` with ONE state file, the organisation's config (the growing one's
+operator trusts the vendor onboarded mid-period from that day: the days from then on are
+replayed with that config, into the same state) and the default detector settings (no
+suppression rule). ``bench/NOISE.md`` gets, per workload: findings per day, per detector and
+severity, before and after the learning period, per 10k assumptions, and whether the budget of
+issues 10 and 19 holds (after learning: at most 2 findings a day of severity medium or above,
+root sessions excepted, and at most 20 low or info).
 
-Then the attacks of :mod:`bench.attacks` are replayed on top, into a copy of that state, and
-the report says which detector caught each: recall measured on the same baseline.
+Then each workload's attacks (:mod:`bench.attacks`) are replayed on top, into a copy of its
+state, and the report says which detector caught each: recall measured on the same baseline.
 
 Text below the ``KEPT`` marker in the report is kept from one run to the next (the closing
 note that quotes earlier tables).
@@ -23,15 +27,17 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench import org
-from bench.attacks import Attack, attacks
+from bench import growing, org
+from bench.attacks import Attack, attacks, growing_attacks
+from bench.growing_org import Shape
 
 HERE = Path(__file__).parent
 KEPT = "<!-- kept: everything below this line survives `make noise` -->"
@@ -41,6 +47,27 @@ PAGING = {"critical", "high", "medium"}
 EXEMPT = {"root_session"}
 BUDGET_PAGING, BUDGET_LOW = 2, 20
 LEARNING = timedelta(days=7)  # the detectors' default learning period
+ORDINARY = (
+    "12 accounts, ~120 people, CI hub, scanner, vendors, IRSA pods, a crash-looping pod, "
+    "joiners, a quarterly job; no attack"
+)
+#: The growing organisation's shapes: the default, and one growing twice as fast from another
+#: seed (smaller, so that ``make noise`` stays within minutes on a shared machine).
+SHAPES = (
+    Shape(),
+    Shape(accounts=100, joins_per_week=3.0, seed=7, name="faster-growing, other seed"),
+)
+
+
+@dataclass
+class Run:
+    """One workload to measure: days replayed in segments (each with its config) into one
+    state, then its attacks on top with the last segment's config."""
+
+    title: str
+    description: str
+    segments: list[tuple[Path, list[Path]]]
+    attacks: list[Attack]
 
 
 @dataclass
@@ -112,12 +139,12 @@ def per_10k(count: int, assumptions: int) -> str:
     return f"{10_000 * count / assumptions:.1f}" if assumptions else "-"
 
 
-def render(tally: Tally, seconds: float, days: int) -> str:
+def render(tally: Tally, seconds: float, run: Run) -> str:
+    days = len(tally.assumptions)
     lines = [
-        "# Noise on an ordinary organisation (`make noise`)",
+        f"# {run.title} (`make noise`)",
         "",
-        f"{days} days of `bench/org.py` (12 accounts, ~120 people, CI hub, scanner, vendors, "
-        "IRSA pods, a crash-looping pod, joiners, a quarterly job; no attack), replayed with "
+        f"{days} days of {run.description}, replayed with "
         "one state file, default detector settings and no suppression rule "
         f"(replay {seconds:.0f} s). Learning ends {tally.learning_end:%Y-%m-%d %H:%M} UTC.",
         "",
@@ -192,9 +219,8 @@ def _totals(tally: Tally) -> list[str]:
     return rows
 
 
-def attack_rows(work: Path, config: Path) -> tuple[list[str], bool]:
+def attack_rows(work: Path, config: Path, cases: list[Attack]) -> tuple[list[str], bool]:
     """Replay every attack into a copy of the fortnight's state; which detector caught each."""
-    cases = attacks()
     stream = work / "attacks.jsonl"
     stream.write_bytes(b"".join(orjson.dumps(r) + b"\n" for a in cases for r in a.records))
     state = work / "state-attacks.db"
@@ -244,6 +270,57 @@ def write_report(path: Path, table: str) -> None:
     path.write_text(f"{table}\n{KEPT}{kept or chr(10)}", encoding="utf-8")
 
 
+def runs(work: Path, days: int, which: str, accounts: int | None) -> Iterator[Run]:
+    """The workloads to measure, written into ``work`` as they are reached."""
+    if which in ("all", "ordinary"):
+        config, paths = org.write(work / "ordinary", days=days)
+        yield Run(
+            "Noise on an ordinary organisation",
+            f"`bench/org.py` ({ORDINARY})",
+            [(config, paths)],
+            attacks(),
+        )
+    if which in ("all", "growing"):
+        for shape in SHAPES:
+            sized = replace(shape, days=days, accounts=accounts or shape.accounts)
+            yield growing_run(work / f"growing-{shape.seed}", sized)
+
+
+def growing_run(folder: Path, shape: Shape) -> Run:
+    config, trusted, paths = growing.write(folder, shape)
+    split = growing.ONBOARDING_DAY
+    segments = [(config, paths[:split]), (trusted, paths[split:])]
+    workload = growing.Workload(shape)
+    return Run(
+        f"Noise on a growing organisation ({shape.name} shape)",
+        f"`bench/growing.py` ({shape.accounts} member accounts at the start, "
+        f"{shape.joins} joining, ~{len(workload.people)} people, seed {shape.seed}; "
+        "the vendor onboarded on day 10 is trusted from then on; no attack)",
+        [segment for segment in segments if segment[1]],
+        growing_attacks(workload.org),
+    )
+
+
+def measure(run: Run, work: Path, findings: Path, with_attacks: bool) -> str:
+    """Replay the run's segments into one state; the report's section for it."""
+    tally = Tally()
+    count_assumptions([p for _, paths in run.segments for p in paths], tally)
+    state = work / "state.db"
+    seconds = 0.0
+    with findings.open("wb") as out:
+        for n, (config, paths) in enumerate(run.segments):
+            part = work / f"findings-{n}.jsonl"
+            seconds += replay(config, paths, state, part)
+            out.write(part.read_bytes())
+    for line in findings.read_bytes().splitlines():
+        tally.add(orjson.loads(line))
+    table = render(tally, seconds, run)
+    if with_attacks:
+        rows, _ = attack_rows(work, run.segments[-1][0], run.attacks)
+        table += "\n".join(rows) + "\n"
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.noise", description=__doc__)
     parser.add_argument("--days", type=int, default=org.DAYS, help="simulated days (default 14)")
@@ -253,22 +330,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-attacks", action="store_true", help="skip replaying the attacks on top"
     )
+    parser.add_argument(
+        "--workload", choices=("all", "ordinary", "growing"), default="all", help="which to run"
+    )
+    parser.add_argument(
+        "--growing-accounts", type=int, help="member accounts of each growing shape"
+    )
     args = parser.parse_args(argv)
+    tables = []
     with tempfile.TemporaryDirectory(prefix="noise-") as scratch:
         work = args.work or Path(scratch)
-        config, paths = org.write(work, days=args.days)
-        tally = Tally()
-        count_assumptions(paths, tally)
-        findings = args.findings or work / "findings.jsonl"
-        seconds = replay(config, paths, work / "state.db", findings)
-        for line in findings.read_bytes().splitlines():
-            tally.add(orjson.loads(line))
-        table = render(tally, seconds, args.days)
-        if not args.no_attacks:
-            rows, _ = attack_rows(work, config)
-            table += "\n".join(rows) + "\n"
-    write_report(args.out, table)
-    print(table)
+        for run in runs(work, args.days, args.workload, args.growing_accounts):
+            folder = run.segments[0][0].parent
+            findings = folder / "findings.jsonl"
+            tables.append(measure(run, folder, findings, not args.no_attacks))
+            if args.findings:
+                args.findings.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(findings, args.findings / f"{folder.name}.jsonl")
+            print(tables[-1], flush=True)
+            shutil.rmtree(folder / "stream")  # ~0.5 GB a growing fortnight
+    write_report(args.out, "\n".join(tables))
     return 0
 
 

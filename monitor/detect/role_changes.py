@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from detectors.base import DetectionContext, Detector
+from monitor.detect.catalog_memory import CatalogMemory
 from monitor.detect.membership import Membership
 from monitor.detect.outcomes import Outcomes
 from monitor.findings import Finding
@@ -87,12 +88,14 @@ class ChangeHandler:
         self.detectors = list(detectors)
         self.outcomes = outcomes
         self.membership = Membership(enricher, state)
+        self.catalog_memory = CatalogMemory(enricher.catalog.overlay, state)
 
     def handle(self, change: Change, ctx: DetectionContext) -> list[Finding]:
         """Apply ``change`` and return the findings of every detector judging its kind."""
         calls: list[tuple[str, Any, tuple[Any, ...]]] = []
         if isinstance(change, RoleChange):
             before = self.enricher.catalog.apply_change(change)
+            self.catalog_memory.noted()
             calls = [
                 (d.id, d.detect_change, (change, before, ctx))
                 for d in self.detectors

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from monitor.inventory.changes import ChangeKind, RoleChange
@@ -80,6 +80,21 @@ class RoleOverlay:
             return found
         return RoleLookup(found.status, patch.apply(found.role), found.source)
 
+    def dump(self) -> list[dict[str, Any]]:
+        """Every patch as JSON-ready data, oldest first (what :meth:`load` reads back)."""
+        return [_patch_data(key, patch) for key, patch in self._patches.items()]
+
+    def load(self, patches: Iterable[Any]) -> None:
+        """Take back what :meth:`dump` gave; an unreadable entry is skipped, not fatal."""
+        for item in patches:
+            loaded = _patch_of(item)
+            if loaded is not None:
+                key, patch = loaded
+                self._patches[key] = patch
+                self._patches.move_to_end(key)
+        while len(self._patches) > self._max:
+            self._patches.popitem(last=False)
+
     def over(self, roles: Iterable[RoleInfo]) -> list[RoleInfo]:
         """Every role of ``roles`` patched, deleted ones dropped, created ones added."""
         result: dict[Key, RoleInfo] = {}
@@ -124,3 +139,39 @@ def _created_role(change: RoleChange) -> RoleInfo:
         trust_policy=change.trust_policy,
         create_date=change.create_date or change.event_time.isoformat(),
     )
+
+
+def _patch_data(key: Key, patch: RolePatch) -> dict[str, Any]:
+    created = patch.created
+    return {
+        "key": list(key),
+        "created": None if created is None else _role_data(created),
+        "deleted": patch.deleted,
+        "trust_policy": patch.trust_policy,
+        "tags_set": patch.tags_set,
+        "tags_removed": sorted(patch.tags_removed),
+    }
+
+
+def _role_data(role: RoleInfo) -> dict[str, Any]:
+    data = {f.name: getattr(role, f.name) for f in fields(role)}
+    data["tags"] = dict(role.tags)
+    data["trust_policy"] = None if role.trust_policy is None else dict(role.trust_policy)
+    return data
+
+
+def _patch_of(item: Any) -> tuple[Key, RolePatch] | None:
+    try:
+        account, name = item["key"]
+        created = item["created"]
+        role = None if created is None else RoleInfo(**created)
+        patch = RolePatch(
+            created=role,
+            deleted=bool(item["deleted"]),
+            trust_policy=item["trust_policy"],
+            tags_set=dict(item["tags_set"]),
+            tags_removed=frozenset(item["tags_removed"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (str(account), str(name)), patch

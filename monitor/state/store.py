@@ -28,7 +28,7 @@ import contextlib
 import threading
 import time
 from bisect import insort
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -237,6 +237,13 @@ class StateStore:
         self._observation_start: datetime | None = None
         #: The thread that checkpoints; only it may flush (see :meth:`sizes`).
         self._owner = threading.get_ident()
+        #: Writers of state kept outside the tables (e.g. the stream's role changes), run at
+        #: each commit so that what they keep is durable with the rest of the checkpoint.
+        self._before_commit: list[Callable[[], None]] = []
+
+    def before_commit(self, write: Callable[[], None]) -> None:
+        """Run ``write`` at every :meth:`commit`, inside its transaction, before the flush."""
+        self._before_commit.append(write)
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -248,6 +255,8 @@ class StateStore:
         """
         self._owner = threading.get_ident()
         try:
+            for write in self._before_commit:
+                write()
             self._flush()
             self._backend.commit()
         except StateUnavailable:
