@@ -10,6 +10,7 @@ privileged role (break glass, an administrator by name) to pods is reported at o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 from fnmatch import fnmatchcase
@@ -26,6 +27,7 @@ from monitor.trust.enrich import EnrichedEvent, is_break_glass
 
 POD_IDENTITY = "pods.eks.amazonaws.com"
 _CLUSTER_TAGS = ("eks-cluster-arn", "eks-cluster-name")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class PodIdentityOptions(NoOptions):
@@ -125,10 +127,12 @@ class PodIdentityNewBinding(Detector):
 
 
 def _binding(tags: dict[str, str]) -> str | None:
-    """``cluster/namespace/service-account`` from Pod Identity's session tags."""
+    """``cluster/namespace/service-account`` from Pod Identity's session tags, the namespace as
+    its template (``pr-1234`` → ``pr-#``): a preview environment per pull request is one
+    binding, the way its operator thinks of it."""
     cluster = next((tags[k] for k in _CLUSTER_TAGS if tags.get(k)), None)
     namespace = tags.get("kubernetes-namespace")
     account = tags.get("kubernetes-service-account")
     if not (namespace and account):
         return None
-    return f"{(cluster or '?').rsplit('/', 1)[-1]}/{namespace}/{account}"
+    return f"{(cluster or '?').rsplit('/', 1)[-1]}/{_DIGITS.sub('#', namespace)}/{account}"
