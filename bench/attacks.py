@@ -253,9 +253,11 @@ def _slow_enumeration(records: Records) -> Iterator[dict[str, Any]]:
 
 
 def growing_attacks(org: Org) -> list[Attack]:
-    """Issue 19's attacks that hide inside the growing organisation's mechanisms, on the day
-    after its fortnight: each looks like a routine class (a hub, a bootstrap, a template, a
-    provider rollout) and must still be caught."""
+    """Issue 19's attacks that hide inside the growing organisation's mechanisms, in the small
+    hours after its fortnight (the default one ends on Sunday 6 December 2026: all of them are
+    over by 02:40 on the 7th, so none is ever ahead of this machine's clock, which the monitor
+    would reject): each looks like a routine class (a hub, a bootstrap, a template, a provider
+    rollout) and must still be caught."""
     records = ChangeRecords()
     records.serial = 20_000_000
     day = growing_day(org.shape.days)
@@ -288,21 +290,21 @@ def _previous_round(records: ChangeRecords, org: Org, day: datetime) -> list[Att
     """Issue 10's five, on the growing organisation's accounts and roles."""
     prod, cicd = _prod(org), org.id("cicd")
     outsider = Session(role_arn(STRANGER, "ops"), "x", "ASIASTRANGER00000003", day)
-    at = day + timedelta(hours=7)
+    at = day + timedelta(minutes=50)
     outside = records.chained(at, outsider, role_arn(prod.id, "TerraformExecution"), "x", agent=CLI)
     return [
         Attack("outside account assumes a prod role", ("external_account",), outside[0]),
         Attack(
             "stolen CI session pivots into an account it never deployed to",
             ("role_chain_cross_account", "cross_account_first_seen"),
-            list(_gha_pivot(records, org, day + timedelta(hours=8))),
+            list(_gha_pivot(records, org, day + timedelta(minutes=60))),
         ),
         Attack(
             "GitHub token of a repository outside the organisation",
             ("federation_subject_not_allowed",),
             [
                 records.web_identity(
-                    day + timedelta(hours=9),
+                    day + timedelta(minutes=70),
                     cicd,
                     GITHUB,
                     "repo:evil-fork/orders-api:ref:refs/heads/x",
@@ -316,12 +318,12 @@ def _previous_round(records: ChangeRecords, org: Org, day: datetime) -> list[Att
         Attack(
             "role enumeration by a person's session, then a pivot",
             ("assume_role_denied_burst", "many_roles_assumed", "flagged_session_used"),
-            list(_growing_enumeration(records, org, day + timedelta(hours=10))),
+            list(_growing_enumeration(records, org, day + timedelta(minutes=80))),
         ),
         Attack(
             "leaked pod token replayed: a burst of sessions",
             ("role_rate_anomaly",),
-            list(_growing_token_replay(records, org, day + timedelta(hours=13))),
+            list(_growing_token_replay(records, org, day + timedelta(minutes=100))),
         ),
     ]
 
@@ -402,7 +404,7 @@ def _growing_token_replay(
 def _hub_pivot(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
     """The Terraform hub's session, stolen from a build, reaching a forgotten role that trusts
     the whole CI account (the hub only ever used ``TerraformExecution``)."""
-    at = day + timedelta(hours=3)
+    at = day + timedelta(minutes=10)
     cicd = org.id("cicd")
     record, hub = records.service(
         at, "codebuild.amazonaws.com", role_arn(cicd, "terraform-hub"), "terraform-apply:x"
@@ -414,7 +416,7 @@ def _hub_pivot(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict
 
 def _fake_bootstrap(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
     """Control Tower's role names from an account that never joined: not a bootstrap."""
-    at = day + timedelta(hours=4)
+    at = day + timedelta(minutes=20)
     admin = role_arn(STRANGER, "AWSControlTowerAdmin", "/service-role/")
     caller = Session(admin, "AWSControlTowerAdmin", "ASIASTRANGER00000002", at)
     joined = [a for a in org.accounts if a.joins is not None] or org.accounts
@@ -424,7 +426,7 @@ def _fake_bootstrap(records: ChangeRecords, org: Org, day: datetime) -> Iterator
 
 def _foreign_tag(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
     record, _ = records.web_identity(
-        day + timedelta(hours=5),
+        day + timedelta(minutes=30),
         _prod(org).id,
         GITHUB,
         "repo:acme-archive/payments-api:ref:refs/tags/v2.11.0",
@@ -438,7 +440,7 @@ def _foreign_tag(records: ChangeRecords, org: Org, day: datetime) -> Iterator[di
 
 def _provider_change(records: ChangeRecords, org: Org, day: datetime) -> Iterator[dict[str, Any]]:
     """A developer's Identity Center session adds an audience to the GitHub provider."""
-    at = day + timedelta(hours=6)
+    at = day + timedelta(minutes=40)
     staging = next(a for a in org.initial() if a.env == "staging")
     record, person = records.saml(
         at, growing_sso_role(staging.id, "PowerUserAccess"), f"{staging.team}.3@acme.example"

@@ -42,7 +42,6 @@ import argparse
 import random
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,37 +59,26 @@ from bench.growing_org import (
     Cluster,
     Org,
     Shape,
-    baseline_roles,
     build,
     day_of,
     sso_role,
-    teams,
     vendor_role,
     workload_role,
     write_config,
 )
+from bench.growing_people import people
 from bench.growing_records import ChangeRecords
+from bench.growing_vending import TERRAFORM, ControlTower
 from bench.org_records import GITHUB, Session, role_arn, unique
 
 BOTO = "Boto3/1.35.10 md/Botocore#1.35.10 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.12.4"
 GHA = "aws-sdk-nodejs/3.637.0 linux/v20.17.0 configure-aws-credentials-for-github-actions"
-TERRAFORM = "APN/1.0 HashiCorp/1.0 Terraform/1.9.5 aws-sdk-go-v2/1.30.4 os/linux"
-CONSOLE = "AWS Internal"
 #: Day indexes of the period's one-off events (the default 14 days hold them all).
 MODULE_BUMP_DAY, ONBOARDING_DAY, GAME_DAY, CLIENT_ID_DAY = 8, 9, 10, 10
 Timed = tuple[datetime, dict[str, Any]]
 
 
-@dataclass
-class Person:
-    name: str
-    #: (role ARN, weight) of the assignments they use, the first the most.
-    assignments: list[tuple[str, float]]
-    starts: int = 0
-    leaves: int = 10_000
-
-
-class Workload:
+class Workload(ControlTower):
     """``days()`` yields (date, that day's records in event-time order)."""
 
     def __init__(self, shape: Shape | None = None) -> None:
@@ -507,153 +495,6 @@ class Workload:
                 role = role_arn(account.id, name)
                 yield at, self.records.vendor(at, vendor, vendor_role_name, role, external, BOTO)
 
-    # -- Control Tower: vending, invitations, guardrails ------------------------------------------
-
-    def control_tower(self, index: int, day: datetime) -> Iterator[Timed]:
-        self.out = []
-        for account in self.org.joining(index):
-            if account.invited:
-                self._invite(account, day)
-            else:
-                self._vend(account, day)
-        if day.weekday() == 6:  # the weekly guardrail drift run
-            at = self._at(day, 3, 10)
-            self._execution(at, self.org.members(index), 1)
-        yield from self.out
-
-    def _vend(self, account: Account, day: datetime) -> None:
-        mgmt = self.org.named("management")
-        at = self._at(day, 13, 60)
-        admin = self._service(
-            at,
-            "controltower.amazonaws.com",
-            role_arn(mgmt.id, "AWSControlTowerAdmin", "/service-role/"),
-            "AWSControlTowerAdmin",
-        )
-        record, request = self.records.create_account(
-            at + timedelta(seconds=20),
-            admin,
-            account.name,
-            f"aws+{account.name}@acme.example",
-            "controltower.amazonaws.com",
-        )
-        self.out.append((at, record))
-        done = at + timedelta(minutes=3)
-        self.out.append(
-            (
-                done,
-                self.records.create_account_result(
-                    done, mgmt.id, request, account.name, account.id
-                ),
-            )
-        )
-        enrolled = done + timedelta(minutes=25)
-        self.out.append(
-            (
-                enrolled,
-                self.records.managed_account(
-                    enrolled, mgmt.id, account.name, account.id, f"ou-w0rk-{account.env}"
-                ),
-            )
-        )
-        self._bootstrap(account, done + timedelta(minutes=2))
-
-    def _invite(self, account: Account, day: datetime) -> None:
-        """An acquired company's account: invited, accepted by its administrator, who creates
-        ``AWSControlTowerExecution`` so that Control Tower can enrol it."""
-        mgmt = self.org.id("management")
-        at = self._at(day, 10, 30)
-        record, session = self.records.saml(
-            at, sso_role(mgmt, "AdministratorAccess"), self.people[0].name
-        )
-        self.out.append((at, record))
-        assert session is not None
-        invite, handshake = self.records.invite(
-            at + timedelta(minutes=1), session, account.id, CONSOLE
-        )
-        self.out.append((at + timedelta(minutes=1), invite))
-        accepted = at + timedelta(hours=2)
-        owner = {
-            "type": "IAMUser",
-            "principalId": unique("AIDA", account.id),
-            "arn": f"arn:aws:iam::{account.id}:user/admin",
-            "accountId": account.id,
-            "accessKeyId": unique("AKIA", account.id, length=16),
-            "userName": "admin",
-        }
-        self.out.append(
-            (accepted, self.records.accept(accepted, owner, account.id, handshake, CONSOLE))
-        )
-        execution = next(
-            r
-            for r in baseline_roles(self.org, account, {})
-            if r["RoleName"] == "AWSControlTowerExecution"
-        )
-        created = accepted + timedelta(minutes=5)
-        founder = Session(
-            f"arn:aws:iam::{account.id}:user/admin", "admin", owner["accessKeyId"], created
-        )
-        record = self.records.create_role(
-            created, founder, execution["Arn"], execution["AssumeRolePolicyDocument"], agent=CONSOLE
-        )
-        record["userIdentity"] = owner
-        self.out.append((created, record))
-        self._bootstrap(account, created + timedelta(minutes=10), skip_execution=True)
-
-    def _bootstrap(self, account: Account, at: datetime, skip_execution: bool = False) -> None:
-        """Control Tower's enrolment then Account Factory customisations, through
-        ``AWSControlTowerExecution`` in the new account: the baseline's roles and providers."""
-        sessions = self._execution(at, [account], 6)
-        session = sessions[-1]
-        for role in baseline_roles(self.org, account, VENDORS):
-            if skip_execution and role["RoleName"] == "AWSControlTowerExecution":
-                continue
-            at += timedelta(seconds=self.rng.randrange(3, 20))
-            self.out.append(
-                (
-                    at,
-                    self.records.create_role(
-                        at, session, role["Arn"], role["AssumeRolePolicyDocument"], agent=TERRAFORM
-                    ),
-                )
-            )
-        if account.github:
-            at += timedelta(seconds=30)
-            self.out.append(
-                (
-                    at,
-                    self.records.create_oidc_provider(
-                        at,
-                        session,
-                        f"https://{GITHUB}",
-                        ["sts.amazonaws.com"],
-                        OLD_THUMBPRINT,
-                        TERRAFORM,
-                    ),
-                )
-            )
-
-    def _execution(self, at: datetime, accounts: list[Account], times: int) -> list[Session]:
-        """``AWSControlTowerStackSetRole`` (CloudFormation) into each account's execution role."""
-        mgmt = self.org.id("management")
-        stacksets = role_arn(mgmt, "AWSControlTowerStackSetRole", "/service-role/")
-        sessions = []
-        for _ in range(times):
-            at += timedelta(seconds=self.rng.randrange(20, 120))
-            caller = self._service(at, "cloudformation.amazonaws.com", stacksets, "stacksets")
-            for account in accounts:
-                at += timedelta(seconds=self.rng.randrange(1, 5))
-                self.out += self._chain(
-                    at,
-                    caller,
-                    role_arn(account.id, "AWSControlTowerExecution"),
-                    "AWSControlTowerExecution",
-                    agent="cloudformation.amazonaws.com",
-                    ip="cloudformation.amazonaws.com",
-                )
-                sessions.append(self.last)
-        return sessions
-
     # -- the DR game day --------------------------------------------------------------------------
 
     def game_day(self, index: int, day: datetime) -> Iterator[Timed]:
@@ -684,65 +525,6 @@ class Workload:
 
 
 HOLIDAY_INDEXES = {(d - day_of(0)).days for d in HOLIDAYS}
-
-
-def people(org: Org, rng: random.Random) -> list[Person]:
-    """~400 people at the default size: eight developers a team, platform, data, security; a
-    joiner most weekdays, a leaver every other day, five people for each account that joins."""
-    scale = org.shape.accounts / 120
-    admins = max(2, round(30 * scale))
-    folks = [Person(f"platform.{n:02d}@acme.example", platform(org, rng)) for n in range(admins)]
-    for team in teams(org):
-        folks += [Person(f"{team}.{n}@acme.example", developer(org, team)) for n in range(8)]
-    logs = sso_role(org.id("log-archive"), "ReadOnlyAccess")
-    for n in range(round(34 * scale)):
-        folks.append(Person(f"data.{n:02d}@acme.example", [(logs, 1.0), *analyst(org)]))
-    audit = sso_role(org.id("audit"), "ReadOnlyAccess")
-    for n in range(round(16 * scale)):
-        folks.append(Person(f"security.{n:02d}@acme.example", [(audit, 3.0), (logs, 2.0)]))
-    for day in range(1, org.shape.days):
-        if day_of(day).weekday() < 5:
-            team = rng.choice(teams(org))
-            folks.append(Person(f"joiner.{day:02d}@acme.example", developer(org, team), day))
-        if day % 2 == 0:
-            rng.choice(folks[admins:]).leaves = day
-    for account in org.accounts:
-        if account.joins is not None:
-            role = sso_role(account.id, "PowerUserAccess")
-            folks += [
-                Person(f"{account.team}.{n}@acme.example", [(role, 1.0)], starts=account.joins + 1)
-                for n in range(5)
-            ]
-    return folks
-
-
-def platform(org: Org, rng: random.Random) -> list[tuple[str, float]]:
-    core = [org.id(name) for name in ("management", "cicd", "network", "shared-services")]
-    home = rng.sample(core, 2)
-    return [
-        (sso_role(home[0], "AdministratorAccess"), 5.0),
-        (sso_role(home[1], "AdministratorAccess"), 2.0),
-        (sso_role(org.id("log-archive"), "ReadOnlyAccess"), 1.0),
-    ]
-
-
-def developer(org: Org, team: str) -> list[tuple[str, float]]:
-    grants = {
-        "dev": ("PowerUserAccess", 6.0),
-        "staging": ("PowerUserAccess", 3.0),
-        "prod": ("ReadOnlyAccess", 1.0),
-    }
-    found = [
-        (sso_role(a.id, grants[a.env][0]), grants[a.env][1])
-        for a in org.initial()
-        if a.team == team
-    ]
-    return found or [(sso_role(org.id("shared-services"), "ReadOnlyAccess"), 1.0)]
-
-
-def analyst(org: Org) -> list[tuple[str, float]]:
-    data = [a for a in org.initial() if a.team == "analytics"] or org.initial()[-1:]
-    return [(sso_role(data[0].id, "DataAnalyst"), 4.0)]
 
 
 def write(folder: Path, shape: Shape | None = None) -> tuple[Path, Path, list[Path]]:

@@ -80,9 +80,12 @@ class Tally:
     learning_end: datetime | None = None
 
     def phase(self, day: str) -> str:
+        """A day is learned when it is over by the end of the learning period: a period that
+        ends seconds into a day (the first event came seconds after midnight) leaves that day
+        to the detectors' judgement, so it counts as after learning."""
         assert self.learning_end is not None
-        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-        return "learning" if start < self.learning_end else "after"
+        end = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1)
+        return "learning" if end <= self.learning_end else "after"
 
     def add(self, finding: dict[str, object]) -> None:
         day = str(finding["event_time"])[:10]
@@ -192,7 +195,7 @@ def render(tally: Tally, seconds: float, run: Run) -> str:
     held = bool(verdicts) and all(verdicts)
     lines += [
         "",
-        f"**Budget {'holds' if held else 'is missed'}** on "
+        f"**Budget {'holds' if held else 'is missed'}**: it holds on "
         f"{sum(verdicts)} of {len(verdicts)} days after learning.",
         "",
     ]

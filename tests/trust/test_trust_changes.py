@@ -385,3 +385,54 @@ def test_change_invalidates_live_cache_without_calling_out() -> None:
     assert after.role.tags == {"team": "audit"}  # the live answer, patched
     assert after.role.trust_policy == json.loads(policy(allow("*")))
     assert [r.trust_policy for r in catalog.roles()] == [after.role.trust_policy]
+
+
+# -- kept across restarts (learn, then replay or run from the same state) ----------------------
+
+
+def file_monitor(state: Path) -> Monitor:
+    return build_monitor(load_settings(REPO / "examples" / "config.yaml"), state_path=str(state))
+
+
+def test_role_changes_survive_a_restart_on_the_same_state(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    first = file_monitor(state)
+    created = iam(
+        "CreateRole",
+        "c1",
+        {"roleName": "vendor-new", "assumeRolePolicyDocument": policy(allow({"AWS": VENDOR}))},
+    )
+    tagged = iam("TagRole", "t1", {"roleName": "vendor-new", "tags": [{"key": "k", "value": "v"}]})
+    deleted = iam("DeleteRole", "d1", {"roleName": "BreakGlassAdmin"})
+    updated = update("OrganizationAuditRole", policy(allow({"AWS": STRANGER})), "u9")
+    run(first, created, tagged, deleted, updated)
+    first.state.commit()
+    first.close()
+
+    again = file_monitor(state)
+    try:
+        new = again.catalog.lookup(f"arn:aws:iam::{PROD}:role/vendor-new")
+        assert new.status is LookupStatus.FOUND and new.source == "stream" and new.role
+        assert new.role.tags == {"k": "v"}
+        assert new.role.trust_policy == json.loads(policy(allow({"AWS": VENDOR})))
+        gone = again.catalog.lookup(f"arn:aws:iam::{PROD}:role/BreakGlassAdmin")
+        assert gone.status is LookupStatus.NOT_FOUND
+        audit = again.catalog.lookup(AUDIT_ARN).role
+        assert audit is not None and audit.trust_policy is not None
+        assert audit.trust_policy["Statement"][0]["Principal"] == {"AWS": STRANGER}
+    finally:
+        again.close()
+
+
+def test_an_unreadable_stored_catalog_is_ignored(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    first = file_monitor(state)
+    first.state.set_meta("role_catalog_changes", '[{"key": 1}, "x", {"no": "key"}]')
+    first.state.commit()
+    first.close()
+    again = file_monitor(state)
+    try:
+        found = again.catalog.lookup(AUDIT_ARN)
+        assert found.status is LookupStatus.FOUND and found.source == "snapshot"
+    finally:
+        again.close()
