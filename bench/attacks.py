@@ -65,6 +65,7 @@ def attacks() -> list[Attack]:
             ("role_rate_anomaly",),
             list(_token_replay(records)),
         ),
+        *_identity_paths(records),
     ]
 
 
@@ -170,6 +171,85 @@ def _token_replay(records: Records) -> Iterator[dict[str, Any]]:
 
 
 # -- on top of the growing organisation (bench.growing): attacks hiding inside its routine -----
+
+
+def _identity_paths(records: Records) -> list[Attack]:
+    """Issue 22: the identity paths beside trust policies."""
+    return [
+        Attack(
+            "leaked access key mints a 36-hour session token without MFA",
+            ("session_token_issued",),
+            [_session_token(records)],
+        ),
+        Attack(
+            "low-and-slow enumeration: 14 role names in 5 accounts, one every 30 minutes",
+            ("assume_role_slow_enumeration",),
+            list(_slow_enumeration(records)),
+        ),
+    ]
+
+
+def _session_token(records: Records) -> dict[str, Any]:
+    at = DAY + timedelta(hours=2)
+    user = "svc-reporting"
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDASVCREPORTING0001",
+            "arn": f"arn:aws:iam::{A['data']}:user/{user}",
+            "accountId": A["data"],
+            "accessKeyId": "AKIASVCREPORTING001",
+            "userName": user,
+        },
+        "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "sts.amazonaws.com",
+        "eventName": "GetSessionToken",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.61",
+        "userAgent": CLI,
+        "requestParameters": {"durationSeconds": 129600},
+        "responseElements": {
+            "credentials": {
+                "accessKeyId": "ASIASVCREPORTING001",
+                "sessionToken": "",
+                "expiration": "Nov 18, 2026, 2:00:00 PM",
+            }
+        },
+        "requestID": records._id(),
+        "eventID": records._id(),
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": A["data"],
+        "eventCategory": "Management",
+    }
+
+
+def _slow_enumeration(records: Records) -> Iterator[dict[str, Any]]:
+    at = DAY + timedelta(hours=8)
+    record, person = records.saml(
+        at, sso_role(A["dev"], "PowerUserAccess"), "developer.11@acme.example"
+    )
+    yield record
+    assert person is not None
+    names = ("OrganizationAccountAccessRole", "admin", "deploy", "terraform", "ops-admin")
+    accounts = (A["prod-a"], A["prod-b"], A["data"], A["cicd"], A["shared"])
+    targets = [(acct, name) for name in names for acct in accounts][:14]
+    for n, (acct, name) in enumerate(targets):
+        target = role_arn(acct, name)
+        yield records.assume(
+            "AssumeRole",
+            at + timedelta(minutes=30 * n),
+            person.identity(),
+            target,
+            "probe",
+            ip="198.51.100.91",
+            agent=CLI,
+            recipient=person.account,
+            error=f"User: {person.arn} is not authorized to perform: sts:AssumeRole on "
+            f"resource: {target}",
+        )[0]
 
 
 def growing_attacks(org: Org) -> list[Attack]:

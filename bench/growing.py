@@ -206,6 +206,7 @@ class Workload(ControlTower):
         if pod_identity:
             name = f"eks-{cluster.name[:10]}-{sa[:20]}-{unique('', sa, str(replica), length=8)}"
             record = self.records.service(at, "pods.eks.amazonaws.com", role, name.lower())[0]
+            record["requestParameters"].update(pod_identity_tags(cluster, ns, sa, name))
         else:
             record = self._irsa(cluster, f"system:serviceaccount:{ns}:{sa}", role, at, replica)
         record["awsRegion"] = cluster.region
@@ -559,3 +560,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def pod_identity_tags(cluster: Cluster, ns: str, sa: str, pod: str) -> dict[str, Any]:
+    """The session tags EKS Pod Identity sets (its documented six), which say which pod asked."""
+    arn = f"arn:aws:eks:{cluster.region}:{cluster.account}:cluster/{cluster.name}"
+    values = {
+        "eks-cluster-arn": arn,
+        "eks-cluster-name": cluster.name,
+        "kubernetes-namespace": ns,
+        "kubernetes-service-account": sa,
+        "kubernetes-pod-name": pod.lower(),
+        "kubernetes-pod-uid": unique("", pod, length=32),
+    }
+    return {
+        "tags": [{"key": key, "value": value} for key, value in values.items()],
+        "transitiveTagKeys": list(values),
+    }

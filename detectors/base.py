@@ -19,6 +19,7 @@ from monitor.findings import Finding, Severity
 from monitor.inventory.organization import OrgDirectory
 from monitor.state.store import StateStore
 from monitor.trust.enrich import EnrichedEvent, Enricher
+from monitor.trust.network import identity_evidence
 
 
 class NoOptions(BaseModel):
@@ -206,6 +207,8 @@ def base_evidence(ev: EnrichedEvent) -> dict[str, Any]:
         "role_metadata": ev.lookup.label,
         # Which trust-policy grant let the caller in (computed once, in enrichment).
         "trust_grant": ev.trust_grant_evidence(),
+        # Network class, Pod Identity / Roles Anywhere tags: decide from the finding alone.
+        **identity_evidence(ev.network, event),
     }
     if event.federation is not None:
         evidence["federation"] = event.federation.model_dump(exclude_none=True)

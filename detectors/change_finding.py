@@ -11,12 +11,12 @@ from typing import Any
 
 from detectors.base import DetectionContext, Detector
 from monitor.findings import Finding, Severity
-from monitor.intake.events import OrganizationChange, ProviderChange
+from monitor.intake.events import IdentityChange, OrganizationChange, ProviderChange, RoleChange
 
 
 def change_finding(
     detector: Detector,
-    change: ProviderChange | OrganizationChange,
+    change: ProviderChange | OrganizationChange | IdentityChange | RoleChange,
     ctx: DetectionContext,
     title: str,
     evidence: dict[str, Any],

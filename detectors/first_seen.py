@@ -17,6 +17,7 @@ joiner trying every assignment, is one finding that says what is new and since w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -31,7 +32,7 @@ from detectors.windows import human, learning
 from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
-from monitor.intake.events import MembershipChange, OrganizationChange
+from monitor.intake.events import Federation, MembershipChange, OrganizationChange
 from monitor.trust.enrich import EnrichedEvent
 from monitor.trust.policy import PrincipalKind
 
@@ -233,6 +234,36 @@ def designed_path(ev: EnrichedEvent) -> bool:
     )
 
 
+#: GitHub Actions subjects name the branch or tag: ``repo:o/r:ref:refs/heads/feature-x``.
+_GITHUB_REF = re.compile(r"(:ref:refs/(?:heads|tags|pull)/).+$")
+
+
+COGNITO = "cognito-identity.amazonaws.com"
+
+
+def subject_family(subject: str) -> str:
+    """A web-identity subject without its branch or tag, so each new feature branch of a known
+    repository is not a new subject (``repo:o/r:ref:refs/heads/*``)."""
+    return _GITHUB_REF.sub(r"\g<1>*", subject)
+
+
+def shown_subject(federation: Federation) -> str:
+    """The subject a title names: a Cognito identity pool rather than one of its guests."""
+    if federation.provider_name == COGNITO and federation.audience:
+        return f"pool:{federation.audience}"
+    return federation.subject or ""
+
+
+def federated_template(federation: Federation, saml: bool) -> str:
+    """The template a baseline keeps (:func:`detectors.subjects.subject_template`); for
+    Cognito the identity pool (the token's audience), since every guest or app user is a new
+    identity id of it: an app's users coming and going is its ordinary life, a pool reaching a
+    new role is not."""
+    if federation.provider_name == COGNITO and federation.audience:
+        return shown_subject(federation)
+    return subject_template(federation.subject or "", saml)
+
+
 class FederatedSubjectFirstSeen(FirstSeen):
     """A federated subject *template* (a GitHub repository's tags, a service account of
     namespaces that come and go, the people of a SAML provider) assumed a role for the first
@@ -278,8 +309,7 @@ class FederatedSubjectFirstSeen(FirstSeen):
         if federation is None or not federation.subject:
             return None
         saml = ev.event.event_name == "AssumeRoleWithSAML"
-        template = subject_template(federation.subject, saml)
-        return f"{federation.provider_name or 'unknown'}|{template}"
+        return f"{federation.provider_name or 'unknown'}|{federated_template(federation, saml)}"
 
     def severity_of(self, ev: EnrichedEvent) -> Severity:
         return Severity.INFO if ev.event.event_name == "AssumeRoleWithSAML" else self.severity
@@ -293,7 +323,7 @@ class FederatedSubjectFirstSeen(FirstSeen):
         federation = ev.event.federation
         assert federation is not None
         return (
-            f"{federation.provider_name} subject {federation.subject} assumed "
+            f"{federation.provider_name} subject {shown_subject(federation)} assumed "
             f"{short_role(ev.event.role_arn)}"
         )
 

@@ -93,3 +93,24 @@ from detectors.organization_change import AccountLeftOrganization  # noqa: E402
 
 CONTRACT = (*CONTRACT, IdentityProviderChanged, AccountLeftOrganization)
 ALL = CONTRACT + BEYOND
+
+# Issue 22, the identity paths beside IAM trust policies: appended for the same reason.
+from detectors.off_network import TokenReplayedOffNetwork  # noqa: E402
+from detectors.permission_sets import PermissionSetEscalation  # noqa: E402
+from detectors.pod_identity import PodIdentityNewBinding  # noqa: E402
+from detectors.roles_anywhere import RolesAnywhereTrust  # noqa: E402
+from detectors.session_token import SessionTokenIssued  # noqa: E402
+from detectors.slow_enumeration import AssumeRoleSlowEnumeration  # noqa: E402
+from detectors.source_identity import SourceIdentityMismatch  # noqa: E402
+
+CONTRACT = (
+    *CONTRACT,
+    AssumeRoleSlowEnumeration,
+    SessionTokenIssued,
+    PodIdentityNewBinding,
+    RolesAnywhereTrust,
+    PermissionSetEscalation,
+    TokenReplayedOffNetwork,
+    SourceIdentityMismatch,
+)
+ALL = CONTRACT + BEYOND

@@ -32,6 +32,7 @@ OPENING = frozenset(
         WeaknessCode.PUBLIC_PRINCIPAL,
         WeaknessCode.UNTRUSTED_EXTERNAL_ACCOUNT,
         WeaknessCode.OIDC_WITHOUT_SUB,
+        WeaknessCode.ROLES_ANYWHERE_UNPINNED,
     }
 )
 

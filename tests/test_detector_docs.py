@@ -28,6 +28,10 @@ def test_ids_are_unique_and_contract_ids_all_present() -> None:
         "federation_untrusted_provider", "federation_subject_not_allowed", "break_glass_assumed",
         "break_glass_denied", "root_session", "role_chain_cross_account",
         "assume_role_denied_burst", "identity_provider_changed", "account_left_organization",
+        # issue 22: the identity paths beside trust policies
+        "assume_role_slow_enumeration", "session_token_issued", "pod_identity_new_binding",
+        "roles_anywhere_trust", "permission_set_escalation", "token_replayed_off_network",
+        "source_identity_mismatch",
     }  # fmt: skip
     assert {cls.id for cls in registry.CONTRACT} == contract
     assert len(registry.BEYOND) >= 5

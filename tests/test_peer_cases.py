@@ -54,7 +54,10 @@ MAPPING: dict[str, Same | Unmapped] = {
     "AWS.Suspicious.SAML.Activity": Same("identity_provider_changed"),
     "Role.Assumed.by.AWS.Service": Unmapped("a signal, not an alert: our caller category"),
     "Role.Assumed.by.User": Unmapped("a signal, not an alert: our caller category"),
-    "AWS.STS.GetSessionToken.Misuse": Unmapped("GetSessionToken yields no role session"),
+    "AWS.STS.GetSessionToken.Misuse": Unmapped(
+        "every GetSessionToken by an IAM user; ours: no MFA, too long, or a first use",
+        fires={"AWS.STS.GetSessionToken.Misuse__1": "session_token_issued"},
+    ),
     "AWS.CloudTrail.UserAccessKeyAuth": Unmapped("any API call with a long-term key"),
     "AWS.STS.GetCallerIdentity.TruffleHog": Unmapped("GetCallerIdentity is no assumption"),
     "AWS.EC2.ManyPasswordReadAttempts": Unmapped("EC2 GetPasswordData volume"),
@@ -67,9 +70,7 @@ MAPPING: dict[str, Same | Unmapped] = {
     "stratus:aws.credential-access.ec2-steal-instance-credentials": Unmapped(
         "stolen instance credentials used from outside AWS: a GuardDuty network signal"
     ),
-    "stratus:aws.persistence.rolesanywhere-create-trust-anchor": Unmapped(
-        "IAM Roles Anywhere administration"
-    ),
+    "stratus:aws.persistence.rolesanywhere-create-trust-anchor": Same("roles_anywhere_trust"),
 }
 
 

@@ -6,7 +6,9 @@ setting (secrets masked) with where it came from: ``file:line``, the environment
 or ``default``. Legal but probably wrong choices are warnings: unknown ``ROLE_MONITOR_*``
 variables, state in memory or no metrics port (both fine for ``replay``, not for ``run``), a
 trusted external account that is also a member, break-glass name patterns matching no role
-of the inventory. Exit status 0 when clean, 1 with warnings, 2 for an error (one line).
+of the inventory. Notes name enabled detectors that cannot fire under this configuration
+(``token_replayed_off_network`` without ``networks``). Exit status 0 when clean (notes
+included), 1 with warnings, 2 for an error (one line).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     problems = loaded.warnings + run_warnings(settings) + inventory_warnings(settings)
     for problem in problems:
         print(f"role-monitor: warning: {problem}", file=sys.stderr)
+    for note in silent_detectors(settings):
+        print(f"role-monitor: note: {note}", file=sys.stderr)
     summary = f"{len(problems)} warnings" if problems else "configuration OK"
     print(f"role-monitor: {summary}", file=sys.stderr)
     return 1 if problems else 0
@@ -163,6 +167,19 @@ def _loopback(address: str) -> bool:
         return ipaddress.ip_address(address.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
+
+
+def silent_detectors(settings: Settings) -> list[str]:
+    """Enabled detectors that cannot fire under this configuration: notes, not warnings (the
+    defaults are legal; the operator should still know what is not watched)."""
+    config = settings.detectors.get("token_replayed_off_network")
+    enabled = config is None or config.enabled
+    if enabled and not settings.networks:
+        return [
+            "token_replayed_off_network is silent: no `networks` declared (CIDRs or VPC "
+            "endpoints per web-identity provider or account), so no token use is off-network"
+        ]
+    return []
 
 
 def inventory_warnings(settings: Settings) -> list[str]:

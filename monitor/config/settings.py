@@ -9,6 +9,7 @@ setting a ``Field(description=...)``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -192,6 +193,25 @@ class BreakGlassConfig(Section):
 class FederationConfig(Section):
     allowed_providers: StrList = []
     allowed_subjects: Annotated[dict[str, StrList], BeforeValidator(_as_mapping)] = {}
+
+
+def _cidr(value: Any) -> Any:
+    """A CIDR (``10.0.0.0/8``) or a single address, checked here so a typo is a config error."""
+    if isinstance(value, str):
+        ipaddress.ip_network(value.strip(), strict=False)  # ValueError → one-line config error
+        return value.strip()
+    return value
+
+
+class NetworkConfig(Section):
+    """Where one provider's (or account's) workload credentials are expected to come from."""
+
+    cidrs: Annotated[list[Annotated[str, BeforeValidator(_cidr)]], BeforeValidator(_as_list)] = (
+        Field(default=[], description="Addresses the credentials are used from (CIDRs).")
+    )
+    vpc_endpoints: StrList = Field(
+        default=[], description="VPC endpoint ids (`vpce-…`) the calls may come through."
+    )
 
 
 class DetectorConfig(BaseModel):
@@ -538,6 +558,16 @@ class Settings(BaseSettings):
     trusted_external_accounts: Annotated[list[AccountId], BeforeValidator(_as_list)] = []
     break_glass: BreakGlassConfig = BreakGlassConfig()
     federation: FederationConfig = FederationConfig()
+    networks: dict[str, NetworkConfig] = Field(
+        default={},
+        description="Where workload credentials (web identity, IRSA, Pod Identity) are expected "
+        "to come from, keyed by an fnmatch glob on the provider's name (what follows "
+        "`oidc-provider/`, or a bare issuer) or by a role's account id; each entry is "
+        "`{cidrs: [CIDR, ...], vpc_endpoints: [vpce-..., ...]}`, e.g. "
+        "`'oidc.eks.eu-west-1.amazonaws.com/id/*': {cidrs: ['10.0.0.0/8']}`. Calls AWS makes "
+        "itself (a service name as the address) are always the `aws_service` class. "
+        "`token_replayed_off_network` is silent without it.",
+    )
     detectors: dict[str, DetectorConfig] = {}
     suppressions: list[Suppression] = []
     maintenance_windows: Annotated[list[MaintenanceWindow], BeforeValidator(_json_list)] = Field(

@@ -28,7 +28,14 @@ from monitor.findings import Finding, Severity
 from monitor.intake.clock import REASON as IMPLAUSIBLE_TIME
 from monitor.intake.clock import EventClock, StartVote, StreamMarks, minus
 from monitor.intake.envelopes import Record, Rejection, decode
-from monitor.intake.events import Event, OrganizationChange, ProviderChange, RoleChange, RoleEvent
+from monitor.intake.events import (
+    Event,
+    IdentityChange,
+    OrganizationChange,
+    ProviderChange,
+    RoleChange,
+    RoleEvent,
+)
 from monitor.intake.normalize import RecordRejected, normalize
 from monitor.intake.scope import may_be_in_scope
 from monitor.inventory.usage import record_usage
@@ -50,6 +57,7 @@ _KIND = {
     RoleChange: "role_change",
     ProviderChange: "provider_change",
     OrganizationChange: "organization_change",
+    IdentityChange: "identity_change",
 }
 
 

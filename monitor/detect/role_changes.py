@@ -18,12 +18,12 @@ from monitor.detect.catalog_memory import CatalogMemory
 from monitor.detect.membership import Membership
 from monitor.detect.outcomes import Outcomes
 from monitor.findings import Finding
-from monitor.intake.events import OrganizationChange, ProviderChange, RoleChange
+from monitor.intake.events import IdentityChange, OrganizationChange, ProviderChange, RoleChange
 from monitor.inventory.roles import RoleLookup
 from monitor.state.store import StateStore
 from monitor.trust.enrich import Enricher
 
-Change = RoleChange | ProviderChange | OrganizationChange
+Change = RoleChange | ProviderChange | OrganizationChange | IdentityChange
 
 
 @runtime_checkable
@@ -63,6 +63,17 @@ class OrganizationChangeDetector(Protocol):
         ...
 
 
+@runtime_checkable
+class IdentityChangeDetector(Protocol):
+    """A detector that judges Roles Anywhere, Identity Center and Pod Identity changes."""
+
+    id: str
+
+    def detect_identity_change(
+        self, change: IdentityChange, ctx: DetectionContext
+    ) -> Iterable[Finding]: ...
+
+
 class ChangeHandler:
     """Applies each change to the inventory, then runs the detectors that judge it."""
 
@@ -95,6 +106,12 @@ class ChangeHandler:
                 (d.id, d.detect_provider_change, (change, ctx))
                 for d in self.detectors
                 if isinstance(d, ProviderChangeDetector)
+            ]
+        elif isinstance(change, IdentityChange):
+            calls = [
+                (d.id, d.detect_identity_change, (change, ctx))
+                for d in self.detectors
+                if isinstance(d, IdentityChangeDetector)
             ]
         else:
             was_member = self.membership.apply(change)

@@ -137,6 +137,12 @@ class RoleEvent(Frozen):
     task_policy_arn: str | None = None
     #: Envelope the record arrived in (bare, log_file, eventbridge, cloudwatch_logs, ocsf).
     envelope: str = "bare"
+    #: Session tags the call set (EKS Pod Identity's cluster, namespace and service account;
+    #: Roles Anywhere's certificate subject and issuer), bounded in number and length.
+    session_tags: dict[str, str] = {}
+    transitive_tag_keys: tuple[str, ...] = ()
+    #: ``vpcEndpointId``: the call came through this VPC endpoint.
+    vpc_endpoint_id: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -284,5 +290,40 @@ class OrganizationChange(ChangeEvent):
         return self.kind is not MembershipChange.JOINED
 
 
+class IdentityService(StrEnum):
+    """The services whose configuration decides who gets a session without touching IAM."""
+
+    ROLES_ANYWHERE = "rolesanywhere"
+    IDENTITY_CENTER = "sso"
+    IDENTITY_STORE = "identitystore"
+    POD_IDENTITY = "eks"
+
+
+class IdentityChange(ChangeEvent):
+    """A change to an identity path other than a trust policy or an identity provider.
+
+    A Roles Anywhere trust anchor (a CA the account now trusts), an Identity Center permission
+    set, its policies and account assignments, an identity-store user or group, or an EKS Pod
+    Identity association: each hands out role sessions to whoever the new configuration admits.
+    """
+
+    event_name: str
+    service: IdentityService
+    #: "create", "update", "enable", "delete", "attach" or "assign".
+    action: str
+    account: str | None = None
+    #: The anchor, profile, permission set, association or user the call changed.
+    resource: str | None = None
+    #: A role the change hands out (a Pod Identity association's role).
+    role_arn: str | None = None
+    #: What changed, bounded: names, a digest of an uploaded CA, the policy attached, the
+    #: principal and account of an assignment, the namespace and service account.
+    detail: dict[str, Any] = {}
+
+    @property
+    def copy_key(self) -> str:
+        return f"{self.service.value}:{self.event_id}"
+
+
 #: What normalising a record in scope yields.
-Event = RoleEvent | RoleChange | ProviderChange | OrganizationChange
+Event = RoleEvent | RoleChange | ProviderChange | OrganizationChange | IdentityChange

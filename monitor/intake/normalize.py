@@ -19,6 +19,7 @@ from monitor.aws.arns import arn_account, iam_arn, is_account_id
 from monitor.aws.principals import IdentityType
 from monitor.intake.events import Caller, Copy, Event, Federation, RoleEvent
 from monitor.intake.normalize_changes import parse_change
+from monitor.intake.normalize_identity import parse_identity_change, session_tags, transitive_keys
 from monitor.intake.record_fields import ARN_LIMIT as _ARN_LIMIT
 from monitor.intake.record_fields import ID_LIMIT as _ID_LIMIT
 from monitor.intake.record_fields import (
@@ -51,7 +52,7 @@ def normalize(record: dict[str, Any], envelope: str = "bare") -> Event | None:
         return None
     if record.get("eventSource") == STS_SOURCE:
         return normalize_assumption(record, envelope)
-    return parse_change(record, envelope)
+    return parse_change(record, envelope) or parse_identity_change(record, envelope)
 
 
 def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> RoleEvent:
@@ -98,6 +99,9 @@ def normalize_assumption(record: dict[str, Any], envelope: str = "bare") -> Role
         target_principal=target,
         task_policy_arn=_task_policy(request),
         envelope=envelope,
+        session_tags=session_tags(request),
+        transitive_tag_keys=transitive_keys(request),
+        vpc_endpoint_id=_text(record.get("vpcEndpointId"), 128),
     )
 
 

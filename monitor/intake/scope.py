@@ -2,8 +2,10 @@
 
 In scope are the calls that hand out a session in a role (the STS assumption family) and the
 calls that change who may get one: IAM role changes (trust policy, existence, tags), SAML and
-OIDC identity-provider changes, and Organizations membership changes (an account that leaves
-keeps its old trust and is external from then on).
+OIDC identity-provider changes, Organizations membership changes (an account that leaves
+keeps its old trust and is external from then on), and the identity paths beside IAM: Roles
+Anywhere trust anchors and profiles, Identity Center permission sets and assignments, identity
+store users and groups, and EKS Pod Identity associations.
 
 Two questions, one table:
 
@@ -22,6 +24,10 @@ from typing import Any
 STS_SOURCE = "sts.amazonaws.com"
 IAM_SOURCE = "iam.amazonaws.com"
 ORGANIZATIONS_SOURCE = "organizations.amazonaws.com"
+ROLES_ANYWHERE_SOURCE = "rolesanywhere.amazonaws.com"
+SSO_SOURCE = "sso.amazonaws.com"
+IDENTITY_STORE_SOURCE = "identitystore.amazonaws.com"
+EKS_SOURCE = "eks.amazonaws.com"
 
 #: STS calls that hand out (or refuse) a session: normalised to ``RoleEvent``.
 ASSUMPTIONS = frozenset(
@@ -61,11 +67,44 @@ ORGANIZATION_CHANGES = frozenset(
     }
 )
 
+#: Roles Anywhere: a trust anchor is a CA whose certificates may get role sessions; a profile
+#: lists the roles they may get. Create, update (a new CA) and enable each widen that.
+ROLES_ANYWHERE_CHANGES = frozenset(
+    {
+        "CreateTrustAnchor",
+        "UpdateTrustAnchor",
+        "EnableTrustAnchor",
+        "CreateProfile",
+        "UpdateProfile",
+        "EnableProfile",
+    }
+)
+#: Identity Center: permission sets (each a role in every account it is assigned to), their
+#: policies and account assignments.
+PERMISSION_SET_CHANGES = frozenset(
+    {
+        "CreatePermissionSet",
+        "UpdatePermissionSet",
+        "AttachManagedPolicyToPermissionSet",
+        "AttachCustomerManagedPolicyReferenceToPermissionSet",
+        "PutInlinePolicyToPermissionSet",
+        "CreateAccountAssignment",
+    }
+)
+#: Identity Center's identity store: the people and groups assignments name.
+IDENTITY_STORE_CHANGES = frozenset({"CreateUser", "CreateGroup", "CreateGroupMembership"})
+#: EKS Pod Identity: an association hands a role to a (cluster, namespace, service account).
+POD_IDENTITY_CHANGES = frozenset({"CreatePodIdentityAssociation", "UpdatePodIdentityAssociation"})
+
 #: eventSource → the eventNames of it that are in scope.
 IN_SCOPE: dict[str, frozenset[str]] = {
     STS_SOURCE: ASSUMPTIONS,
     IAM_SOURCE: ROLE_CHANGES | PROVIDER_CHANGES,
     ORGANIZATIONS_SOURCE: ORGANIZATION_CHANGES,
+    ROLES_ANYWHERE_SOURCE: ROLES_ANYWHERE_CHANGES,
+    SSO_SOURCE: PERMISSION_SET_CHANGES,
+    IDENTITY_STORE_SOURCE: IDENTITY_STORE_CHANGES,
+    EKS_SOURCE: POD_IDENTITY_CHANGES,
 }
 
 #: A record in scope names one of these sources in plain bytes, unless JSON escapes hide it.

@@ -25,6 +25,7 @@ from monitor.inventory.organization import OrgDirectory
 from monitor.trust.admission import best_admission, caller_facts, grant_evidence
 from monitor.trust.break_glass import is_break_glass
 from monitor.trust.match import CallerFacts, GrantMatch
+from monitor.trust.network import network_class
 from monitor.trust.policy import GrantScope, TrustPolicy, classify, parse_trust_policy
 from monitor.trust.posture import Weakness, weaknesses
 
@@ -52,6 +53,9 @@ class EnrichedEvent:
     grant_weaknesses: tuple[str, ...] = ()
     #: False for calls no trust policy governs (AssumeRoot, GetSessionToken, ...).
     trust_applies: bool = False
+    #: Where the call came from (``monitor.trust.network``): aws_service, declared_network,
+    #: other, or no_network_declared.
+    network: str = "no_network_declared"
 
     @property
     def role(self) -> RoleInfo | None:
@@ -100,6 +104,7 @@ class Enricher:
             grant_scope=self._scope(match, role),
             grant_weaknesses=tuple(w.code.value for w in weak if match and w.grant == match.grant),
             trust_applies=bool(facts),
+            network=network_class(self.settings, event),
         )
 
     def _admission(self, trust: TrustPolicy, facts: list[CallerFacts]) -> GrantMatch | None:

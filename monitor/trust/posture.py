@@ -44,6 +44,7 @@ class WeaknessCode(StrEnum):
     OIDC_WITHOUT_AUD = "oidc_without_aud"
     OIDC_CONDITION_ISSUER_MISMATCH = "oidc_condition_issuer_mismatch"
     UNRESOLVED_PRINCIPAL = "unresolved_principal"
+    ROLES_ANYWHERE_UNPINNED = "roles_anywhere_unpinned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,4 +232,27 @@ def _only_wildcards(value: str) -> bool:
     return "*" in value and set(value) <= {"*", "?"}
 
 
-_CHECKS: tuple[_Check, ...] = (_public, _external, _oidc)
+_ROLES_ANYWHERE = "rolesanywhere.amazonaws.com"
+
+
+def _roles_anywhere(grant: TrustGrant, context: _Context) -> Iterator[Weakness]:
+    """Roles Anywhere admits any certificate of any trust anchor in the account unless the
+    grant names the anchor (``aws:SourceArn``) or a certificate field (``x509…`` tags)."""
+    if grant.principal_kind is not PrincipalKind.SERVICE or grant.principal != _ROLES_ANYWHERE:
+        return
+    if any(_pins_certificate(c.key) for c in grant.conditions):
+        return
+    yield Weakness(
+        WeaknessCode.ROLES_ANYWHERE_UNPINNED,
+        "any certificate of any Roles Anywhere trust anchor in the account may assume the "
+        "role (no aws:SourceArn or aws:PrincipalTag/x509… condition)",
+        grant,
+        "high",
+    )
+
+
+def _pins_certificate(key: str) -> bool:
+    return key == "aws:sourcearn" or key.startswith("aws:principaltag/x509")
+
+
+_CHECKS: tuple[_Check, ...] = (_public, _external, _oidc, _roles_anywhere)

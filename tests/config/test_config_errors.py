@@ -277,3 +277,29 @@ def test_every_subcommand_has_a_description_and_an_epilog() -> None:
         assert sub.description, name
         for section in ("environment:", "ROLE_MONITOR_", "exit status:", "signals:"):
             assert section in text, (name, section)
+
+
+def test_config_check_says_token_replay_is_silent_without_networks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A note, not a warning: the default is legal, but the operator should know it is blind."""
+    path = tmp_path / "c.yaml"
+    path.write_text("state: {path: s.db}\n")
+    assert main(["config", "check", "--config", str(path)]) == 0
+    assert "note: token_replayed_off_network is silent" in capsys.readouterr().err
+    path.write_text(
+        "state: {path: s.db}\n"
+        "networks:\n  'oidc.eks.*': {cidrs: ['10.0.0.0/8'], vpc_endpoints: [vpce-0abc]}\n"
+    )
+    assert main(["config", "check", "--config", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "token_replayed_off_network" not in err and "configuration OK" in err
+
+
+def test_networks_with_a_bad_cidr_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("networks:\n  'oidc.eks.*': {cidrs: ['10.0.0.0/33']}\n")
+    assert main(["config", "check", "--config", str(path)]) == 2
+    assert "networks" in capsys.readouterr().err
