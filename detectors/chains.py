@@ -13,7 +13,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
-from detectors.growth import bootstrap_reason, note_joined, observe_reach
+from detectors.growth import GrowthOptions, bootstrap_reason, note_joined, observe_reach
 from detectors.identity import MAX_SESSION, source_role
 from detectors.sessions import ISSUING, Chain, Hop, follow, returns_to_earlier_account
 from detectors.windows import human, learning
@@ -24,24 +24,11 @@ from monitor.intake.events import MembershipChange, OrganizationChange
 from monitor.trust.enrich import EnrichedEvent
 
 
-class ChainPairOptions(NoOptions):
+class ChainPairOptions(GrowthOptions):
     learning_period: Duration = Field(
         default=timedelta(days=7),
         description="Time after the first event the monitor saw during which (source role → "
         "target role) pairs are only learned.",
-    )
-    hub_accounts: int = Field(
-        default=3,
-        ge=1,
-        description="A source role that reached a role name in this many member accounts is a "
-        "hub: its first use of that name in one more member account is routine.",
-    )
-    bootstrap_period: Duration = Field(
-        default=timedelta(days=7),
-        description="How long after a member account joins (in-stream, or by the directory's "
-        "JoinedTimestamp) "
-        "first assumptions into it by hubs, Control Tower and trusted vendors sending their "
-        "ExternalId are expected.",
     )
 
 

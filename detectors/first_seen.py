@@ -25,7 +25,13 @@ from typing import ClassVar
 from pydantic import Field
 
 from detectors.base import Applies, DetectionContext, Detector, NoOptions, short_role
-from detectors.growth import HUB_ACCOUNTS, bootstrap_reason, note_joined, observe_reach
+from detectors.growth import (
+    HUB_ACCOUNTS,
+    GrowthOptions,
+    bootstrap_reason,
+    note_joined,
+    observe_reach,
+)
 from detectors.identity import stable_principal
 from detectors.subjects import subject_template
 from detectors.windows import human, learning
@@ -130,20 +136,8 @@ class FirstSeen(Detector):
         return True
 
 
-class GrowthOptions(LearningOptions):
-    hub_accounts: int = Field(
-        default=3,
-        ge=1,
-        description="A source that reached a role name in this many member accounts is a hub: "
-        "its first use of that name in one more member account is routine.",
-    )
-    bootstrap_period: Duration = Field(
-        default=timedelta(days=7),
-        description="How long after a member account joins (in-stream, or by the directory's "
-        "JoinedTimestamp) "
-        "first assumptions into it by hubs, Control Tower and trusted vendors sending their "
-        "ExternalId are expected.",
-    )
+class FirstSeenGrowthOptions(LearningOptions, GrowthOptions):
+    """A first-seen detector's learning knobs and the growth mechanisms'."""
 
 
 class CrossAccountFirstSeen(FirstSeen):
@@ -185,8 +179,8 @@ class CrossAccountFirstSeen(FirstSeen):
         "a hub's role name in one more member account and a new account's bootstrap are "
         "expected."
     )
-    Options = GrowthOptions
-    options: GrowthOptions
+    Options = FirstSeenGrowthOptions
+    options: FirstSeenGrowthOptions
 
     def observe(self, ev: EnrichedEvent, ctx: DetectionContext) -> str | None:
         hub = observe_reach(ctx, ev, self.options.hub_accounts)

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
 from detectors import jsontext
-from detectors.base import DetectionContext
+from detectors.base import DetectionContext, NoOptions
 from detectors.identity import stable_principal
 from monitor.aws.accounts import Rung
+from monitor.config.settings import Duration
 from monitor.intake.clock import plus
 from monitor.trust.enrich import EnrichedEvent
 
@@ -38,6 +41,25 @@ KEPT_ACCOUNTS = 12
 REACH = "growth:reach"
 HUBS = "growth:hub"
 BOOTSTRAP = "growth:bootstrap"
+
+
+class GrowthOptions(NoOptions):
+    """The knobs of the growth mechanisms, shared by every detector that uses them."""
+
+    hub_accounts: int = Field(
+        default=HUB_ACCOUNTS,
+        ge=1,
+        description="A source that reached a role name in this many member accounts is a hub: "
+        "its first use of that name in one more member account is routine.",
+    )
+    bootstrap_period: Duration = Field(
+        default=timedelta(days=7),
+        description="How long after a member account joins (in-stream, or by the directory's "
+        "JoinedTimestamp) first assumptions into it by hubs, Control Tower and trusted vendors "
+        "sending their ExternalId are expected.",
+    )
+
+
 #: Control Tower's own roles (AWS names them, every landing zone has them).
 CONTROL_TOWER_CALLER = "AWSControlTower"
 CONTROL_TOWER_TARGET = "AWSControlTowerExecution"

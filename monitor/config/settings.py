@@ -88,18 +88,18 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-def _as_mapping(value: Any) -> Any:
-    """Let an environment override give a mapping as JSON text."""
+def _from_json(value: Any) -> Any:
+    """Let an environment override give a mapping or a list of mappings as JSON text."""
     if isinstance(value, str):
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"expected a JSON object, got {value[:40]!r}") from exc
+            raise ValueError(f"expected JSON, got {value[:40]!r}") from exc
     return value
 
 
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
-StrMap = Annotated[dict[str, str], BeforeValidator(_as_mapping)]
+StrMap = Annotated[dict[str, str], BeforeValidator(_from_json)]
 
 
 class KafkaConfig(Section):
@@ -192,7 +192,7 @@ class BreakGlassConfig(Section):
 
 class FederationConfig(Section):
     allowed_providers: StrList = []
-    allowed_subjects: Annotated[dict[str, StrList], BeforeValidator(_as_mapping)] = {}
+    allowed_subjects: Annotated[dict[str, StrList], BeforeValidator(_from_json)] = {}
 
 
 def _cidr(value: Any) -> Any:
@@ -274,16 +274,6 @@ class MaintenanceWindow(Section):
                 f"{MAINTENANCE_WINDOW_LIMIT.days} days, got {self.end - self.start}"
             )
         return self
-
-
-def _json_list(value: Any) -> Any:
-    """Let an environment override give a list of mappings as JSON text."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"expected a JSON list, got {value[:40]!r}") from exc
-    return value
 
 
 class DedupConfig(Section):
@@ -548,7 +538,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
-        # Lists in the environment are comma-separated, not JSON (see _as_list / _as_mapping).
+        # Lists in the environment are comma-separated, not JSON (see _as_list / _from_json).
         enable_decoding=False,
     )
 
@@ -570,7 +560,7 @@ class Settings(BaseSettings):
     )
     detectors: dict[str, DetectorConfig] = {}
     suppressions: list[Suppression] = []
-    maintenance_windows: Annotated[list[MaintenanceWindow], BeforeValidator(_json_list)] = Field(
+    maintenance_windows: Annotated[list[MaintenanceWindow], BeforeValidator(_from_json)] = Field(
         default=[],
         description="Planned game days and drills (start, end, accounts, detectors, reason): "
         "findings inside are annotated with the window and lowered one severity step (never "
