@@ -93,6 +93,9 @@ class Workload(ControlTower):
         #: How often a change touches each account's Terraform workspace: a long tail.
         self.tf_weight = {a.id: 1 / (1 + rank) ** 1.1 for rank, a in enumerate(ranked)}
         self.preview_pr = 1200
+        #: When the new vendor's role exists in each account: its polls start there only then
+        #: (an assumption of a role not yet created would be refused, not granted).
+        self.onboarded: dict[str, datetime] = {}
 
     def days(self) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
         parts = (
@@ -440,6 +443,7 @@ class Workload(ControlTower):
                 "AssumeRolePolicyDocument"
             ]
             arn = role_arn(session.account, name)
+            self.onboarded[session.account] = at
             self.out.append(
                 (at, self.records.create_role(at, session, arn, policy, agent=TERRAFORM))
             )
@@ -477,21 +481,26 @@ class Workload(ControlTower):
             )
         if index >= ONBOARDING_DAY:
             vendor, vendor_role_name, name, external, per_day = NEW_VENDOR
-            start = 11 if index == ONBOARDING_DAY else 0
+            first_day = index == ONBOARDING_DAY
+            start, ready = (11, self.onboarded) if first_day else (0, None)
             yield from self._polls(
-                day, vendor, vendor_role_name, name, external, per_day, members, start
+                day, vendor, vendor_role_name, name, external, per_day, members, start, ready
             )
 
     def _polls(
         self, day: datetime, vendor: str, vendor_role_name: str, name: str, external: str,
         per_day: int, targets: list[Account], start_hour: int = 0,
+        ready: dict[str, datetime] | None = None,
     ) -> Iterator[Timed]:  # fmt: skip
+        """``ready``: when the role exists per account; an account missing or later is skipped."""
         step = 24 / per_day
         for slot in range(per_day):
             if slot * step < start_hour:
                 continue
             for account in targets:
                 at = self._at(day, slot * step, min(5, step * 60))
+                if ready is not None and (account.id not in ready or ready[account.id] > at):
+                    continue
                 role = role_arn(account.id, name)
                 yield at, self.records.vendor(at, vendor, vendor_role_name, role, external, BOTO)
 
@@ -524,6 +533,18 @@ class Workload(ControlTower):
                     yield self._pod(standby, ns, sa, pod_identity, self._at(day, hour), replica)
 
 
+def game_day_window() -> dict[str, Any]:
+    """The game day as the operator who planned it declares it (``maintenance_windows``): the
+    afternoon of the failover, for the rate and fan-out findings a drill is expected to raise."""
+    day = day_of(GAME_DAY)
+    return {
+        "start": f"{day:%Y-%m-%d}T13:00:00Z",
+        "end": f"{day:%Y-%m-%d}T19:00:00Z",
+        "detectors": ["role_rate_anomaly", "provider_rate_anomaly", "many_roles_assumed"],
+        "reason": "DR game day: failover to us-west-2",
+    }
+
+
 HOLIDAY_INDEXES = {(d - day_of(0)).days for d in HOLIDAYS}
 
 
@@ -532,8 +553,9 @@ def write(folder: Path, shape: Shape | None = None) -> tuple[Path, Path, list[Pa
     (config, config from the onboarding day, day files)."""
     workload = Workload(shape)
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(workload.org, folder)
-    after = write_config(workload.org, folder, trusted_new_vendor=True)
+    planned = [game_day_window()]
+    config = write_config(workload.org, folder, planned=planned)
+    after = write_config(workload.org, folder, trusted_new_vendor=True, planned=planned)
     stream = folder / "stream"
     stream.mkdir(exist_ok=True)
     paths = []

@@ -346,9 +346,15 @@ def core_roles(org: Org, account: Account) -> list[dict[str, Any]]:
 # -- what the operator writes ---------------------------------------------------------------------
 
 
-def write_config(org: Org, folder: Path, trusted_new_vendor: bool = False) -> Path:
+def write_config(
+    org: Org,
+    folder: Path,
+    trusted_new_vendor: bool = False,
+    planned: list[dict[str, Any]] | None = None,
+) -> Path:
     """Config, accounts list and one authorization-details file per member account at the
-    start; ``trusted_new_vendor`` is the config from the day the operator trusts the new one."""
+    start; ``trusted_new_vendor`` is the config from the day the operator trusts the new one,
+    ``planned`` the drills the operator declared (``maintenance_windows``)."""
     inventory = folder / "inventory"
     inventory.mkdir(parents=True, exist_ok=True)
     files = []
@@ -373,6 +379,7 @@ def write_config(org: Org, folder: Path, trusted_new_vendor: bool = False) -> Pa
             },
         },
         "metrics": {"port": None},
+        "maintenance_windows": planned or [],
     }
     path = folder / ("config-after-onboarding.yaml" if trusted_new_vendor else "config.yaml")
     path.write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))  # JSON is YAML

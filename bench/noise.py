@@ -5,7 +5,8 @@ two shapes of the growing organisation of :mod:`bench.growing` (the default, and
 growing twice as fast from another seed). Each is replayed day by day through
 ``role-monitor replay`` with ONE state file, the organisation's config (the growing one's
 operator trusts the vendor onboarded mid-period from that day: the days from then on are
-replayed with that config, into the same state) and the default detector settings (no
+replayed with that config, into the same state; its DR game day is declared as a maintenance
+window, as the operator who planned it would) and the default detector settings (no
 suppression rule). ``bench/NOISE.md`` gets, per workload: findings per day, per detector and
 severity, before and after the learning period, per 10k assumptions, and whether the budget of
 issues 10 and 19 holds (after learning: at most 2 findings a day of severity medium or above,
@@ -298,7 +299,8 @@ def growing_run(folder: Path, shape: Shape) -> Run:
         f"Noise on a growing organisation ({shape.name} shape)",
         f"`bench/growing.py` ({shape.accounts} member accounts at the start, "
         f"{shape.joins} joining, ~{len(workload.people)} people, seed {shape.seed}; "
-        "the vendor onboarded on day 10 is trusted from then on; no attack)",
+        "the vendor onboarded on day 10 is trusted from then on; the DR game day declared as a "
+        "maintenance window for its rate and fan-out findings; no attack)",
         [segment for segment in segments if segment[1]],
         growing_attacks(workload.org),
     )
