@@ -1,10 +1,12 @@
 """Crash points: a test makes the process kill itself at the Nth pass over a named step.
 
-For the crash harness only (``tests/test_crash_harness.py``): ``RM_CRASH_AT=step:N``
+For the crash tests only (``tests/test_crash_harness.py``, ``tests/test_forward.py``):
+``RM_CRASH_AT=step:N``
 sends ``RM_CRASH_SIGNAL`` (``KILL`` by default, or ``TERM``) to this process the Nth
 time :func:`reached` is called with ``step``. Unset (always, outside tests) it costs one
 dictionary lookup per checkpoint step. Steps are named where they are called: see
-:mod:`monitor.service.checkpoint` and :mod:`monitor.sinks.delivery`.
+:mod:`monitor.service.checkpoint`, :mod:`monitor.sinks.delivery` and
+:mod:`monitor.service.forwarder` (``forward_record``: a record handed to the producer).
 """
 
 from __future__ import annotations

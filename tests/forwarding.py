@@ -142,15 +142,19 @@ class Trail:
         path.write_text(yaml.safe_dump(document))
         return path
 
-    def forward(self, *args: str, **forward: Any) -> subprocess.Popen[bytes]:
-        """``role-monitor forward`` as a child process, its log in the test folder."""
+    def forward(
+        self, *args: str, crash_at: str | None = None, **forward: Any
+    ) -> subprocess.Popen[bytes]:
+        """``role-monitor forward`` as a child process, its log in the test folder;
+        ``crash_at`` (``step:N``) makes it kill -9 itself there (:mod:`monitor.crashpoints`)."""
+        crash = {"RM_CRASH_AT": crash_at} if crash_at else {}
         log = (self.folder / f"forward-{self.name}.log").open("ab")
         return subprocess.Popen(
             [str(ROLE_MONITOR), "forward", "--config", str(self.config(**forward)), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
-            env=aws_env(),
+            env={**aws_env(), **crash},
         )
 
     def forward_until_empty(self, **forward: Any) -> str:

@@ -85,8 +85,12 @@ def all_messages() -> list[bytes]:
     return [*stream, *fixture_messages(), *HOSTILE]
 
 
+def authorization_details(inventory: Path) -> list[str]:
+    """The golden cases' role snapshots (the folder also holds a list-accounts file)."""
+    return [str(p) for p in sorted(inventory.glob("*.json")) if "RoleDetailList" in p.read_text()]
+
+
 def config(folder: Path, bootstrap: str, topic: str) -> Path:
-    inventory = CASES / "_inventory"
     document: dict[str, Any] = {
         "kafka": {
             "bootstrap_servers": bootstrap,
@@ -101,7 +105,7 @@ def config(folder: Path, bootstrap: str, topic: str) -> Path:
             "id": "o-abcdefghij",
         },
         "trusted_external_accounts": ["999988887777"],
-        "inventory": {"authorization_details": [str(p) for p in sorted(inventory.glob("*.json"))]},
+        "inventory": {"authorization_details": authorization_details(CASES / "_inventory")},
         "federation": {
             "allowed_providers": ["AWSSSO_*", "token.actions.githubusercontent.com"],
             "allowed_subjects": {"token.actions.githubusercontent.com": ["repo:acme/*"]},

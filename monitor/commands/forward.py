@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor import __version__
     from monitor.commands.run import _start_metrics, _stop_on_signals
     from monitor.config.settings import load_settings
-    from monitor.intake.envelopes import set_decompressed_limit
+    from monitor.intake.bounds import Limits, set_limits
     from monitor.service.forwarder import Forwarder
     from monitor.service.forwarder_metrics import ForwarderMetrics
     from monitor.service.logs import effective_config, setup_logging
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         "role-monitor forward starting",
         extra={"version": __version__, "config": effective_config(settings)},
     )
-    set_decompressed_limit(settings.limits.max_decompressed_bytes)
+    set_limits(Limits(**settings.limits.model_dump()))  # every limit, as run applies them
     queue = Queue(settings.forward)
     producer = _connect(settings)
     forwarder = Forwarder(settings, queue, producer, ForwarderMetrics())

@@ -351,10 +351,11 @@ class LimitsConfig(Section):
         "is dead-lettered whole (reason too_many_records), none of its records processed.",
     )
     max_elements: int = Field(
-        default=1_000_000,
+        # A real record holds 40-80 values: a log file of max_records_per_message records fits.
+        default=4_000_000,
         ge=1000,
         description="JSON values one message may hold (counted from its bytes before parsing; "
-        "a real record has about one per 30 bytes): more is dead-lettered whole, unparsed "
+        "a real record has 40-80, about one per 30 bytes): more is dead-lettered whole, unparsed "
         "(reason too_many_elements), so memory follows the message's size, not its shape.",
     )
     max_nesting: int = Field(

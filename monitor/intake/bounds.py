@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from monitor.config.settings import LimitsConfig
+
 #: What a rejection carries of the input: enough to recognise it, never the whole message.
 EXCERPT_BYTES = 4096
 
@@ -24,13 +26,14 @@ EXCERPT_BYTES = 4096
 class Limits:
     """The ``limits`` settings (set at startup by :func:`set_limits`)."""
 
-    max_decompressed_bytes: int = 64 * 1024 * 1024
-    max_records_per_message: int = 50_000
-    max_elements: int = 1_000_000
-    max_nesting: int = 4
+    max_decompressed_bytes: int
+    max_records_per_message: int
+    max_elements: int
+    max_nesting: int
 
 
-_limits = Limits()
+#: Until a command sets them: the settings' defaults, so the two never disagree.
+_limits = Limits(**LimitsConfig().model_dump())
 
 
 def set_limits(limits: Limits) -> None:

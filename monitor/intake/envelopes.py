@@ -14,12 +14,12 @@ import binascii
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from monitor.intake.bounds import EXCERPT_BYTES, Budget, Overrun, Tally, current, set_limits
+from monitor.intake.bounds import EXCERPT_BYTES, Budget, Overrun, Tally, current
 from monitor.intake.ocsf import is_ocsf_api_activity, ocsf_to_cloudtrail
 
 _PAYLOAD_SAMPLE = 64 * 1024
@@ -229,11 +229,6 @@ def one_rejection(rejections: Sequence[Rejection], message: bytes) -> Rejection:
 
 class TooLarge(ValueError):
     """Decompressed data would pass the configured limit."""
-
-
-def set_decompressed_limit(limit: int) -> None:
-    """Bound what one message or file may expand to (``limits.max_decompressed_bytes``)."""
-    set_limits(replace(current(), max_decompressed_bytes=limit))
 
 
 def gunzip(data: bytes, limit: int | None = None) -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from monitor import crashpoints
 from monitor.config.settings import Settings
 from monitor.detect.produce_key import partition_key
 from monitor.intake.envelopes import Rejection, decode
@@ -220,6 +221,7 @@ class Forwarder:
                     value=orjson.dumps(piece.data),
                     headers=[("source", source)],
                 )
+                crashpoints.reached("forward_record")
             else:
                 self.metrics.records.labels("out_of_scope").inc()
 
