@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,3 +237,9 @@ class Service:
     def ensure_stopped(self) -> None:
         if self.process.poll() is None:
             self.kill()
+
+
+def owed(state: Path, sink: str) -> int:
+    """Findings still owed to ``sink`` in an SQLite state's outbox."""
+    with closing(sqlite3.connect(state)) as db:
+        return int(db.execute("SELECT count(*) FROM outbox WHERE sink = ?", (sink,)).fetchone()[0])

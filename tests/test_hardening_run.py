@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import resource
 import socket
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kafka_service import Service, Setup, send, wait_until
+from kafka_service import Service, Setup, owed, send, wait_until
 from kafka_stream import Message, caller_copy, cloudwatch_logs, expected_findings, sts_stream
 from plugins.kafka_broker import KafkaBroker
 
@@ -136,12 +134,6 @@ def test_sigterm_with_a_sink_that_never_answers(setup: Setup, silent_server: str
     committed, _ = setup.offsets()
     assert sum(committed.values()) == len(messages), "the batch is committed with its outbox"
     assert owed(setup.folder / "state-a.db", "alertmanager") > 0, "the silent sink owes them"
-
-
-def owed(state: Path, sink: str) -> int:
-    """Findings still owed to ``sink`` in an SQLite state's outbox."""
-    with closing(sqlite3.connect(state)) as db:
-        return int(db.execute("SELECT count(*) FROM outbox WHERE sink = ?", (sink,)).fetchone()[0])
 
 
 def test_sigterm_in_the_middle_of_a_large_message(setup: Setup) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka_service import Service, Setup, read_topic, send, wait_until
+from kafka_service import Service, Setup, owed, read_topic, send, wait_until
 from kafka_stream import Message, expected_findings, sts_stream
 from plugins.kafka_broker import TOPIC_PARTITIONS, KafkaBroker
 from test_clock import ORG as CLOCK_ORG
@@ -118,8 +118,9 @@ def test_a_sink_that_never_answers_is_down_within_the_readiness_grace(
         service.ensure_stopped()
     print(f"/readyz 503 {not_ready_after:.1f} s after the stream began")
     assert not_ready_after < 3 + 1 + 5, "the grace, one sink call, and the wait's steps"
+    # Committed offsets are backed by the outbox: the silent webhook still owes the findings.
     committed, _ = setup.offsets()
-    assert set(committed.values()) == {0}, "nothing undelivered may be committed"
+    assert set(committed.values()) == {0} or owed(setup.folder / "state-a.db", "webhook") > 0
 
 
 def clock_config(setup: Setup) -> Path:
