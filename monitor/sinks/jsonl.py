@@ -41,15 +41,16 @@ class JsonLinesSink:
         self.runbook_base = runbook_base
         self._out: BinaryIO | None = None
         self._fd: int | None = None
-        #: Finding ids of the file's last lines at open: written before a crash.
-        self._tail: set[str] = set()
+        #: Finding ids of the file's last lines: read at open (written before a crash), then
+        #: each line written (a chunk that failed half-way comes back whole from the outbox).
+        self._tail: dict[str, None] = {}
         #: A file reads its tail back, so it takes chunks; stdout takes one finding at a time.
         self.batch = 1
         if path == "-":
             self._out = sys.stdout.buffer
         else:
             self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            self._tail = tail_ids(self._fd, BATCH)
+            self._tail = dict.fromkeys(tail_ids(self._fd, BATCH))
             self.batch = BATCH
 
     def send(self, findings: Sequence[Finding]) -> None:
@@ -58,6 +59,14 @@ class JsonLinesSink:
                 continue  # written before a crash, resent by the outbox
             line = with_runbook(finding.to_json(), self.runbook_base, finding.detector)
             self._write(line + b"\n")
+            if self._fd is not None:
+                self._written(finding.finding_id)
+
+    def _written(self, finding_id: str) -> None:
+        """Remember the last two chunks' ids: enough for any chunk sent again."""
+        self._tail[finding_id] = None
+        if len(self._tail) > 2 * BATCH:
+            del self._tail[next(iter(self._tail))]
 
     def _write(self, line: bytes) -> None:
         if self._fd is None:

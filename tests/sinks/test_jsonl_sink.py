@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from plugins.sample_findings import make_finding
 
 from monitor.findings import Finding
+from monitor.sinks.base import SinkError
 from monitor.sinks.jsonl import BATCH, JsonLinesSink
 
 
@@ -26,6 +28,30 @@ def test_a_chunk_resent_after_a_crash_is_written_once(tmp_path: Path) -> None:
     after.flush()
     assert [f.finding_id for f in lines(path)] == [f.finding_id for f in chunk]
     assert after.batch == BATCH
+
+
+def test_a_chunk_that_failed_half_way_is_written_once_when_sent_again(tmp_path: Path) -> None:
+    """A full disk in the middle of a chunk: the outbox sends the whole chunk again, in the
+    same process; the lines already written are not written twice."""
+    path = tmp_path / "findings.jsonl"
+    chunk = [make_finding(assumption_id=f"a{n}") for n in range(4)]
+    sink = JsonLinesSink(str(path))
+    real_write = sink._write
+    calls = 0
+
+    def disk_full_at_the_third(line: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise SinkError("cannot write: No space left on device")
+        real_write(line)
+
+    sink._write = disk_full_at_the_third  # type: ignore[method-assign]
+    with pytest.raises(SinkError):
+        sink.send(chunk)
+    sink.send(chunk)  # space is back; the outbox resends the chunk whole
+    sink.flush()
+    assert [f.finding_id for f in lines(path)] == [f.finding_id for f in chunk]
 
 
 def test_a_line_torn_by_a_crash_is_cut_off_and_written_whole(tmp_path: Path) -> None:
