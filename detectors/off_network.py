@@ -92,7 +92,7 @@ class TokenReplayedOffNetwork(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event, federation = ev.event, ev.event.federation
-        if ev.network == UNDECLARED or federation is None or not event.succeeded:
+        if ev.network == UNDECLARED or federation is None:
             return
         subject = f"{federation.provider_name}|{subject_family(federation.subject or '')}"
         client = client_class(event.user_agent)

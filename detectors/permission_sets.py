@@ -79,7 +79,7 @@ class PermissionSetEscalation(Detector):
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
         match = _SSO_ROLE.fullmatch(event.role_name or "")
-        if match is None or event.federation is None or not event.succeeded:
+        if match is None or event.federation is None:
             return
         name, at = match.group(1), event.event_time
         created = ctx.state.recall(f"{self.id}:created", name, at)

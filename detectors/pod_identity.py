@@ -74,7 +74,7 @@ class PodIdentityNewBinding(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.caller.invoked_by != POD_IDENTITY or not event.succeeded or not event.role_arn:
+        if event.caller.invoked_by != POD_IDENTITY or not event.role_arn:
             return
         binding = _binding(event.session_tags)
         if binding is None:

@@ -75,7 +75,7 @@ class RolesAnywhereTrust(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.caller.invoked_by != ROLES_ANYWHERE or not event.succeeded:
+        if event.caller.invoked_by != ROLES_ANYWHERE:
             return
         issuer = _issuer(event.session_tags)
         if issuer is None:

@@ -54,8 +54,6 @@ class RootSession(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "AssumeRoot" or not event.succeeded:
-            return
         yield self.finding(
             ev,
             f"Root session in account {event.target_principal} ({_task(event)}) "
@@ -81,8 +79,6 @@ class RootSessionDenied(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "AssumeRoot" or event.succeeded:
-            return
         yield self.finding(
             ev,
             f"Denied AssumeRoot ({event.error_code}) into account "
@@ -117,8 +113,6 @@ class RootTaskPolicyNotAllowed(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "AssumeRoot" or not event.succeeded:
-            return
         allowed = self.options.allowed_task_policies
         policy = event.task_policy_arn
         if policy and any(fnmatchcase(policy, pattern) for pattern in allowed):

@@ -66,8 +66,6 @@ class SessionTokenIssued(Detector):
 
     def detect(self, ev: EnrichedEvent, ctx: DetectionContext) -> Iterable[Finding]:
         event = ev.event
-        if event.event_name != "GetSessionToken" or not event.succeeded:
-            return
         if event.caller.identity_type not in _LONG_TERM:
             return  # STS refuses it to sessions; a record saying otherwise is not a key
         who = stable_principal(event.caller)
