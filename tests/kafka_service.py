@@ -68,13 +68,21 @@ def offsets(bootstrap: str, topic: str, group: str) -> tuple[dict[int, int], dic
     return committed, end
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.2) -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    step: float = 0.2,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``condition``; on timeout, ``explain`` says what was still missing."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    detail = f": {explain()}" if explain else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
 
 
 @dataclass

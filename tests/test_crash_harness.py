@@ -168,7 +168,12 @@ def test_a_kill_in_a_three_instance_group_loses_nothing_and_pages_once(
         code = exit_code(services[1])
         assert code == -signal.SIGKILL, services[1].log_path.read_text()[-2000:]
         restarted = Service(config("b"), name="b2")
-        wait_until(lambda: group.complete(ids, pairs), 120, "every finding from the group")
+        wait_until(
+            lambda: group.complete(ids, pairs),
+            120,
+            "every finding from the group",
+            explain=lambda: group.shortfall(ids, pairs),
+        )
         for service in (services[0], services[2], restarted):
             assert service.stop()[0] == 0
     finally:

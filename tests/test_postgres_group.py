@@ -110,6 +110,19 @@ class Group:
         got_pairs = {_pair(f) for f in found if f.detector == FIRST_SEEN}
         return got_ids == ids and got_pairs == pairs and self.setup.all_committed()
 
+    def shortfall(self, ids: set[str], pairs: set[str]) -> str:
+        """What ``complete`` still waits for, for a timeout's message."""
+        found = self.findings()
+        got_ids = {finding_id(f) for f in found if f.detector != FIRST_SEEN}
+        got_pairs = {_pair(f) for f in found if f.detector == FIRST_SEEN}
+        committed, end = self.setup.offsets()
+        lagging = {p: (committed[p], end[p]) for p in end if committed.get(p) != end[p]}
+        return (
+            f"missing ids {sorted(ids - got_ids)[:5]} ({len(ids - got_ids)}), "
+            f"missing pairs {sorted(pairs - got_pairs)[:5]} ({len(pairs - got_pairs)}), "
+            f"partitions not committed (committed, end) {lagging}"
+        )
+
     def assert_exactly_once(self, ids: set[str], pairs: set[str]) -> None:
         found = self.findings()
         by_id = Counter(finding_id(f) for f in found if f.detector != FIRST_SEEN)
