@@ -3,12 +3,13 @@
 It has the same batched interface as :class:`monitor.state.sqlite.SqliteBackend` (``load``,
 ``flush``, ``prune``, ``count``, ``commit``/``rollback``) plus what only a shared store needs:
 
-- :meth:`PostgresBackend.claim`: the atomic, group-wide decision of who pages. Claims are
-  ``INSERT … ON CONFLICT`` rows keyed by what they decide (an assumption's first copy, a
-  first-seen baseline key, an opened dedup window) and owned by the Kafka position of the
-  message that made them. They are written in the checkpoint's state transaction, with the
-  outbox, before delivery; a re-read of the same message (after a crash or a rebalance) owns
-  the same claims again, so it delivers what its first reading could not. See docs/scaling.md.
+- :meth:`PostgresBackend.settle`: the atomic, group-wide decision of who pages. Claims are
+  rows keyed by what they decide (an assumption's first copy, a first-seen baseline key, an
+  opened dedup window) and owned by the Kafka position of the message that made them; a
+  finding holds all the claims it rests on or none. They are written in the checkpoint's
+  state transaction, with the outbox, before delivery; a re-read of the same message (after a
+  crash or a rebalance) owns the same claims again, so it delivers what its first reading
+  could not. See docs/scaling.md.
 - :meth:`PostgresBackend.changes`: what other instances wrote since the last call (rows carry
   the id of the transaction that wrote them), so the store's cache follows the group at each
   checkpoint with one query per table instead of a round trip per key.
@@ -23,8 +24,9 @@ reconnects.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -443,46 +445,34 @@ class PostgresBackend:
         )
 
     @_guarded
-    def claim(self, claims: Iterable[Claim]) -> set[Claim]:
-        """Claim every decision at once, in the state's open transaction; the claims this
-        group member won, final when the checkpoint commits state, claims and outbox together.
+    def settle(self, wanted: Sequence[Sequence[Claim]]) -> list[bool]:
+        """Claim group-wide, in the state's open transaction, the decisions each finding rests
+        on; per finding (one sequence of claims each), whether it won them ALL. Final when the
+        checkpoint commits state, claims and outbox together.
 
-        A claim is won when nobody holds its key, when the holder is the same message (a
-        re-read), or when the holder's dedup window (``span``) has ended at ``at``.
+        A claim is winnable when nobody holds its key, when the holder is the same message (a
+        re-read), or when the holder's dedup window (``span``) has ended at ``at``. A finding
+        that cannot win every claim holds none: a finding dropped for its first-copy claim
+        must not keep the first-sighting claim that another instance's finding needs (both
+        findings were then dropped, and the pair never paged).
 
         Why in the state's transaction: an instance killed before its commit must not keep
-        its claims (main held them on a connection of their own, so the finding was lost
-        when another instance then committed the same first-seen key). Another instance
+        its claims. The keys are locked first (advisory locks, in one order for everyone), so
+        the holders read next stay the holders until this transaction ends; another instance
         claiming the same key waits for this commit, at most :data:`LOCK_TIMEOUT_MS` (a
         stopped process), then fails its checkpoint as with a database away and retries.
         """
-        claims = list(claims)
-        first: dict[tuple[str, str], Claim] = {}
-        for claim in sorted(claims, key=lambda c: (c.kind, c.key, c.at)):
-            first.setdefault((claim.kind, claim.key), claim)
-        if not first:
-            return set()
-        batch = list(first.values())
+        keys = sorted({(c.kind, c.key) for claims in wanted for c in claims})
+        if not keys:
+            return [True] * len(wanted)
         db = self._conn()
         db.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
-        reopen = "c.span > 0 AND (excluded.at < c.at OR excluded.at - c.at >= c.span)"
-        rows = db.execute(
-            "INSERT INTO claim AS c (kind, key, owner, at, span) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], "
-            "%s::float8[]) ON CONFLICT (kind, key) DO UPDATE SET "
-            f"owner = CASE WHEN {reopen} THEN excluded.owner ELSE c.owner END, "
-            f"at = CASE WHEN {reopen} THEN excluded.at ELSE c.at END "
-            "RETURNING kind, key, owner",
-            [
-                [c.kind for c in batch],
-                [c.key for c in batch],
-                [c.owner for c in batch],
-                [c.at for c in batch],
-                [c.span for c in batch],
-            ],
-        ).fetchall()
-        owners = {(kind, key): owner for kind, key, owner in rows}
-        return {c for c in claims if owners.get((c.kind, c.key)) == c.owner}
+        _lock_keys(db, keys)
+        held = _holders(db, keys)
+        verdicts = [_take(claims, held) for claims in wanted]
+        won = [c for claims, ok in zip(wanted, verdicts, strict=True) if ok for c in claims]
+        _write_claims(db, won)
+        return verdicts
 
     @_guarded
     def commit(self) -> None:
@@ -581,3 +571,64 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _claim_lock(kind: str, key: str) -> int:
+    """A signed 64-bit advisory-lock key for one claim key (a collision only serialises)."""
+    digest = hashlib.blake2b(f"{kind}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_keys(db: psycopg.Connection[Any], keys: Sequence[tuple[str, str]]) -> None:
+    """Lock every claim key until the transaction ends, in ascending order for every instance
+    (unnest yields the array in order), so two checkpoints never wait on each other in a cycle."""
+    locks = sorted({_claim_lock(kind, key) for kind, key in keys})
+    db.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::int8[]) AS k", [locks])
+
+
+def _holders(
+    db: psycopg.Connection[Any], keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Claim]:
+    rows = db.execute(
+        "SELECT c.kind, c.key, c.owner, c.at, c.span FROM claim c "
+        "JOIN unnest(%s::text[], %s::text[]) AS k(kind, key) USING (kind, key)",
+        [[kind for kind, _ in keys], [key for _, key in keys]],
+    ).fetchall()
+    return {(kind, key): Claim(kind, key, owner, at, span) for kind, key, owner, at, span in rows}
+
+
+def _winnable(claim: Claim, holder: Claim | None) -> bool:
+    if holder is None or holder.owner == claim.owner:
+        return True
+    return holder.span > 0 and (claim.at < holder.at or claim.at - holder.at >= holder.span)
+
+
+def _take(claims: Sequence[Claim], held: dict[tuple[str, str], Claim]) -> bool:
+    """Whether one finding wins all its claims against ``held``; if so they are held now."""
+    if not all(_winnable(c, held.get((c.kind, c.key))) for c in claims):
+        return False
+    for claim in claims:
+        holder = held.get((claim.kind, claim.key))
+        if holder is None or holder.owner != claim.owner:
+            held[(claim.kind, claim.key)] = claim
+    return True
+
+
+def _write_claims(db: psycopg.Connection[Any], claims: Sequence[Claim]) -> None:
+    latest = {(c.kind, c.key): c for c in claims}  # one row per key: ON CONFLICT needs it
+    if not latest:
+        return
+    rows = sorted(latest.values(), key=lambda c: (c.kind, c.key))
+    db.execute(
+        "INSERT INTO claim AS c (kind, key, owner, at, span) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[]) "
+        "ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, at = excluded.at, "
+        "span = excluded.span",
+        [
+            [c.kind for c in rows],
+            [c.key for c in rows],
+            [c.owner for c in rows],
+            [c.at for c in rows],
+            [c.span for c in rows],
+        ],
+    )

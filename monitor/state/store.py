@@ -68,7 +68,7 @@ class SharedBackend(Backend, Protocol):
 
     shared: bool
 
-    def claim(self, claims: Iterable[Claim]) -> set[Claim]: ...
+    def settle(self, wanted: Sequence[Sequence[Claim]]) -> list[bool]: ...
     def changes(self) -> tuple[dict[str, dict[Key, Row]], dict[Key, Entries]]: ...
     def load_all_windows(self) -> list[tuple[Key, Entries]]: ...
     def set_meta_earliest(self, key: str, value: str) -> str: ...
@@ -371,17 +371,14 @@ class StateStore:
 
     def settle(self, findings: Sequence[Finding]) -> list[Finding]:
         """Claim group-wide what ``findings`` rest on (in the open transaction: final at the
-        next :meth:`commit`); keep those that won.
+        next :meth:`commit`); keep those that won every claim (a loser holds none).
 
         A no-op for a store of one's own. Raises StateUnavailable.
         """
-        if self._group is None:
+        if self._group is None or not any(f.claims for f in findings):
             return list(findings)
-        needed = [c for finding in findings for c in finding.claims]
-        if not needed:
-            return list(findings)
-        won = self._group.claim(needed)
-        return [f for f in findings if all(c in won for c in f.claims)]
+        won = self._group.settle([f.claims for f in findings])
+        return [f for f, ok in zip(findings, won, strict=True) if ok]
 
     # -- cached rows --------------------------------------------------------------------------
 

@@ -70,11 +70,11 @@ def test_claims_let_exactly_one_instance_page(postgres_url: str) -> None:
     assert len(won_one) == len(won_two) == 1
     backend_one, backend_two = one._backend, two._backend
     assert isinstance(backend_one, PostgresBackend) and isinstance(backend_two, PostgresBackend)
-    assert backend_one.claim(won_one) == set(won_one)
+    assert backend_one.settle([won_one]) == [True]
     one.commit()  # claims commit with the state (a checkpoint)
-    assert backend_two.claim(won_two) == set()
+    assert backend_two.settle([won_two]) == [False]
     two.commit()
-    assert backend_one.claim(won_one) == set(won_one), "a re-read of the same message wins"
+    assert backend_one.settle([won_one]) == [True], "a re-read of the same message wins"
     one.close()
     two.close()
 
@@ -90,12 +90,35 @@ def test_a_claim_dies_with_an_instance_killed_before_its_commit(postgres_url: st
     claims_one, claims_two = one.take_claims(), two.take_claims()
     backend_one, backend_two = one._backend, two._backend
     assert isinstance(backend_one, PostgresBackend) and isinstance(backend_two, PostgresBackend)
-    assert backend_one.claim(claims_one) == set(claims_one)
+    assert backend_one.settle([claims_one]) == [True]
     backend_one.drop_connections()  # kill -9 before the commit: the transaction is gone
-    assert backend_two.claim(claims_two) == set(claims_two)
+    assert backend_two.settle([claims_two]) == [True]
     two.commit()
     one.close()
     two.close()
+
+
+def test_a_finding_that_loses_one_claim_holds_none_of_the_others(postgres_url: str) -> None:
+    """Instance b pages pair P from its copy of call 0, whose other copy instance c took
+    first; c's own first sighting of P came from call 4. b's finding drops (the call is c's),
+    so it must not keep P either: c's finding on P pages instead of nobody's."""
+    b, c = store(postgres_url), store(postgres_url)
+    c.set_position("t", 5, 1)
+    assert c.first_copy("call-0", T0)
+    assert c._backend.settle([c.take_claims()]) == [True]  # type: ignore[attr-defined]
+    c.commit()
+    b.set_position("t", 2, 1)
+    assert b.first_copy("call-0", T0)  # b has not followed c yet
+    assert b.touch("pair", "P", T0) is None
+    assert b._backend.settle([b.take_claims()]) == [False]  # type: ignore[attr-defined]
+    b.commit()
+    c.set_position("t", 4, 1)
+    assert c.first_copy("call-4", T0 + timedelta(minutes=4))
+    assert c.touch("pair", "P", T0 + timedelta(minutes=4)) is None
+    assert c._backend.settle([c.take_claims()]) == [True], "P was left free"  # type: ignore[attr-defined]
+    c.commit()
+    b.close()
+    c.close()
 
 
 def test_a_claim_held_by_an_open_transaction_is_waited_for_then_reported(
@@ -108,9 +131,9 @@ def test_a_claim_held_by_an_open_transaction_is_waited_for_then_reported(
     one.touch("pair", "x", T0)
     two.set_position("t", 1, 1)
     two.touch("pair", "x", T0)
-    assert one._backend.claim(one.take_claims())  # type: ignore[attr-defined]
+    assert one._backend.settle([one.take_claims()]) == [True]  # type: ignore[attr-defined]
     with pytest.raises(StateUnavailable, match="lock"):
-        two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
+        two._backend.settle([two.take_claims()])  # type: ignore[attr-defined]
     one.close()
     two.close()
 
@@ -121,13 +144,13 @@ def test_a_dedup_window_claim_reopens_once_the_window_has_passed(postgres_url: s
     assert one.merge_repeat("k", T0, HOUR) == 0
     two.set_position("t", 1, 1)
     assert two.merge_repeat("k", T0 + timedelta(minutes=5), HOUR) == 0
-    assert one._backend.claim(one.take_claims())  # type: ignore[attr-defined]
+    assert one._backend.settle([one.take_claims()]) == [True]  # type: ignore[attr-defined]
     one.commit()
-    assert not two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
+    assert two._backend.settle([two.take_claims()]) == [False]  # type: ignore[attr-defined]
     two.commit()
     two.set_position("t", 1, 2)
     two.merge_repeat("k", T0 + 2 * HOUR, HOUR)
-    assert two._backend.claim(two.take_claims())  # type: ignore[attr-defined]
+    assert two._backend.settle([two.take_claims()]) == [True]  # type: ignore[attr-defined]
     one.close()
     two.close()
 
