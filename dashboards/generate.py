@@ -3,10 +3,10 @@
 The dashboards are built with grafana-foundation-sdk (Grafana's typed builders, generated from
 its own schema): ``overview.py`` and ``detector_dashboard.py`` one function per row,
 ``panels.py`` the panel families, ``style.py`` queries, thresholds and links, ``shell.py``
-variables, annotations and layout. Edit them, run ``python dashboards/generate.py`` and commit
-the code and the JSON. ``--check`` (and tests/test_dashboards.py) fail when the committed JSON
-differs from what the code produces. Every panel is described in docs/dashboards-and-alerts.md
-under a heading with the panel's title.
+variables, annotations and layout. Edit them, run ``.venv/bin/python dashboards/generate.py``
+(the SDK comes with the test extras) and commit the code and the JSON. ``--check`` (and
+tests/test_dashboards.py) fail when the committed JSON differs from what the code produces.
+Every panel is described in docs/dashboards-and-alerts.md under a heading with its title.
 
 The dashboards pick their Prometheus through the ``DS_PROMETHEUS`` variable (the provisioned
 data source has uid ``prometheus``); the monitor's queries are scoped by the ``job`` and
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path}", file=sys.stderr)
     if stale:
-        print(f"stale: {', '.join(stale)}; run python dashboards/generate.py", file=sys.stderr)
+        command = ".venv/bin/python dashboards/generate.py"
+        print(f"stale: {', '.join(stale)}; run {command}", file=sys.stderr)
         return 1
     return 0
 

@@ -129,7 +129,7 @@ def test_committed_json_is_the_generators_output() -> None:
     assert sorted(rendered) == sorted(DASHBOARD_FILES)
     for name, text in rendered.items():
         committed = (DASHBOARDS / name).read_text(encoding="utf-8")
-        assert committed == text, f"{name} is stale: run python dashboards/generate.py"
+        assert committed == text, f"{name} is stale: run .venv/bin/python dashboards/generate.py"
 
 
 @pytest.mark.parametrize("name", DASHBOARD_FILES)
