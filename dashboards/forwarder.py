@@ -96,58 +96,58 @@ def forwarder_counts() -> list[Placed]:
 
 
 def forwarder_flow() -> list[Placed]:
+    return [*sized(8, 8, *queue_and_outcomes()), *sized(12, 8, *messages_and_errors())]
+
+
+def queue_and_outcomes() -> list[Placed]:
     objects = f"sum by (outcome) ({per_second(OBJECTS, FORWARDER_SEL)})"
     records = f"sum by (outcome) ({per_second(RECORDS, FORWARDER_SEL)})"
+    return [
+        series_panel(
+            "Forwarder queue age",
+            "Age of the oldest SQS message of each forwarder's last receive. Near zero when the "
+            "forwarder keeps up; a steady climb is a backlog or a message that keeps failing.",
+            target(f"max by (instance) ({OLDEST}{{{FORWARDER_SEL}}})", "{{instance}}"),
+            unit="s",
+        ),
+        stacked(
+            series_panel(
+                "Forwarded objects by outcome",
+                "S3 objects per second: forwarded; skipped as digest, insight or not "
+                "CloudTrail; missing; failed (left on the queue).",
+                target(objects, "{{outcome}}"),
+                per="per second",
+            )
+        ).override_by_name("failed", fixed_color("red")),
+        stacked(
+            series_panel(
+                "Forwarded records by outcome",
+                "Records of the objects read per second: produced to the topic, out of "
+                "scope (not a role assumption), dead-lettered.",
+                target(records, "{{outcome}}"),
+                per="per second",
+            )
+        ).override_by_name("dead_lettered", fixed_color("red")),
+    ]
+
+
+def messages_and_errors() -> list[Placed]:
     messages = f"sum by (outcome) ({per_second('role_forwarder_messages_total', FORWARDER_SEL)})"
     errors = f"sum by (stage) ({per_interval('role_forwarder_errors_total', FORWARDER_SEL)})"
     return [
-        *sized(
-            8,
-            8,
-            series_panel(
-                "Forwarder queue age",
-                "Age of the oldest SQS message of each forwarder's last receive. Near zero when "
-                "the forwarder keeps up; a steady climb is a backlog or a message that keeps "
-                "failing.",
-                target(f"max by (instance) ({OLDEST}{{{FORWARDER_SEL}}})", "{{instance}}"),
-                unit="s",
-            ),
-            stacked(
-                series_panel(
-                    "Forwarded objects by outcome",
-                    "S3 objects per second: forwarded; skipped as digest, insight or not "
-                    "CloudTrail; missing; failed (left on the queue).",
-                    target(objects, "{{outcome}}"),
-                    per="per second",
-                )
-            ).override_by_name("failed", fixed_color("red")),
-            stacked(
-                series_panel(
-                    "Forwarded records by outcome",
-                    "Records of the objects read per second: produced to the topic, out of "
-                    "scope (not a role assumption), dead-lettered.",
-                    target(records, "{{outcome}}"),
-                    per="per second",
-                )
-            ).override_by_name("dead_lettered", fixed_color("red")),
+        series_panel(
+            "SQS messages by outcome",
+            "Notifications per second: deleted once every record was acknowledged, retried "
+            "later, unreadable (dead-lettered).",
+            target(messages, "{{outcome}}"),
+            per="per second",
         ),
-        *sized(
-            12,
-            8,
+        stacked_bars(
             series_panel(
-                "SQS messages by outcome",
-                "Notifications per second: deleted once every record was acknowledged, retried "
-                "later, unreadable (dead-lettered).",
-                target(messages, "{{outcome}}"),
-                per="per second",
-            ),
-            stacked_bars(
-                series_panel(
-                    "Forwarder errors by stage",
-                    "Failed calls per interval by stage: receive (SQS), fetch (S3), produce "
-                    "(Kafka), delete (SQS). Each is retried; a steady stream is an outage.",
-                    target(errors, "{{stage}}"),
-                )
-            ),
+                "Forwarder errors by stage",
+                "Failed calls per interval by stage: receive (SQS), fetch (S3), produce "
+                "(Kafka), delete (SQS). Each is retried; a steady stream is an outage.",
+                target(errors, "{{stage}}"),
+            )
         ),
     ]

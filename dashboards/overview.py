@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as build
-from grafana_foundation_sdk.builders import stat
+from grafana_foundation_sdk.builders import stat, table
 
 from dashboards.forwarder import forwarder_row, forwarder_variable
 from dashboards.panels import (
@@ -185,7 +185,6 @@ def cross_account() -> Row:
 def findings() -> Row:
     per_hour = f"sum by (detector) ({per_second(FINDINGS)}) * 3600"
     by_severity_per_hour = f"sum by (severity) ({per_second(FINDINGS)}) * 3600"
-    in_range = f"sum by (detector, severity) ({counted(FINDINGS, SEL, '$__range')})"
     return (
         "Findings",
         [
@@ -213,15 +212,18 @@ def findings() -> Row:
             )
             .span(12)
             .height(8),
-            table_panel(
-                "Findings in the selected range",
-                "Findings per detector and severity over the dashboard's time range.",
-                [in_range],
-                {"detector": "Detector", "severity": "Severity", "Value": "Findings"},
-            )
-            .span(24)
-            .height(7),
+            findings_table().span(24).height(7),
         ],
+    )
+
+
+def findings_table() -> table.Panel:
+    in_range = f"sum by (detector, severity) ({counted(FINDINGS, SEL, '$__range')})"
+    return table_panel(
+        "Findings in the selected range",
+        "Findings per detector and severity over the dashboard's time range.",
+        [in_range],
+        {"detector": "Detector", "severity": "Severity", "Value": "Findings"},
     )
 
 
