@@ -29,9 +29,10 @@ test: $(STAMP) system-deps lint
 	$(PY) -m pytest --durations=10
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check monitor detectors tests bench scripts
-	$(VENV)/bin/ruff format --check monitor detectors tests bench scripts
+	$(VENV)/bin/ruff check monitor detectors dashboards tests bench scripts
+	$(VENV)/bin/ruff format --check monitor detectors dashboards tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy dashboards
 
 ## Debian's prometheus and alertmanager (promtool, amtool) for the metrics and alerting tests.
 system-deps:

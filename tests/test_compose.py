@@ -123,6 +123,16 @@ def test_prometheus_scrapes_the_monitor_service() -> None:
         assert port in monitor_ports | {9464}
 
 
+def test_prometheus_finds_the_optional_forwarder_service() -> None:
+    """By DNS, so that a stack without the forwarder profile has no target (and no alert)."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    lookups = jobs["role-usage-forwarder"]["dns_sd_configs"]
+    forwarder = services()["forwarder"]
+    port = int(forwarder["environment"]["ROLE_MONITOR_METRICS__PORT"])
+    assert lookups == [{"names": ["forwarder"], "type": "A", "port": port}]
+
+
 def test_prometheus_alerts_go_to_the_alertmanager_service() -> None:
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
     targets = [

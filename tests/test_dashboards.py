@@ -23,6 +23,7 @@ from plugins.processes import require_binary
 from prometheus_client import CollectorRegistry
 
 from monitor.metrics import Metrics
+from monitor.service.forwarder_metrics import ForwarderMetrics
 
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARDS = REPO / "dashboards"
@@ -30,7 +31,7 @@ RULES = sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.yml"))
 DOCS = REPO / "docs" / "dashboards-and-alerts.md"
 DASHBOARD_FILES = ("role-usage-overview.json", "role-usage-detectors.json")
 
-METRIC_NAME = re.compile(r"\brole_monitor_[a-z_]+")
+METRIC_NAME = re.compile(r"\brole_(?:monitor|forwarder)_[a-z_]+")
 #: Sample names that each metric type exposes, from the family name prometheus_client reports.
 TYPE_SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -103,14 +104,15 @@ def rule_expressions() -> Iterator[tuple[str, str]]:
 
 
 def exposed_metric_names() -> set[str]:
-    """Every sample name a monitor process can expose, labelled children or not."""
+    """Every sample name a monitor or forwarder process can expose, labelled children or not."""
     metrics = Metrics(registry=CollectorRegistry())
     metrics.watch_lag(lambda: [("cloudtrail", 0, 0)])
     metrics.watch_state(lambda: [("findings", 0)])
     names: set[str] = set()
-    for family in metrics.registry.collect():
-        names.update(sample.name for sample in family.samples)
-        names.update(family.name + suffix for suffix in TYPE_SUFFIXES[family.type])
+    for registry in (metrics.registry, ForwarderMetrics().registry):
+        for family in registry.collect():
+            names.update(sample.name for sample in family.samples)
+            names.update(family.name + suffix for suffix in TYPE_SUFFIXES[family.type])
     return names
 
 
@@ -127,7 +129,7 @@ def test_committed_json_is_the_generators_output() -> None:
     assert sorted(rendered) == sorted(DASHBOARD_FILES)
     for name, text in rendered.items():
         committed = (DASHBOARDS / name).read_text(encoding="utf-8")
-        assert committed == text, f"{name} is stale: run python dashboards/generate.py"
+        assert committed == text, f"{name} is stale: run .venv/bin/python dashboards/generate.py"
 
 
 @pytest.mark.parametrize("name", DASHBOARD_FILES)
@@ -159,7 +161,7 @@ def test_dashboard_structure(name: str) -> None:
         for t in panel["targets"]:
             assert t["datasource"] == panel["datasource"]
     if name == "role-usage-detectors.json":
-        assert variables["detector"]["definition"] == (
+        assert variables["detector"]["query"]["query"] == (
             "label_values(role_monitor_findings_total, detector)"
         )
 
@@ -201,9 +203,12 @@ def test_exposed_metric_names_cover_the_known_metrics() -> None:
         "role_monitor_state_rows",
         "role_monitor_build_info",
         "role_monitor_ready",
+        "role_forwarder_objects_total",
+        "role_forwarder_oldest_message_age_seconds",
     ):
         assert name in exposed
     assert "role_monitor_ready_total" not in exposed
+    assert "role_forwarder_ready_total" not in exposed
 
 
 @pytest.mark.prom

@@ -1,8 +1,9 @@
 """deploy/kubernetes/: valid against the Kubernetes schemas, and wired together correctly.
 
 kubernetes-validate bundles the API schemas (no cluster, no network); it cannot know the
-Kustomization and ServiceMonitor kinds, so those are checked by their wiring: the monitor's
-config must load, every name a manifest refers to must exist, probes must hit real endpoints.
+Kustomization, ServiceMonitor and PodMonitor kinds, so those are checked by their wiring: the
+monitor's config must load, every name a manifest refers to must exist, probes must hit real
+endpoints.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from monitor.config.settings import load_config
 
 FOLDER = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
 #: Kinds the bundled schemas do not cover (a kustomize file, a Prometheus Operator CRD).
-NOT_IN_SCHEMAS = {"Kustomization", "ServiceMonitor"}
+NOT_IN_SCHEMAS = {"Kustomization", "ServiceMonitor", "PodMonitor"}
 VERSION = kubernetes_validate.latest_version()
 
 
@@ -55,7 +56,7 @@ def test_manifest_is_valid_against_the_kubernetes_schema(kind: str) -> None:
     kubernetes_validate.validate(manifests()[kind], VERSION, strict=True)
 
 
-@pytest.mark.parametrize("kind", sorted(forwarder_manifests()))
+@pytest.mark.parametrize("kind", sorted(set(forwarder_manifests()) - NOT_IN_SCHEMAS))
 def test_forwarder_manifest_is_valid_against_the_kubernetes_schema(kind: str) -> None:
     kubernetes_validate.validate(forwarder_manifests()[kind], VERSION, strict=True)
 
@@ -169,3 +170,16 @@ def test_the_forwarder_loads_runs_unprivileged_and_is_probed_on_its_endpoints(
     # The monitor's Service must not select forwarder pods.
     service = manifests()["Service"]["spec"]["selector"]
     assert not service.items() <= pod["metadata"]["labels"].items()
+
+
+def test_the_forwarder_pods_are_scraped_as_the_job_its_alert_rules_select() -> None:
+    docs = forwarder_manifests()
+    pod = docs["Deployment"]["spec"]["template"]
+    monitor = docs["PodMonitor"]
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (only,) = pod["spec"]["containers"]
+    ports = {port["name"] for port in only["ports"]}
+    assert {e["port"] for e in monitor["spec"]["podMetricsEndpoints"]} <= ports
+    # deploy/prometheus/rules/role-monitor.yml: job="role-usage-forwarder"
+    assert pod["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "role-usage-forwarder"

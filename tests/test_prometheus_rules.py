@@ -107,6 +107,14 @@ ROUTES = {
         ["alertname=RoleMonitorBreakGlassUsed", "kind=security", "severity=critical"],
         "pager,chat",
     ),
+    "forwarder down": (
+        ["alertname=RoleMonitorForwarderDown", "kind=health", "severity=high"],
+        "chat",
+    ),
+    "forwarder dead letters": (
+        ["alertname=RoleMonitorForwarderDeadLetters", "kind=health", "severity=medium"],
+        "chat",
+    ),
     # Anything unexpected still reaches a human.
     "unlabelled": (["alertname=Unlabelled"], "chat"),
 }

@@ -4,8 +4,10 @@ query then returns data.
 The monitor is built in-process as ``run`` builds it (settings → monitor → sinks → delivery →
 HTTP endpoints) and fed the bundled stream in two halves with scrapes in between, so counters
 really increase between samples and ``rate()``/``histogram_quantile()`` panels have something to
-show. Every query of every dashboard (panels, annotations, variables) is then evaluated through
-the Prometheus HTTP API. A query that returns nothing would be a panel stuck on "No data".
+show. A forwarder's metrics (``role-monitor forward``'s registry and endpoints) are scraped as a
+second job for the overview's forwarder row. Every query of every dashboard (panels,
+annotations, variables) is then evaluated through the Prometheus HTTP API. A query that returns
+nothing would be a panel stuck on "No data".
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from test_dashboards import DASHBOARD_FILES, load_dashboard, queries
 from monitor.config.settings import AlertsConfig, JsonlSinkConfig, Settings, load_settings
 from monitor.metrics import Metrics
 from monitor.service.app import Monitor, build_monitor
+from monitor.service.forwarder_metrics import ForwarderMetrics
 from monitor.service.http import MetricsServer, serve
 from monitor.sinks.delivery import Delivery
 from monitor.sinks.factory import build_sinks
@@ -38,9 +41,10 @@ pytestmark = pytest.mark.prom
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 JOB = "role-monitor"
+FORWARDER_JOB = "role-forwarder"
 SCRAPE_TIMEOUT_S = 60.0
 #: Grafana's variables → values that select everything this test's Prometheus holds.
-LABEL_VARIABLES = {"job": ".+", "instance": ".+", "detector": ".+"}
+LABEL_VARIABLES = {"job": ".+", "instance": ".+", "detector": ".+", "forwarder_job": FORWARDER_JOB}
 #: ``$__range`` longer than the test's history, so ``x unless x offset $__range`` is ``x``.
 DURATION_VARIABLES = {"__rate_interval": "5m", "__interval": "1m", "__range": "6h"}
 GRAFANA_VARIABLE = re.compile(r"\$\{?(\w+)(?::\w+)?\}?")
@@ -61,6 +65,8 @@ class Running:
     server: MetricsServer
     readiness: Readiness
     findings_file: Path
+    forwarder: ForwarderMetrics
+    forwarder_server: MetricsServer
 
 
 def settings_for(findings_file: Path) -> Settings:
@@ -79,9 +85,20 @@ def running(tmp_path: Path) -> Iterator[Running]:
     metrics.watch_lag(lambda: [("cloudtrail", 0, 0)])
     readiness = Readiness()
     server = serve(metrics, "127.0.0.1", 0, readiness)
+    forwarder = ForwarderMetrics()
+    forwarder_server = serve(forwarder, "127.0.0.1", 0, lambda: True)
     try:
-        yield Running(monitor, delivery, server, readiness, tmp_path / "findings.jsonl")
+        yield Running(
+            monitor,
+            delivery,
+            server,
+            readiness,
+            tmp_path / "findings.jsonl",
+            forwarder,
+            forwarder_server,
+        )
     finally:
+        forwarder_server.close()
         server.close()
         delivery.close()
         monitor.close()
@@ -99,9 +116,18 @@ def process(run: Running, messages: list[Message]) -> None:
     run.delivery.checkpoint_done()
 
 
+def forward_some(forwarder: ForwarderMetrics, objects: int) -> None:
+    """What forwarding ``objects`` log objects counts (each of 40 records, 2 in scope)."""
+    forwarder.objects.labels("forwarded").inc(objects)
+    forwarder.records.labels("produced").inc(2 * objects)
+    forwarder.records.labels("out_of_scope").inc(38 * objects)
+    forwarder.messages.labels("deleted").inc(objects)
+    forwarder.oldest_age.set(30.0 * objects)
+
+
 def scrapes(url: str) -> int:
     """How many scrapes of the monitor Prometheus has stored so far."""
-    result = instant_query(url, f'count_over_time(up{{job="{JOB}"}}[10m])')
+    result = instant_query(url, f'min(count_over_time(up{{job=~"{JOB}|{FORWARDER_JOB}"}}[10m]))')
     return int(float(result[0]["value"][1])) if result else 0
 
 
@@ -111,8 +137,8 @@ def wait_for_scrapes(url: str, count: int) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"Prometheus scraped the monitor fewer than {count} times")
         time.sleep(0.2)
-    up = instant_query(url, f'up{{job="{JOB}"}}')
-    assert up and up[0]["value"][1] == "1", f"scrape target is down: {up}"
+    up = instant_query(url, f'up{{job=~"{JOB}|{FORWARDER_JOB}"}}')
+    assert len(up) == 2 and all(u["value"][1] == "1" for u in up), f"a target is down: {up}"
 
 
 def as_promql(expr: str) -> str:
@@ -141,11 +167,17 @@ def test_every_dashboard_query_returns_data(running: Running, tmp_path: Path) ->
     assert status_of(running.server, "/readyz") == 503, "not ready before metadata/assignment"
 
     target = f"127.0.0.1:{running.server.port}"
-    with prometheus(tmp_path / "prometheus", target) as url:
+    forwarder = {
+        "job_name": FORWARDER_JOB,
+        "static_configs": [{"targets": [f"127.0.0.1:{running.forwarder_server.port}"]}],
+    }
+    with prometheus(tmp_path / "prometheus", target, extra_jobs=[forwarder]) as url:
         process(running, messages[:half])
+        forward_some(running.forwarder, 3)
         running.readiness.ready = True
         wait_for_scrapes(url, 2)
         process(running, messages[half:])
+        forward_some(running.forwarder, 5)
         wait_for_scrapes(url, scrapes(url) + 3)  # every series now has ≥ 2 samples
 
         assert status_of(running.server, "/readyz") == 200

@@ -1,0 +1,1 @@
+"""The Grafana dashboards, built with grafana-foundation-sdk; ``generate.py`` writes their JSON."""
