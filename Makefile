@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime-installed
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint unit system-deps bench clean noise
+.PHONY: demo test lint unit system-deps bench clean noise findings
 
 # The runtime dependencies only: all `make demo` (and `role-monitor`) needs. A venv that
 # already has the test extras (below) has them too.
@@ -53,3 +53,10 @@ docs: $(STAMP)
 ## How loud the monitor is on an ordinary organisation's fortnight: writes bench/NOISE.md.
 noise: $(STAMP)
 	$(PY) -m bench.noise
+
+## Every finding of the golden cases, the example and both noise workloads, one file each, into
+## $(OUT): `diff -r` two runs (two commits, or JOBS=1 vs JOBS=2) to see any change, byte for byte.
+OUT ?= findings-out
+JOBS ?= 1
+findings: $(STAMP)
+	$(PY) -m bench.findings $(OUT) --jobs $(JOBS) $(FINDINGS_ARGS)

@@ -114,8 +114,11 @@ def count_assumptions(paths: list[Path], tally: Tally) -> None:
     tally.learning_end = first + LEARNING
 
 
-def replay(config: Path, paths: list[Path], state: Path, findings: Path) -> float:
+def replay(
+    config: Path, paths: list[Path], state: Path, findings: Path, jobs: int | None = None
+) -> float:
     """``role-monitor replay`` over every day with one state file; its wall time."""
+    options = ["--jobs", str(jobs)] if jobs else []
     started = time.perf_counter()
     with findings.open("wb") as out:
         done = subprocess.run(
@@ -128,6 +131,7 @@ def replay(config: Path, paths: list[Path], state: Path, findings: Path) -> floa
                 str(config),
                 "--state",
                 str(state),
+                *options,
                 *map(str, paths),
             ],
             stdout=out,
@@ -223,14 +227,16 @@ def _totals(tally: Tally) -> list[str]:
     return rows
 
 
-def attack_rows(work: Path, config: Path, cases: list[Attack]) -> tuple[list[str], bool]:
+def attack_rows(
+    work: Path, config: Path, cases: list[Attack], jobs: int | None = None
+) -> tuple[list[str], bool]:
     """Replay every attack into a copy of the fortnight's state; which detector caught each."""
     stream = work / "attacks.jsonl"
     stream.write_bytes(b"".join(orjson.dumps(r) + b"\n" for a in cases for r in a.records))
     state = work / "state-attacks.db"
     shutil.copyfile(work / "state.db", state)
     findings = work / "attack-findings.jsonl"
-    replay(config, [stream], state, findings)
+    replay(config, [stream], state, findings, jobs)
     fired: list[dict[str, Any]] = [
         orjson.loads(line) for line in findings.read_bytes().splitlines()
     ]
