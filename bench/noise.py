@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -280,7 +280,9 @@ def write_report(path: Path, table: str) -> None:
     path.write_text(f"{table}\n{KEPT}{kept or chr(10)}", encoding="utf-8")
 
 
-def runs(work: Path, days: int, which: str, accounts: int | None) -> Iterator[Run]:
+def runs(
+    work: Path, days: int, which: str, accounts: int | None, shapes: Sequence[Shape] = SHAPES
+) -> Iterator[Run]:
     """The workloads to measure, written into ``work`` as they are reached."""
     if which in ("all", "ordinary"):
         config, paths = org.write(work / "ordinary", days=days)
@@ -291,7 +293,7 @@ def runs(work: Path, days: int, which: str, accounts: int | None) -> Iterator[Ru
             attacks(),
         )
     if which in ("all", "growing"):
-        for shape in SHAPES:
+        for shape in shapes:
             sized = replace(shape, days=days, accounts=accounts or shape.accounts)
             yield growing_run(work / f"growing-{shape.seed}", sized)
 
@@ -332,6 +334,15 @@ def measure(run: Run, work: Path, findings: Path, with_attacks: bool) -> str:
     return table
 
 
+def held_out_shape(text: str) -> Shape:
+    """``ACCOUNTS:JOINS_PER_WEEK:SEED`` as a growing shape named after its knobs."""
+    try:
+        accounts, joins, seed = text.split(":")
+        return Shape(int(accounts), joins_per_week=float(joins), seed=int(seed), name=text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ACCOUNTS:JOINS_PER_WEEK:SEED") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.noise", description=__doc__)
     parser.add_argument("--days", type=int, default=org.DAYS, help="simulated days (default 14)")
@@ -349,11 +360,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--growing-accounts", type=int, help="member accounts of each growing shape"
     )
+    parser.add_argument(
+        "--shape",
+        type=held_out_shape,
+        action="append",
+        metavar="ACCOUNTS:JOINS_PER_WEEK:SEED",
+        help="measure this growing shape instead of the two built in (repeatable): an "
+        "organisation the detectors were not tuned on, e.g. 250:6:424242",
+    )
     args = parser.parse_args(argv)
+    shapes = tuple(args.shape) if args.shape else SHAPES
     tables = []
     with tempfile.TemporaryDirectory(prefix="noise-") as scratch:
         work = args.work or Path(scratch)
-        for run in runs(work, args.days, args.workload, args.growing_accounts):
+        for run in runs(work, args.days, args.workload, args.growing_accounts, shapes):
             folder = run.segments[0][0].parent
             findings = folder / "findings.jsonl"
             tables.append(measure(run, folder, findings, not args.no_attacks))
