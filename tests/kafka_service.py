@@ -217,7 +217,12 @@ class Service:
             entries = self.logged("partitions assigned")
             return any(entry["fields"]["partitions"] for entry in entries)
 
-        wait_until(assigned, timeout, f"an assignment (log {self.log_path})")
+        wait_until(assigned, timeout, f"an assignment (log {self.log_path})", explain=self.tail)
+
+    def tail(self, lines: int = 12) -> str:
+        """The last lines of the instance's log, for a timeout's message."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n" + "\n".join(text.splitlines()[-lines:])
 
     def check_alive(self) -> None:
         code = self.process.poll()
