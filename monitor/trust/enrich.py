@@ -28,7 +28,7 @@ from monitor.trust.facts import NO_ADMISSION, Admission, Bounded, PolicyFacts, R
 from monitor.trust.match import CallerFacts, GrantMatch
 from monitor.trust.network import network_class
 from monitor.trust.policy import GrantScope, TrustPolicy, classify, parse_trust_policy
-from monitor.trust.posture import weaknesses
+from monitor.trust.posture import Weakness, weaknesses
 
 #: Roles whose facts are kept (each with its catalog version); more than most estates have.
 ROLE_CACHE_SIZE = 65_536
@@ -147,6 +147,11 @@ class Enricher:
         scope = classify(match.grant, policy.account, self.org_accounts, self._trusted)
         codes = tuple(w.code.value for w in policy.weaknesses if w.grant == match.grant)
         return self._admissions.put(key, Admission(match, scope, codes))
+
+    def trust_policy(self, role: RoleInfo) -> tuple[TrustPolicy, list[Weakness]] | None:
+        """The role's parsed policy and its posture weaknesses (shared, never to be changed)."""
+        policy = self._policy(role)
+        return None if policy is None else (policy.policy, policy.weaknesses)
 
     def _policy(self, role: RoleInfo) -> PolicyFacts | None:
         """The role's parsed policy and its posture weaknesses, shared per policy version.

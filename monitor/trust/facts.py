@@ -20,13 +20,14 @@ from typing import Generic, TypeVar
 
 from monitor.inventory.roles import RoleInfo
 from monitor.trust.match import CallerFacts, GrantMatch
-from monitor.trust.model import GrantScope, TrustPolicy, oidc_claim_key
+from monitor.trust.model import GrantScope, PrincipalKind, TrustPolicy, oidc_claim_key
 from monitor.trust.posture import Weakness
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _SESSION = ":assumed-role/"
+_ANY_ARN = ("arn",)
 
 
 class Bounded(Generic[K, V]):
@@ -69,6 +70,8 @@ class PolicyFacts:
     weaknesses: list[Weakness]
     #: The account of the roles carrying it (what grant scopes are judged from).
     account: str
+    #: Some principal or condition reads the caller's ARN, not only its account.
+    reads_arn: bool
     #: Some principal names a role session's ARN: then the session name can decide the match.
     names_sessions: bool
     #: Some condition reads a web-identity ``sub``: then the subject can decide the match.
@@ -78,20 +81,19 @@ class PolicyFacts:
     def of(cls, policy: TrustPolicy, weaknesses: list[Weakness], account: str) -> PolicyFacts:
         refs = [g.principal_ref for g in policy.grants]
         refs += [ref for g in policy.grants for ref in g.excluded_principals]
-        subject = any(_claim(c.key) == "sub" for g in policy.grants for c in g.conditions)
+        keys = {c.key for g in policy.grants for c in g.conditions}
+        arns = "aws:principalarn" in keys or any(r.kind is PrincipalKind.ARN for r in refs)
         sessions = any("assumed-role/" in ref.value for ref in refs)
-        return cls(policy, weaknesses, account, sessions, subject)
+        subject = any(_claim(key) == "sub" for key in keys)
+        return cls(policy, weaknesses, account, arns, sessions, subject)
 
     def caller_key(self, fact: CallerFacts) -> tuple[object, ...]:
-        """The facts the match can depend on: the session name and the subject only when the
-        policy reads them (the matcher reads a session ARN through its role alone otherwise)."""
-        arn = fact.principal_arn
-        role = None
-        if not self.names_sessions and arn is not None and _SESSION in arn:
-            role = _session_role(arn)
+        """The facts the match can depend on (``monitor.trust.match``): of the caller's ARN its
+        account alone unless the policy reads ARNs, its role alone unless a principal names a
+        session; the web-identity subject only when a condition reads it."""
         return (
             fact.action,
-            arn if role is None else role,
+            self._arn_key(fact),
             fact.principal_account,
             fact.service,
             fact.federated_provider,
@@ -101,6 +103,17 @@ class PolicyFacts:
             fact.mfa,
             fact.source_account,
         )
+
+    def _arn_key(self, fact: CallerFacts) -> object:
+        arn = fact.principal_arn
+        if arn is None:
+            return None
+        if not self.reads_arn:  # only `account` and `is_iam_principal` read the ARN then
+            return _ANY_ARN if fact.principal_account else ("account", fact.account)
+        if not self.names_sessions and _SESSION in arn:
+            role = _session_role(arn)
+            return arn if role is None else ("session", *role)
+        return arn
 
 
 @dataclass(frozen=True, slots=True)
