@@ -15,10 +15,13 @@ import pytest
 from helpers import REPO, assume_role, cloudtrail, iam_user
 
 from monitor.config.settings import load_settings
+from monitor.intake.events import RoleEvent
+from monitor.intake.normalize import normalize
 from monitor.intake.normalize_changes import parse_role_change
 from monitor.inventory.catalog import LookupStatus, RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.changes import ChangeKind
 from monitor.service.app import Monitor, build_monitor
+from monitor.trust.enrich import EnrichedEvent
 
 CASES = REPO / "tests" / "fixtures" / "iam-changes"
 PROD, SECURITY, MGMT = "222222222222", "444444444444", "111111111111"
@@ -316,6 +319,31 @@ def test_updated_policy_is_what_names_the_grant(tmp_path: Path) -> None:
         in (grant["conditions"])
     )
     assert grant["verified"] is True and grant["weaknesses"] == ["oidc_wildcard_sub"]
+
+
+def test_a_policy_change_replaces_a_warm_cached_grant(tmp_path: Path) -> None:
+    """Enrichment remembers the admitting grant per role version and caller; an
+    UpdateAssumeRolePolicy on the stream must make the very next assumption by the same caller
+    see the new policy, never the grant remembered for the old one."""
+    monitor = sample_monitor(tmp_path)
+    enricher = monitor.pipeline.enricher
+    auditor = iam_user(SECURITY, "auditor")
+
+    def enriched(event_id: str, when: str) -> EnrichedEvent:
+        event = normalize(assume(event_id, when, AUDIT_ARN, auditor))
+        assert isinstance(event, RoleEvent)
+        return enricher.enrich(event)
+
+    first, again = enriched("a1", "2026-11-01T09:00:00Z"), enriched("a2", "2026-11-01T09:01:00Z")
+    assert first.grant is not None and again.grant is first.grant  # served from the cache
+    assert first.grant.grant.principal == f"arn:aws:iam::{SECURITY}:root"
+    user = f"arn:aws:iam::{SECURITY}:user/auditor"
+    run(monitor, update("OrganizationAuditRole", policy(allow({"AWS": user}))))
+    after = enriched("a3", "2026-11-01T09:03:00Z")
+    assert after.grant is not None and after.grant.grant.principal == user
+    assert after.trust is not first.trust
+    run(monitor, update("OrganizationAuditRole", policy(allow({"AWS": MGMT})), event_id="u2"))
+    assert enriched("a4", "2026-11-01T09:05:00Z").grant is None
 
 
 class CachingFake:

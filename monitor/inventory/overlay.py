@@ -46,11 +46,18 @@ class RolePatch:
 
 
 class RoleOverlay:
-    """Patches by (account, lower-cased role name); the oldest are forgotten past MAX_PATCHES."""
+    """Patches by (account, lower-cased role name); the oldest are forgotten past MAX_PATCHES.
+
+    A patched role is built once per (patch, role underneath) and answered as the same object
+    until either changes: that object is the role's catalog version, which enrichment keys its
+    per-role facts by (``monitor.trust.facts``).
+    """
 
     def __init__(self, max_patches: int = MAX_PATCHES) -> None:
         self._patches: OrderedDict[Key, RolePatch] = OrderedDict()
         self._max = max_patches
+        #: (patch, role underneath, patched role) of each patch's last answer.
+        self._patched: dict[Key, tuple[RolePatch, RoleInfo, RoleInfo]] = {}
 
     def __len__(self) -> int:
         return len(self._patches)
@@ -64,22 +71,35 @@ class RoleOverlay:
         patch = _next_patch(self._patches.get(key, RolePatch()), change)
         self._patches[key] = patch
         self._patches.move_to_end(key)
-        while len(self._patches) > self._max:
-            self._patches.popitem(last=False)
+        self._forget_oldest()
 
     def resolve(self, account: str, role_name: str, base: Callable[[], RoleLookup]) -> RoleLookup:
         """The sources' answer (``base``) with this role's patch on top."""
-        patch = self._patches.get((account, role_name.lower()))
+        key = (account, role_name.lower())
+        patch = self._patches.get(key)
         if patch is None:
             return base()
         if patch.deleted:
             return RoleLookup(LookupStatus.NOT_FOUND, source=SOURCE)
         if patch.created is not None:
-            return RoleLookup(LookupStatus.FOUND, patch.apply(patch.created), SOURCE)
+            return RoleLookup(LookupStatus.FOUND, self._apply(key, patch, patch.created), SOURCE)
         found = base()
         if found.role is None:
             return found
-        return RoleLookup(found.status, patch.apply(found.role), found.source)
+        return RoleLookup(found.status, self._apply(key, patch, found.role), found.source)
+
+    def _apply(self, key: Key, patch: RolePatch, role: RoleInfo) -> RoleInfo:
+        """``patch`` over ``role``, the same object as last time when neither changed."""
+        last = self._patched.get(key)
+        if last is not None and last[0] is patch and last[1] is role:
+            return last[2]
+        patched = patch.apply(role)
+        self._patched[key] = (patch, role, patched)
+        return patched
+
+    def _forget_oldest(self) -> None:
+        while len(self._patches) > self._max:
+            self._patched.pop(self._patches.popitem(last=False)[0], None)
 
     def dump(self) -> list[dict[str, Any]]:
         """Every patch as JSON-ready data, oldest first (what :meth:`load` reads back)."""
@@ -93,8 +113,7 @@ class RoleOverlay:
                 key, patch = loaded
                 self._patches[key] = patch
                 self._patches.move_to_end(key)
-        while len(self._patches) > self._max:
-            self._patches.popitem(last=False)
+        self._forget_oldest()
 
     def over(self, roles: Iterable[RoleInfo]) -> list[RoleInfo]:
         """Every role of ``roles`` patched, deleted ones dropped, created ones added."""

@@ -12,6 +12,8 @@ from monitor.aws.policy import policy_document
 from monitor.config.settings import ConfigError
 from monitor.inventory.roles import LookupStatus, RoleInfo, RoleLookup
 
+_UNKNOWN = RoleLookup(LookupStatus.UNKNOWN)
+
 
 class SnapshotSource:
     """Roles of the accounts covered by authorization-details files, held in memory."""
@@ -21,6 +23,11 @@ class SnapshotSource:
     def __init__(self, roles: Iterable[RoleInfo], accounts: Iterable[str] = ()) -> None:
         self._roles = {(role.account, role.name.lower()): role for role in roles}
         self.accounts = set(accounts) | {account for account, _ in self._roles}
+        # Answers built once: a lookup per assumption then allocates nothing.
+        self._found = {
+            key: RoleLookup(LookupStatus.FOUND, r, self.name) for key, r in self._roles.items()
+        }
+        self._not_found = RoleLookup(LookupStatus.NOT_FOUND, source=self.name)
 
     @classmethod
     def from_files(cls, paths: Iterable[Path]) -> SnapshotSource:
@@ -33,12 +40,10 @@ class SnapshotSource:
         return cls(roles, accounts)
 
     def lookup(self, account: str, role_name: str) -> RoleLookup:
-        role = self._roles.get((account, role_name.lower()))
-        if role is not None:
-            return RoleLookup(LookupStatus.FOUND, role, self.name)
-        if account in self.accounts:
-            return RoleLookup(LookupStatus.NOT_FOUND, source=self.name)
-        return RoleLookup(LookupStatus.UNKNOWN)
+        found = self._found.get((account, role_name.lower()))
+        if found is not None:
+            return found
+        return self._not_found if account in self.accounts else _UNKNOWN
 
     def roles(self) -> Iterable[RoleInfo]:
         return self._roles.values()

@@ -9,7 +9,6 @@ from the event alone (no AWS calls); what the event cannot decide is reported as
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from monitor.aws.principals import IdentityType
@@ -36,21 +35,26 @@ def caller_facts(event: RoleEvent) -> list[CallerFacts]:
     if action is None:
         return []
     caller, federation = event.caller, event.federation
-    base = CallerFacts(
-        action=action,
-        principal_arn=caller.arn,
-        principal_account=event.principal_account,
-        service=caller.invoked_by if caller.identity_type == IdentityType.AWS_SERVICE else None,
-        federated_provider=federation.provider if federation else None,
-        web_identity_subject=federation.subject if federation else None,
-        audience=federation.audience if federation else None,
-        external_id_present=_external_id(event),
-        mfa=_mfa(event),
-    )
-    facts = [base]
+    external_id, mfa = _external_id(event), _mfa(event)
+    service = caller.invoked_by if caller.identity_type == IdentityType.AWS_SERVICE else None
+
+    def known_as(arn: str | None) -> CallerFacts:  # not dataclasses.replace: 4x slower
+        return CallerFacts(
+            action=action,
+            principal_arn=arn,
+            principal_account=event.principal_account,
+            service=service,
+            federated_provider=federation.provider if federation else None,
+            web_identity_subject=federation.subject if federation else None,
+            audience=federation.audience if federation else None,
+            external_id_present=external_id,
+            mfa=mfa,
+        )
+
+    facts = [known_as(caller.arn)]
     issuer = caller.session_issuer_arn
     if caller.is_role_session and issuer and issuer != caller.arn:
-        facts.append(replace(base, principal_arn=issuer))
+        facts.append(known_as(issuer))
     return facts
 
 

@@ -1,15 +1,15 @@
 """Enrichment: a RoleEvent plus what the monitor knows about its role and its caller.
 
 Besides the role's metadata and the caller's category, each assumption carries the role's parsed
-trust policy and the grant that admitted the caller (see ``monitor.trust.admission``). Parsing
-happens once per policy version: parsed policies are cached by account and a hash of the document,
-so a policy changed on the stream is parsed anew while a busy role costs one dictionary lookup.
+trust policy and the grant that admitted the caller (see ``monitor.trust.admission``). All of it
+is computed once per catalog version of the role and per caller (``monitor.trust.facts``): a
+policy changed on the stream is parsed anew, while a known caller of a known role costs a few
+dictionary lookups.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +24,18 @@ from monitor.inventory.catalog import RoleCatalog, RoleInfo, RoleLookup
 from monitor.inventory.organization import OrgDirectory
 from monitor.trust.admission import best_admission, caller_facts, grant_evidence
 from monitor.trust.break_glass import is_break_glass
+from monitor.trust.facts import NO_ADMISSION, Admission, Bounded, PolicyFacts, RoleFacts
 from monitor.trust.match import CallerFacts, GrantMatch
 from monitor.trust.network import network_class
 from monitor.trust.policy import GrantScope, TrustPolicy, classify, parse_trust_policy
 from monitor.trust.posture import Weakness, weaknesses
 
-POLICY_CACHE_SIZE = 4096
+#: Roles whose facts are kept (each with its catalog version); more than most estates have.
+ROLE_CACHE_SIZE = 65_536
+#: Parsed policies by (account, document); roles keep theirs, so this only shares them.
+POLICY_CACHE_SIZE = 16_384
 #: Remembered (policy, caller facts) → admitting grant answers (see Enricher._admission).
-ADMISSION_CACHE_SIZE = 16384
+ADMISSION_CACHE_SIZE = 32_768
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,12 @@ class EnrichedEvent:
 
 
 class Enricher:
-    """Looks up the role, matches the caller against its trust policy, classifies the caller."""
+    """Looks up the role, matches the caller against its trust policy, classifies the caller.
+
+    What it adds is remembered (``monitor.trust.facts``): a role's facts per catalog version of
+    the role, a parsed policy per (account, document), the admitting grant per (policy, the
+    caller facts it can depend on).
+    """
 
     def __init__(self, settings: Settings, catalog: RoleCatalog, org: OrgDirectory) -> None:
         self.settings = settings
@@ -83,49 +92,69 @@ class Enricher:
         self._trusted = frozenset(settings.trusted_external_accounts)
         self._org_id = settings.organization.id
         self.org_accounts = frozenset(org.accounts)
-        self._policies: OrderedDict[tuple[str, str], tuple[TrustPolicy, list[Weakness]]]
-        self._policies = OrderedDict()
-        self._admissions: dict[tuple[object, ...], tuple[TrustPolicy, GrantMatch | None]] = {}
+        self._roles: Bounded[str, RoleFacts] = Bounded(ROLE_CACHE_SIZE)
+        self._policies: Bounded[tuple[str, str], PolicyFacts] = Bounded(POLICY_CACHE_SIZE)
+        self._admissions: Bounded[tuple[object, ...], Admission] = Bounded(ADMISSION_CACHE_SIZE)
 
     def enrich(self, event: RoleEvent) -> EnrichedEvent:
         lookup = self.catalog.lookup(event.role_arn)
         facts = caller_facts(event)
         role = lookup.role
-        parsed = self.trust_policy(role) if facts and role is not None else None
-        trust, weak = parsed if parsed is not None else (None, [])
-        match = self._admission(trust, facts) if trust is not None else None
+        known = self.role_facts(role, event.role_arn) if role is not None else None
+        policy = known.policy if facts and known is not None else None
+        admission = self._admission(policy, facts) if policy is not None else NO_ADMISSION
         return EnrichedEvent(
             event=event,
             lookup=lookup,
             category=self.category(event),
-            break_glass=is_break_glass(event.role_arn, role, self.settings.break_glass),
-            trust=trust,
-            grant=match,
-            grant_scope=self._scope(match, role),
-            grant_weaknesses=tuple(w.code.value for w in weak if match and w.grant == match.grant),
+            break_glass=self._break_glass(event.role_arn, role, known),
+            trust=policy.policy if policy is not None else None,
+            grant=admission.match,
+            grant_scope=admission.scope,
+            grant_weaknesses=admission.weaknesses,
             trust_applies=bool(facts),
             network=network_class(self.settings, event),
         )
 
-    def _admission(self, trust: TrustPolicy, facts: list[CallerFacts]) -> GrantMatch | None:
-        """:func:`best_admission`, remembered: it depends on the policy and the facts alone, and
-        the same caller assumes the same role again and again (half the bench's assumptions).
+    def role_facts(self, role: RoleInfo, role_arn: str | None) -> RoleFacts:
+        """The role's facts for this catalog version of it, computed on first sight.
 
-        Keyed by the parsed policy's identity; the entry holds the policy, so that identity
-        cannot be reused by another object while the entry lives.
+        A change to the role (trust policy, tags, a live refresh) gives a new ``RoleInfo``, so
+        exactly that role's entry is recomputed on its next assumption.
         """
-        key = (id(trust), *facts)
+        cached = self._roles.get(role.arn)
+        if cached is not None and cached.role is role:
+            return cached
+        glass = is_break_glass(role_arn, role, self.settings.break_glass)
+        return self._roles.put(role.arn, RoleFacts(role, self._policy(role), role_arn, glass))
+
+    def _break_glass(self, arn: str | None, role: RoleInfo | None, known: RoleFacts | None) -> bool:
+        if known is not None and arn == known.arn:
+            return known.break_glass
+        return is_break_glass(arn, role, self.settings.break_glass)
+
+    def _admission(self, policy: PolicyFacts, facts: list[CallerFacts]) -> Admission:
+        """:func:`best_admission` with its scope and weaknesses, remembered: it depends on the
+        policy and the caller facts alone, and the same callers assume the same roles again
+        and again. Keyed by the policy's facts object (held by the key, so never reused)."""
+        key = (policy, *map(policy.caller_key, facts))
         cached = self._admissions.get(key)
-        if cached is not None and cached[0] is trust:
-            return cached[1]
-        match = best_admission(trust, facts)
-        self._admissions[key] = (trust, match)
-        if len(self._admissions) > ADMISSION_CACHE_SIZE:
-            del self._admissions[next(iter(self._admissions))]  # the oldest entry
-        return match
+        if cached is not None:
+            return cached
+        match = best_admission(policy.policy, facts)
+        if match is None:
+            return self._admissions.put(key, NO_ADMISSION)
+        scope = classify(match.grant, policy.account, self.org_accounts, self._trusted)
+        codes = tuple(w.code.value for w in policy.weaknesses if w.grant == match.grant)
+        return self._admissions.put(key, Admission(match, scope, codes))
 
     def trust_policy(self, role: RoleInfo) -> tuple[TrustPolicy, list[Weakness]] | None:
-        """The role's parsed policy and its posture weaknesses, cached per policy version.
+        """The role's parsed policy and its posture weaknesses (shared, never to be changed)."""
+        policy = self._policy(role)
+        return None if policy is None else (policy.policy, policy.weaknesses)
+
+    def _policy(self, role: RoleInfo) -> PolicyFacts | None:
+        """The role's parsed policy and its posture weaknesses, shared per policy version.
 
         Keyed by account and document, not by role: the parse depends on the document alone and
         the weaknesses on the account, and organizations stamp one trust policy onto many roles
@@ -136,14 +165,10 @@ class Enricher:
         key = (role.account, policy_hash(role.trust_policy))
         cached = self._policies.get(key)
         if cached is not None:
-            self._policies.move_to_end(key)
             return cached
         policy = parse_trust_policy(dict(role.trust_policy))
         weak = weaknesses(policy, role.account, self.org_accounts, self._trusted, self._org_id)
-        self._policies[key] = (policy, weak)
-        if len(self._policies) > POLICY_CACHE_SIZE:
-            self._policies.popitem(last=False)
-        return policy, weak
+        return self._policies.put(key, PolicyFacts.of(policy, weak, role.account))
 
     def category(self, event: RoleEvent) -> str:
         if event.event_name == "AssumeRoot":
@@ -164,12 +189,10 @@ class Enricher:
         """The organization changed on the stream: classify against ``org`` from now on."""
         self.org = org
         self.org_accounts = frozenset(org.accounts)
-        self._policies.clear()  # cached weaknesses were judged against the old members
-
-    def _scope(self, match: GrantMatch | None, role: RoleInfo | None) -> GrantScope | None:
-        if match is None or role is None:
-            return None
-        return classify(match.grant, role.account, self.org_accounts, self._trusted)
+        # Weaknesses and grant scopes were judged against the old members.
+        self._roles.clear()
+        self._policies.clear()
+        self._admissions.clear()
 
 
 def policy_hash(document: Mapping[str, Any]) -> str:
