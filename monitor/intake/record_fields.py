@@ -55,6 +55,8 @@ def _read_time(value: object) -> datetime:
 
 
 def optional_time(value: object) -> datetime | None:
+    if value is None:
+        return None  # most callers carry no creationDate: no exception raised and caught
     try:
         return parse_event_time(value)
     except RecordRejected:
