@@ -211,7 +211,7 @@ def base_evidence(ev: EnrichedEvent) -> dict[str, Any]:
         **identity_evidence(ev.network, event),
     }
     if event.federation is not None:
-        evidence["federation"] = event.federation.model_dump(exclude_none=True)
+        evidence["federation"] = event.federation.evidence()
     return {key: value for key, value in evidence.items() if value not in (None, {}, [])}
 
 

@@ -5,15 +5,19 @@
 this model, never raw CloudTrail, so every record variant (old and new ``eventVersion``s, both
 copies of a cross-account call, failures without request parameters, bare-issuer web
 identities) is dealt with once, in ``monitor.intake.normalize``.
+
+Plain frozen, slotted dataclasses, not validated models (issue 24): every value is already read,
+typed, bounded and cleaned by ``monitor.intake.record_fields`` at the edge, where a record that
+cannot be read is rejected, so validating each event again cost CPU on every assumption and
+could reject nothing. Construct them with keywords only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from monitor.aws.arns import role_name
 from monitor.aws.principals import IdentityType
@@ -30,11 +34,8 @@ class Copy(StrEnum):
     OWNER = "owner"
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Caller(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller:
     """Who made the call, as far as the record tells."""
 
     #: CloudTrail ``userIdentity.type`` (IAMUser, AssumedRole, AWSAccount, AWSService, SAMLUser,
@@ -78,7 +79,8 @@ class Caller(Frozen):
         return self.principal_id or self.user_name or self.account_id or "unknown"
 
 
-class Federation(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Federation:
     """The identity provider side of AssumeRoleWithSAML / AssumeRoleWithWebIdentity."""
 
     kind: str  # "saml" | "web_identity"
@@ -100,8 +102,13 @@ class Federation(Frozen):
                 return self.provider.split(marker, 1)[1]
         return self.provider
 
+    def evidence(self) -> dict[str, str]:
+        """The fields that are set, for a finding's evidence."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
 
-class RoleEvent(Frozen):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleEvent:
     """One STS role-assumption-family call, normalised."""
 
     event_id: str
@@ -139,7 +146,7 @@ class RoleEvent(Frozen):
     envelope: str = "bare"
     #: Session tags the call set (EKS Pod Identity's cluster, namespace and service account;
     #: Roles Anywhere's certificate subject and issuer), bounded in number and length.
-    session_tags: dict[str, str] = {}
+    session_tags: dict[str, str] = field(default_factory=dict)
     transitive_tag_keys: tuple[str, ...] = ()
     #: ``vpcEndpointId``: the call came through this VPC endpoint.
     vpc_endpoint_id: str | None = None
@@ -180,7 +187,8 @@ class ChangeKind(StrEnum):
     UNTAG = "UntagRole"
 
 
-class ChangeEvent(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeEvent:
     """What every change event shares: when, who, from where."""
 
     event_id: str
@@ -192,6 +200,7 @@ class ChangeEvent(Frozen):
     envelope: str = "bare"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RoleChange(ChangeEvent):
     """One successful IAM call that changed a role's existence, trust policy or tags.
 
@@ -209,7 +218,7 @@ class RoleChange(ChangeEvent):
     #: The new trust policy (CreateRole, UpdateAssumeRolePolicy) when the record carries it.
     trust_policy: dict[str, Any] | None = None
     #: Tags set (CreateRole, TagRole) and tag keys removed (UntagRole).
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = field(default_factory=dict)
     tag_keys: tuple[str, ...] = ()
     create_date: str | None = None
 
@@ -234,6 +243,7 @@ class RoleChange(ChangeEvent):
         return self.kind in (ChangeKind.CREATE, ChangeKind.UPDATE_TRUST)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderChange(ChangeEvent):
     """A SAML or OIDC identity provider created, updated or deleted.
 
@@ -251,7 +261,7 @@ class ProviderChange(ChangeEvent):
     provider_arn: str | None = None
     #: What changed, never the documents themselves: client ids, thumbprint count, a digest
     #: of the SAML metadata, the issuer URL.
-    detail: dict[str, Any] = {}
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def copy_key(self) -> str:
@@ -271,6 +281,7 @@ class MembershipChange(StrEnum):
     JOINED = "joined"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationChange(ChangeEvent):
     """An account joined, left or was removed from the organization."""
 
@@ -299,6 +310,7 @@ class IdentityService(StrEnum):
     POD_IDENTITY = "eks"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IdentityChange(ChangeEvent):
     """A change to an identity path other than a trust policy or an identity provider.
 
@@ -318,7 +330,7 @@ class IdentityChange(ChangeEvent):
     role_arn: str | None = None
     #: What changed, bounded: names, a digest of an uploaded CA, the policy attached, the
     #: principal and account of an assignment, the namespace and service account.
-    detail: dict[str, Any] = {}
+    detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def copy_key(self) -> str:

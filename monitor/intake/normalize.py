@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from monitor.aws.arns import arn_account, iam_arn, is_account_id
@@ -169,6 +170,22 @@ def _expiration(value: object) -> datetime | None:
     """``credentials.expiration``: text such as ``Jul 30, 2024, 9:46:15 PM`` (both comma forms)."""
     if not isinstance(value, str):
         return None
+    if type(value) is str and len(value) <= _EXPIRATION_KEY_LIMIT:
+        return _remembered_expiration(value)
+    return _read_expiration(value)
+
+
+#: Expirations remembered (issue 24): sessions issued in the same second expire together.
+_EXPIRATION_CACHE_SIZE = 1024
+_EXPIRATION_KEY_LIMIT = 64
+
+
+@lru_cache(maxsize=_EXPIRATION_CACHE_SIZE)
+def _remembered_expiration(value: str) -> datetime | None:
+    return _read_expiration(value)
+
+
+def _read_expiration(value: str) -> datetime | None:
     fast = _canonical_expiration(value)
     if fast is not None:
         return fast

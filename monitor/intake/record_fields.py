@@ -8,6 +8,7 @@ every kind of event; nothing downstream has to remember to.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from monitor.intake.events import Caller
@@ -26,8 +27,24 @@ class RecordRejected(Exception):
         self.detail = detail
 
 
+#: Event times remembered (issue 24): records arrive in time order, many to the second.
+TIME_CACHE_SIZE = 1024
+_TIME_KEY_LIMIT = 64
+
+
 def parse_event_time(value: object) -> datetime:
     """CloudTrail ``eventTime`` (RFC 3339; also the space-separated form some tools write)."""
+    if type(value) is str and len(value) <= _TIME_KEY_LIMIT:
+        return _remembered_time(value)  # a str subclass or a long text is read uncached below
+    return _read_time(value)
+
+
+@lru_cache(maxsize=TIME_CACHE_SIZE)
+def _remembered_time(value: str) -> datetime:
+    return _read_time(value)  # a rejection raises and is not remembered
+
+
+def _read_time(value: object) -> datetime:
     if not isinstance(value, str):
         raise RecordRejected("bad_event_time", f"eventTime is {type(value).__name__}")
     try:
@@ -38,6 +55,8 @@ def parse_event_time(value: object) -> datetime:
 
 
 def optional_time(value: object) -> datetime | None:
+    if value is None:
+        return None  # most callers carry no creationDate: no exception raised and caught
     try:
         return parse_event_time(value)
     except RecordRejected:
@@ -52,27 +71,74 @@ def identity_of(record: dict[str, Any]) -> dict[str, Any]:
     return identity or {}
 
 
+#: Distinct callers remembered (issue 24): a caller's identity repeats from call to call (a
+#: service, a person, a session), so it is read, cleaned and built once. Bounded in entries and,
+#: since every value is attacker-controlled, in characters per key: a longer one is read uncached.
+CALLER_CACHE_SIZE = 8192
+CALLER_KEY_LIMIT = 2048
+
+
 def parse_caller(identity: dict[str, Any]) -> Caller:
     """Who made the call: the same reading for assumptions and changes alike."""
     context = mapping(identity, "sessionContext")
     issuer = mapping(context, "sessionIssuer")
     attributes = mapping(context, "attributes")
+    values = (
+        identity.get("type"),
+        identity.get("arn"),
+        identity.get("accountId"),
+        identity.get("principalId"),
+        identity.get("userName"),
+        identity.get("accessKeyId"),
+        issuer.get("arn"),
+        issuer.get("accountId"),
+        issuer.get("type"),
+        attributes.get("creationDate"),
+        attributes.get("mfaAuthenticated"),
+        context.get("sourceIdentity"),
+        identity.get("invokedBy"),
+        identity.get("identityProvider"),
+        context.get("assumedRoot"),
+    )
+    return _remembered_caller(values) if _cacheable(values) else _read_caller(values)
+
+
+def _cacheable(values: tuple[object, ...]) -> bool:
+    """Only text (or null) keys, short ones: ``1 == True == 1.0`` would let differently typed
+    values share an entry, and an attacker's megabyte of text must not be kept."""
+    size = 0
+    for value in values:
+        if value is not None:
+            if type(value) is not str:
+                return False
+            size += len(value)
+    return size <= CALLER_KEY_LIMIT
+
+
+@lru_cache(maxsize=CALLER_CACHE_SIZE)
+def _remembered_caller(values: tuple[str | None, ...]) -> Caller:
+    return _read_caller(values)
+
+
+def _read_caller(values: tuple[Any, ...]) -> Caller:
+    (kind, arn, account, principal, user, key, issuer_arn, issuer_account, issuer_type) = values[:9]
+    (created, mfa, source_identity, invoked_by, provider, assumed_root) = values[9:]
     return Caller(
-        identity_type=text(identity.get("type"), 64) or "Unknown",
-        arn=text(identity.get("arn"), ARN_LIMIT),
-        account_id=text(identity.get("accountId"), 32),
-        principal_id=text(identity.get("principalId"), ARN_LIMIT),
-        user_name=text(identity.get("userName"), ARN_LIMIT),
-        access_key_id=text(identity.get("accessKeyId"), 128),
-        session_issuer_arn=text(issuer.get("arn"), ARN_LIMIT),
-        session_issuer_account=text(issuer.get("accountId"), 32),
-        session_issuer_type=text(issuer.get("type"), 64),
-        session_created=optional_time(attributes.get("creationDate")),
-        mfa_authenticated=boolean(attributes.get("mfaAuthenticated")),
-        source_identity=text(context.get("sourceIdentity"), ID_LIMIT),
-        invoked_by=text(identity.get("invokedBy"), 256),
-        identity_provider=text(identity.get("identityProvider"), ARN_LIMIT),
-        assumed_root=boolean(context.get("assumedRoot")) is True,
+        identity_type=text(kind, 64) or "Unknown",
+        arn=text(arn, ARN_LIMIT),
+        account_id=text(account, 32),
+        principal_id=text(principal, ARN_LIMIT),
+        user_name=text(user, ARN_LIMIT),
+        access_key_id=text(key, 128),
+        session_issuer_arn=text(issuer_arn, ARN_LIMIT),
+        session_issuer_account=text(issuer_account, 32),
+        session_issuer_type=text(issuer_type, 64),
+        session_created=optional_time(created),
+        mfa_authenticated=boolean(mfa),
+        source_identity=text(source_identity, ID_LIMIT),
+        invoked_by=text(invoked_by, 256),
+        identity_provider=text(provider, ARN_LIMIT),
+        assumed_root=boolean(assumed_root) is True,
     )
 
 
