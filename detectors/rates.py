@@ -33,6 +33,7 @@ from detectors.base import Applies, DetectionContext, Detector, NoOptions, short
 from detectors.windows import BurstGate, human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.state.documents import Codec
 from monitor.trust.enrich import EnrichedEvent
 
 #: The state namespace both rate detectors keep their open episodes in, by cause.
@@ -95,6 +96,15 @@ class Baseline:
             }
         )
 
+    @classmethod
+    def from_json(cls, text: str) -> Baseline:
+        return cls(**jsontext.loads(text))
+
+    def copy(self) -> Baseline:
+        """A copy to change: the cached one is shared (its slot lists are replaced, never
+        changed in place, so a shallow copy of the slots is enough)."""
+        return Baseline(self.bucket, self.count, self.average, self.since, dict(self.slots))
+
     def expected(self, options: RateOptions) -> tuple[float, str | None, int]:
         """The usual count of the open bucket: (count, its slot or None for the EWMA, samples)."""
         if options.week_aware:
@@ -135,6 +145,10 @@ class Baseline:
         seen += 1
         weight = max(options.alpha, 1 / seen)
         self.slots[slot] = [round(average + weight * (count - average), 4), seen]
+
+
+#: Baselines kept decoded in the state's cache (see monitor/state/documents.py).
+BASELINE: Codec[Baseline] = Codec(Baseline.to_json, Baseline.from_json)
 
 
 class RateAnomaly(Detector):
@@ -217,15 +231,15 @@ class RateAnomaly(Detector):
         )
 
     def _load(self, ctx: DetectionContext, key: str, bucket: float) -> Baseline:
-        stored = ctx.state.recall(self.id, key, ctx.now)
+        stored = ctx.state.recall_doc(self.id, key, ctx.now, BASELINE)
         if stored is None:
             return Baseline(bucket=bucket, count=0, average=0.0, since=bucket)
-        return Baseline(**jsontext.loads(stored))
+        return stored.copy()
 
     def _save(self, ctx: DetectionContext, key: str, baseline: Baseline, at: datetime) -> None:
         # Kept as long as any state: a key unused for the retention period relearns.
         expires = at + ctx.settings.state.retention
-        ctx.state.remember(self.id, key, baseline.to_json(), expires)
+        ctx.state.remember_doc(self.id, (key,), baseline, expires, BASELINE)
 
 
 def episode_causes(ev: EnrichedEvent) -> list[str]:

@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from monitor.state.documents import Codec, Doc, as_text
 from monitor.state.errors import StateUnavailable
 from monitor.state.keys import bounded, bounded_key
 from monitor.state.memory import MemoryBackend
@@ -60,6 +61,8 @@ _ROW_TABLES = tuple(table for table in TABLES if table != WINDOWS)
 CACHE_ENTRIES = 300_000
 #: Seconds between two samples of a shared store's table sizes (read at checkpoints).
 SIZES_EVERY_S = 10.0
+FACT = "fact"
+T = TypeVar("T")
 
 
 class SharedBackend(Backend, Protocol):
@@ -105,10 +108,12 @@ class _Cache:
     # The Changes protocol of the backend's flush:
     def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
         rows = self.rows[table]
+        documents = table == FACT
         for key in self.dirty[table]:
             row = rows[key]
             if row is not None:
-                yield key, row
+                # A document is encoded here, once per checkpoint (monitor/state/documents.py).
+                yield key, ((as_text(row[0]), row[1]) if documents else row)
 
     def deletes(self, table: str) -> Iterable[Key]:
         rows = self.rows[table]
@@ -498,7 +503,35 @@ class StateStore:
     def recall(self, namespace: str, key: str, at: datetime) -> str | None:
         """The value remembered under ``key`` if it has not expired at ``at``, else None."""
         row = self._get("fact", bounded_key(namespace, key))
-        return str(row[0]) if row is not None and row[1] > at.timestamp() else None
+        return as_text(row[0]) if row is not None and row[1] > at.timestamp() else None
+
+    def remember_doc(
+        self, namespace: str, keys: Iterable[str], value: T, expires: datetime, codec: Codec[T]
+    ) -> None:
+        """:meth:`remember` of a document under each of ``keys``, kept decoded: it is encoded
+        once, at the next flush, however often it changes before (see documents.py)."""
+        doc, until = Doc(value, codec), expires.timestamp()
+        for key in keys:
+            self._put(FACT, bounded_key(namespace, key), (doc, until))
+
+    def recall_doc(self, namespace: str, key: str, at: datetime, codec: Codec[T]) -> T | None:
+        """:meth:`recall` of a document, decoded at most once while it stays in the cache.
+
+        The value is shared: change it by remembering a new one, never in place.
+        """
+        ident = bounded_key(namespace, key)
+        row = self._get(FACT, ident)
+        if row is None or row[1] <= at.timestamp():
+            return None
+        value = row[0]
+        if type(value) is Doc and value.codec is codec:
+            held: T = value.value
+            return held
+        text = as_text(value)
+        decoded = codec.decode(text)
+        # The same row, decoded (its text kept): a dirty row stays dirty, a clean one clean.
+        self._cache.rows[FACT][ident] = (Doc(decoded, codec, text), row[1])
+        return decoded
 
     def forget(self, namespace: str, key: str) -> None:
         self._put("fact", bounded_key(namespace, key), None)
