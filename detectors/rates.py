@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -67,8 +68,11 @@ class RateOptions(NoOptions):
     )
 
 
+@lru_cache(maxsize=4096)
 def slot_of(bucket: float) -> str:
-    """``weekday 09h`` / ``weekend 14h``: the slot of the week a bucket (unix start) is in."""
+    """``weekday 09h`` / ``weekend 14h``: the slot of the week a bucket (unix start) is in.
+
+    Remembered: every assumption asks for its open bucket's slot, and buckets are few."""
     at = datetime.fromtimestamp(bucket, tz=UTC)
     return f"{'weekend' if at.weekday() >= 5 else 'weekday'} {at.hour:02d}h"
 
