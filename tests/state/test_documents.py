@@ -8,7 +8,13 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from detectors.growth import ACCOUNTS
+from detectors.rates import BASELINE, Baseline
+from detectors.sessions import CHAIN, Chain
+from detectors.windows import BURST, SIGHTINGS
 from monitor.state.documents import Codec
 from monitor.state.store import StateStore
 
@@ -102,3 +108,66 @@ def test_a_document_of_another_codec_is_decoded_from_its_text() -> None:
     store.remember_doc("ns", ["k"], {"a": 1}, T0 + DAY, first.codec)
     assert store.recall_doc("ns", "k", T0, second.codec) == {"a": 1}
     assert (first.encoded, second.decoded) == (1, 1)
+
+
+# -- the detectors' codecs: a document held decoded is the one read back from its text ------------
+
+texts = st.text(max_size=40)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+seconds = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+
+def _round_trips(codec: Codec[object], value: object) -> None:
+    """Decoding the text gives an equal value whose text is the same again: so findings and
+    state are the same whether a detector reads its document back or keeps it decoded."""
+    text = codec.encode(value)
+    again = codec.decode(text)
+    assert again == value
+    assert codec.encode(again) == text
+
+
+@given(
+    st.builds(
+        Chain,
+        depth=st.integers(0, 50),
+        accounts=st.lists(texts, max_size=5).map(tuple),
+        roles=st.lists(texts, max_size=5).map(tuple),
+        event_ids=st.lists(texts, max_size=5).map(tuple),
+        complete=st.booleans(),
+    )
+)
+def test_chains_round_trip(chain: Chain) -> None:
+    _round_trips(CHAIN, chain)
+
+
+@given(
+    st.builds(
+        Baseline,
+        bucket=seconds,
+        count=st.integers(0, 10**6),
+        average=st.floats(min_value=0, max_value=1e6),
+        since=seconds,
+        slots=st.dictionaries(
+            texts, st.tuples(st.floats(0, 1e6), st.integers(0, 10**4)).map(list), max_size=5
+        ),
+    )
+)
+def test_rate_baselines_round_trip(baseline: Baseline) -> None:
+    _round_trips(BASELINE, baseline)
+
+
+@given(st.tuples(moments, moments))
+def test_bursts_round_trip(burst: tuple[datetime, datetime]) -> None:
+    _round_trips(BURST, burst)
+
+
+@given(st.dictionaries(texts, moments, max_size=10))
+def test_distinct_windows_round_trip(seen: dict[str, datetime]) -> None:
+    _round_trips(SIGHTINGS, seen)
+
+
+@given(st.dictionaries(texts, seconds, max_size=12))
+def test_hub_reach_round_trips(accounts: dict[str, float]) -> None:
+    _round_trips(ACCOUNTS, accounts)
