@@ -6,6 +6,8 @@ every change since the last one in ONE backend transaction. A crash or :meth:`ro
 the cache and the open transaction together, so state goes back to the last committed offsets
 and reprocessing rebuilds exactly what was lost; delivered-finding ids make the replay page
 nobody twice. Before the cache, each assumption cost about fifteen SQLite statements.
+Detectors' documents (chains, baselines, windows) stay decoded in the fact rows and are encoded
+once, at the flush (:mod:`monitor.state.documents`).
 
 Memory stays bounded: after a commit every entry is clean, and when the cache holds more than
 ``cache_entries`` rows the oldest are dropped (they are re-read from the backend when asked for
