@@ -512,9 +512,12 @@ class StateStore:
     ) -> None:
         """:meth:`remember` of a document under each of ``keys``, kept decoded: it is encoded
         once, at the next flush, however often it changes before (see documents.py)."""
-        doc, until = Doc(value, codec), expires.timestamp()
-        for key in keys:
-            self._put(FACT, bounded_key(namespace, key), (doc, until))
+        row = (Doc(value, codec), expires.timestamp())
+        rows, dirty = self._cache.rows[FACT], self._cache.dirty[FACT]
+        for key in keys:  # _put, inline: three keys per issued session
+            ident = bounded_key(namespace, key)
+            rows[ident] = row
+            dirty.add(ident)
 
     def recall_doc(self, namespace: str, key: str, at: datetime, codec: Codec[T]) -> T | None:
         """:meth:`recall` of a document, decoded at most once while it stays in the cache.
