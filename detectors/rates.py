@@ -77,7 +77,7 @@ def slot_of(bucket: float) -> str:
     return f"{'weekend' if at.weekday() >= 5 else 'weekday'} {at.hour:02d}h"
 
 
-@dataclass
+@dataclass(slots=True)
 class Baseline:
     """One key's rate state: the open bucket, the EWMA of closed ones, the slot averages."""
 

@@ -23,7 +23,7 @@ MAX_PATH = 16
 ISSUING = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chain:
     """A session's ancestry: ``depth`` 1 is a session issued to a user, IdP or service."""
 

@@ -3,9 +3,11 @@
 Why: the write-back cache made every state read a dictionary lookup, but each detector still
 decoded its JSON document on every assumption and encoded it again right after, for a row
 written once per checkpoint anyway. A fact row may now hold a :class:`Doc`, the value as the
-detector uses it: read back as it is until evicted, and encoded once, when the row is flushed
-at the checkpoint (or when something reads the fact as text). What is stored, and when, is
-unchanged: the same text in the same transaction as before.
+detectors use it: decoded at most once per batch (between two checkpoints) and shared by every
+detector that reads it, encoded once, when the row is flushed at the checkpoint (or when
+something reads the fact as text), and back to plain text after the commit (see
+``_Cache.to_text``). What is stored, and when, is unchanged: the same text in the same
+transaction as before.
 """
 
 from __future__ import annotations

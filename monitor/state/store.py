@@ -98,6 +98,8 @@ class _Cache:
         #: Flushed into the open transaction but not committed: dirty again if it fails.
         self.in_flight: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
         self.windows_in_flight: set[Key] = set()
+        #: Fact rows read back as documents since the last commit (see :meth:`to_text`).
+        self.decoded: list[Key] = []
 
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
@@ -130,6 +132,18 @@ class _Cache:
             dirty.clear()
         self.windows_in_flight |= self.dirty_windows
         self.dirty_windows.clear()
+
+    def to_text(self) -> None:
+        """After a commit, every document goes back to its text (made at the flush), to be
+        decoded again by the next batch that reads it: between checkpoints the cache holds
+        plain rows, which the garbage collector never walks (held decoded for good, 100k
+        sessions' chains cost more in collections than their decoding saved)."""
+        rows = self.rows[FACT]
+        for key in (*self.in_flight[FACT], *self.decoded):
+            row = rows.get(key)
+            if row is not None and type(row[0]) is Doc:
+                rows[key] = (row[0].text(), row[1])
+        self.decoded.clear()
 
     def mark_committed(self) -> None:
         for keys in self.in_flight.values():
@@ -280,6 +294,7 @@ class StateStore:
         except StateUnavailable:
             self._cache.mark_failed()
             raise
+        self._cache.to_text()
         self._cache.mark_committed()
         self._applied.committed()
         if self.shared:
@@ -534,8 +549,10 @@ class StateStore:
             return held
         text = as_text(value)
         decoded = codec.decode(text)
-        # The same row, decoded (its text kept): a dirty row stays dirty, a clean one clean.
+        # The same row, decoded (its text kept) until the commit: a dirty row stays dirty, a
+        # clean one clean.
         self._cache.rows[FACT][ident] = (Doc(decoded, codec, text), row[1])
+        self._cache.decoded.append(ident)
         return decoded
 
     def forget(self, namespace: str, key: str) -> None:
