@@ -32,6 +32,7 @@ from detectors.identity import stable_principal
 from monitor.aws.accounts import Rung
 from monitor.config.settings import Duration
 from monitor.intake.clock import plus
+from monitor.state.documents import Codec
 from monitor.trust.enrich import EnrichedEvent
 
 #: Member accounts a federated subject template must reach a role name in to be a hub.
@@ -41,6 +42,9 @@ KEPT_ACCOUNTS = 12
 REACH = "growth:reach"
 HUBS = "growth:hub"
 BOOTSTRAP = "growth:bootstrap"
+#: A (source, role name)'s member accounts -> when first reached (unix seconds), kept decoded in
+#: the state's cache (monitor/state/documents.py).
+ACCOUNTS: Codec[dict[str, float]] = Codec(jsontext.dumps, jsontext.loads)
 
 
 class GrowthOptions(NoOptions):
@@ -87,14 +91,13 @@ def observe_reach(
     source = source or stable_principal(event.caller)
     at = event.event_time
     key = f"{source}|{name}"
-    stored = ctx.state.recall(REACH, key, at)
     # account -> when first reached (unix seconds), so a reader can ask "before this hour".
-    accounts: dict[str, float] = jsontext.loads(stored) if stored else {}
+    accounts = ctx.state.recall_doc(REACH, key, at, ACCOUNTS) or {}
     hub = len([a for a in accounts if a != account]) >= hub_accounts
     if account not in accounts and len(accounts) < KEPT_ACCOUNTS:
-        accounts[account] = at.timestamp()
+        accounts = {**accounts, account: at.timestamp()}  # a new value: the cached one is shared
         expires = plus(at, ctx.settings.state.retention)
-        ctx.state.remember(REACH, key, jsontext.dumps(accounts), expires)
+        ctx.state.remember_doc(REACH, (key,), accounts, expires, ACCOUNTS)
         if len(accounts) >= hub_accounts:
             ctx.state.remember(HUBS, source, name, expires)
     return hub
@@ -104,10 +107,9 @@ def reaches(ctx: DetectionContext, source: str, role_arn: str, before: datetime,
     """Read only: ``source`` had reached the role's name in ``hubs`` member accounts before
     ``before`` (a burst's own fan-out does not make its source a hub)."""
     name = role_name(role_arn)
-    stored = ctx.state.recall(REACH, f"{source}|{name}", before) if name else None
-    if stored is None:
+    accounts = ctx.state.recall_doc(REACH, f"{source}|{name}", before, ACCOUNTS) if name else None
+    if accounts is None:
         return False
-    accounts: dict[str, float] = jsontext.loads(stored)
     return len([t for t in accounts.values() if t < before.timestamp()]) >= hubs
 
 

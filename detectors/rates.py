@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -33,6 +34,7 @@ from detectors.base import Applies, DetectionContext, Detector, NoOptions, short
 from detectors.windows import BurstGate, human, learning
 from monitor.config.settings import Duration
 from monitor.findings import Finding, Severity
+from monitor.state.documents import Codec
 from monitor.trust.enrich import EnrichedEvent
 
 #: The state namespace both rate detectors keep their open episodes in, by cause.
@@ -66,13 +68,16 @@ class RateOptions(NoOptions):
     )
 
 
+@lru_cache(maxsize=4096)
 def slot_of(bucket: float) -> str:
-    """``weekday 09h`` / ``weekend 14h``: the slot of the week a bucket (unix start) is in."""
+    """``weekday 09h`` / ``weekend 14h``: the slot of the week a bucket (unix start) is in.
+
+    Remembered: every assumption asks for its open bucket's slot, and buckets are few."""
     at = datetime.fromtimestamp(bucket, tz=UTC)
     return f"{'weekend' if at.weekday() >= 5 else 'weekday'} {at.hour:02d}h"
 
 
-@dataclass
+@dataclass(slots=True)
 class Baseline:
     """One key's rate state: the open bucket, the EWMA of closed ones, the slot averages."""
 
@@ -94,6 +99,15 @@ class Baseline:
                 "slots": self.slots,
             }
         )
+
+    @classmethod
+    def from_json(cls, text: str) -> Baseline:
+        return cls(**jsontext.loads(text))
+
+    def copy(self) -> Baseline:
+        """A copy to change: the cached one is shared (its slot lists are replaced, never
+        changed in place, so a shallow copy of the slots is enough)."""
+        return Baseline(self.bucket, self.count, self.average, self.since, dict(self.slots))
 
     def expected(self, options: RateOptions) -> tuple[float, str | None, int]:
         """The usual count of the open bucket: (count, its slot or None for the EWMA, samples)."""
@@ -135,6 +149,10 @@ class Baseline:
         seen += 1
         weight = max(options.alpha, 1 / seen)
         self.slots[slot] = [round(average + weight * (count - average), 4), seen]
+
+
+#: Baselines kept decoded in the state's cache (see monitor/state/documents.py).
+BASELINE: Codec[Baseline] = Codec(Baseline.to_json, Baseline.from_json)
 
 
 class RateAnomaly(Detector):
@@ -217,15 +235,15 @@ class RateAnomaly(Detector):
         )
 
     def _load(self, ctx: DetectionContext, key: str, bucket: float) -> Baseline:
-        stored = ctx.state.recall(self.id, key, ctx.now)
+        stored = ctx.state.recall_doc(self.id, key, ctx.now, BASELINE)
         if stored is None:
             return Baseline(bucket=bucket, count=0, average=0.0, since=bucket)
-        return Baseline(**jsontext.loads(stored))
+        return stored.copy()
 
     def _save(self, ctx: DetectionContext, key: str, baseline: Baseline, at: datetime) -> None:
         # Kept as long as any state: a key unused for the retention period relearns.
         expires = at + ctx.settings.state.retention
-        ctx.state.remember(self.id, key, baseline.to_json(), expires)
+        ctx.state.remember_doc(self.id, (key,), baseline, expires, BASELINE)
 
 
 def episode_causes(ev: EnrichedEvent) -> list[str]:

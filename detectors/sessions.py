@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from detectors import jsontext
 from detectors.identity import caller_session_keys, issued_session_keys, session_expiry
 from monitor.intake.events import RoleEvent
+from monitor.state.documents import Codec
 from monitor.state.store import StateStore
 
 NAMESPACE = "session_chain"
@@ -22,7 +23,7 @@ MAX_PATH = 16
 ISSUING = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chain:
     """A session's ancestry: ``depth`` 1 is a session issued to a user, IdP or service."""
 
@@ -62,6 +63,11 @@ class Chain:
         )
 
 
+#: Chains are kept decoded in the state's cache (one decode per session, one encode per
+#: checkpoint): see monitor/state/documents.py.
+CHAIN: Codec[Chain] = Codec(Chain.to_json, Chain.from_json)
+
+
 @dataclass(frozen=True)
 class Hop:
     """One chaining step: the caller's chain (``parent``) and the issued session's chain."""
@@ -76,10 +82,9 @@ def parent_chain(event: RoleEvent, state: StateStore) -> Chain:
     caller = event.caller
     if caller.is_role_session:
         for key in caller_session_keys(caller):
-            stored = state.recall(NAMESPACE, key, event.event_time)
-            if stored is None:
+            chain = state.recall_doc(NAMESPACE, key, event.event_time, CHAIN)
+            if chain is None:
                 continue
-            chain = Chain.from_json(stored)
             if chain.event_ids and chain.event_ids[-1] == event.event_id:
                 continue  # our own issued session (a role re-assuming itself, same name)
             return chain
@@ -112,10 +117,7 @@ def _follow(event: RoleEvent, state: StateStore) -> Hop | None:
         return None
     parent = parent_chain(event, state)
     chain = _extend(parent, event)
-    expires = session_expiry(event)
-    value = chain.to_json()
-    for key in issued_session_keys(event):
-        state.remember(NAMESPACE, key, value, expires)
+    state.remember_doc(NAMESPACE, issued_session_keys(event), chain, session_expiry(event), CHAIN)
     return Hop(parent, chain, event.role_account)
 
 

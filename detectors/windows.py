@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from detectors import jsontext
 from detectors.base import DetectionContext
 from monitor.intake.clock import minus, plus
+from monitor.state.documents import Codec
 from monitor.state.store import StateStore
 
 
@@ -45,12 +46,11 @@ class BurstGate:
 
     def holding(self, state: StateStore, key: str, at: datetime) -> bool:
         """True (and the burst kept open) when a burst of ``key`` is still open at ``at``."""
-        stored = state.recall(self.namespace, key, at)
-        if stored is None:
+        held = state.recall_doc(self.namespace, key, at, BURST)
+        if held is None:
             return False
-        held = jsontext.loads(stored)
-        last = max(at, datetime.fromisoformat(held["last"]))
-        self._hold(state, key, datetime.fromisoformat(held["start"]), last)
+        start, last = held
+        self._hold(state, key, start, max(at, last))
         return True
 
     def open(self, state: StateStore, key: str, start: datetime, at: datetime) -> datetime:
@@ -60,8 +60,7 @@ class BurstGate:
 
     def _hold(self, state: StateStore, key: str, start: datetime, last: datetime) -> None:
         # ``last`` never moves back, so a late (out-of-order) event cannot close a burst early.
-        value = jsontext.dumps({"start": start.isoformat(), "last": last.isoformat()})
-        state.remember(self.namespace, key, value, plus(last, self.window))
+        state.remember_doc(self.namespace, (key,), (start, last), plus(last, self.window), BURST)
 
 
 class EventWindow:
@@ -106,20 +105,42 @@ class DistinctWindow:
 
     def add(self, state: StateStore, key: str, at: datetime, item: str) -> dict[str, datetime]:
         """Record ``item`` at ``at``; return the items seen within the window, by last sighting."""
-        stored = state.recall(self.namespace, key, minus(at, self.window))
-        seen = {name: datetime.fromisoformat(when) for name, when in _load(stored).items()}
+        stored = state.recall_doc(self.namespace, key, minus(at, self.window), SIGHTINGS)
+        seen = dict(stored) if stored else {}  # a copy: the cached one is shared
         seen[item] = max(at, seen.get(item, at))
         newest = max(seen.values())
         since = minus(newest, self.window)
         current = {name: when for name, when in seen.items() if when >= since}
         kept = dict(sorted(current.items(), key=lambda pair: pair[1])[-self.limit :])
-        value = jsontext.dumps({name: when.isoformat() for name, when in kept.items()})
-        state.remember(self.namespace, key, value, plus(newest, self.window))
+        state.remember_doc(self.namespace, (key,), kept, plus(newest, self.window), SIGHTINGS)
         return kept
 
     def clear(self, state: StateStore, key: str) -> None:
         state.forget(self.namespace, key)
 
 
-def _load(stored: str | None) -> dict[str, str]:
-    return dict(jsontext.loads(stored)) if stored else {}
+#: A burst's (start, last), kept decoded in the state's cache (monitor/state/documents.py); the
+#: text is what it always was, so bursts held in a state file written before still read.
+Burst = tuple[datetime, datetime]
+
+
+def _burst_text(held: Burst) -> str:
+    return jsontext.dumps({"start": held[0].isoformat(), "last": held[1].isoformat()})
+
+
+def _burst(text: str) -> Burst:
+    held = jsontext.loads(text)
+    return datetime.fromisoformat(held["start"]), datetime.fromisoformat(held["last"])
+
+
+def _sightings_text(seen: dict[str, datetime]) -> str:
+    return jsontext.dumps({name: when.isoformat() for name, when in seen.items()})
+
+
+def _sightings(text: str) -> dict[str, datetime]:
+    return {name: datetime.fromisoformat(when) for name, when in dict(jsontext.loads(text)).items()}
+
+
+BURST: Codec[Burst] = Codec(_burst_text, _burst)
+#: A distinct window's items by last sighting.
+SIGHTINGS: Codec[dict[str, datetime]] = Codec(_sightings_text, _sightings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,10 +109,35 @@ class Outcomes:
         except StateUnavailable:
             raise  # the shared state is away: the record is read again, not judged without it
         except Exception:
-            log.exception("detector %s failed on event %s", detector_id, event_id)
-            self.stats.detector_errors[detector_id] += 1
-            self.metrics.detector_errors.labels(detector_id).inc()
+            self.failed(detector_id, event_id)
             return []
+
+    def run(
+        self, hooks: Sequence[tuple[Any, Callable[..., Any]]], event_id: str, *args: Any
+    ) -> list[Finding]:
+        """Every hook (detector, bound method) in order, each isolated as by :meth:`call`.
+
+        Why not :meth:`call` per hook: the loop runs ~7 hooks on every assumption, and a
+        ``try`` costs nothing in Python 3.11 while a call frame per hook does. A hook that
+        fails loses only its own findings (those it yielded before failing too), as there.
+        """
+        found: list[Finding] = []
+        for detector, hook in hooks:
+            try:
+                result = hook(*args)
+                if result is not None:
+                    found += list(result)
+            except StateUnavailable:
+                raise
+            except Exception:
+                self.failed(detector.id, event_id)
+        return found
+
+    def failed(self, detector_id: str, event_id: str) -> None:
+        """A detector hook raised: logged with its traceback and counted; the event goes on."""
+        log.exception("detector %s failed on event %s", detector_id, event_id)
+        self.stats.detector_errors[detector_id] += 1
+        self.metrics.detector_errors.labels(detector_id).inc()
 
 
 def _iterable(result: Iterable[Finding] | None) -> Iterable[Finding]:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from detectors.base import DetectionContext, Detector
-from detectors.dispatch import Dispatch
+from detectors.dispatch import Dispatch, Hook
 from monitor.config.settings import Settings
 from monitor.detect.outcomes import Outcomes, Stats
 from monitor.detect.planned import PlannedWindows
@@ -207,11 +207,26 @@ class Pipeline:
     def _detect(self, ev: EnrichedEvent) -> list[Finding]:
         ctx = self._context(ev.event.event_time)
         event_id = ev.event.event_id
-        found: list[Finding] = []
         detect, after = self.dispatch.hooks(ev)  # only the hooks that can act on ``ev``
+        if self.state.shared:
+            found = self._detect_claimed(detect, ev, ctx)
+        else:  # a store of one's own makes no claims: nothing to attach between hooks
+            found = self.outcomes.run(detect, event_id, ev, ctx)
+        final = [self._with_severity(finding) for finding in found]
+        if after:
+            flagged = [finding for finding in final if self.suppressor.match(finding) is None]
+            # Second pass: detectors that follow findings.
+            self.outcomes.run(after, event_id, ev, ctx, flagged)
+        return final
+
+    def _detect_claimed(
+        self, detect: list[Hook], ev: EnrichedEvent, ctx: DetectionContext
+    ) -> list[Finding]:
+        """The detect hooks on a shared store: each finding carries the claims it rests on."""
+        found: list[Finding] = []
         for detector, hook in detect:
             self.state.take_claims()  # earlier claims decide nothing this detector reports
-            reported = self.outcomes.call(detector.id, event_id, hook, ev, ctx)
+            reported = self.outcomes.call(detector.id, ev.event.event_id, hook, ev, ctx)
             claims = self._record_claims + self.state.take_claims()
             for finding in reported:
                 finding.add_claims(claims)
@@ -219,11 +234,7 @@ class Pipeline:
         # As after every detector: claims no finding rests on are dropped, even when no detect
         # hook ran (enrichment's and the context's would otherwise ride on the next record).
         self.state.take_claims()
-        final = [self._with_severity(finding) for finding in found]
-        flagged = [finding for finding in final if self.suppressor.match(finding) is None]
-        for detector, hook in after:  # second pass: detectors that follow findings
-            self.outcomes.call(detector.id, event_id, hook, ev, ctx, flagged)
-        return final
+        return found
 
     def _noise_controlled(self, findings: list[Finding]) -> list[Finding]:
         kept: list[Finding] = []

@@ -22,9 +22,13 @@ PREFIX_BYTES = 96
 MARK = "\x1fsha256:"
 
 
+#: Characters a text may have to be kept as it is without encoding it (4 bytes each at most).
+_SHORT = MAX_KEY_BYTES // 4
+
+
 def bounded(text: str) -> str:
     """``text`` itself when short, else its prefix, :data:`MARK` and its SHA-256 (hex)."""
-    if len(text) <= MAX_KEY_BYTES // 4 and "\x1f" not in text:
+    if len(text) <= _SHORT and "\x1f" not in text:
         return text  # the common case, without encoding: 4 bytes per character at most
     raw = text.encode("utf-8", "surrogatepass")
     if len(raw) <= MAX_KEY_BYTES and MARK not in text:
@@ -38,4 +42,8 @@ def bounded_key(namespace: str, key: str | None = None) -> tuple[str, ...]:
     a generator over ``*parts``: it runs a dozen times per assumption."""
     if key is None:
         return (bounded(namespace),)
+    # bounded()'s common case for both parts inline: a dozen calls per assumption.
+    short = len(namespace) <= _SHORT and len(key) <= _SHORT
+    if short and "\x1f" not in namespace and "\x1f" not in key:
+        return (namespace, key)
     return (bounded(namespace), bounded(key))

@@ -6,6 +6,8 @@ every change since the last one in ONE backend transaction. A crash or :meth:`ro
 the cache and the open transaction together, so state goes back to the last committed offsets
 and reprocessing rebuilds exactly what was lost; delivered-finding ids make the replay page
 nobody twice. Before the cache, each assumption cost about fifteen SQLite statements.
+Detectors' documents (chains, baselines, windows) stay decoded in the fact rows and are encoded
+once, at the flush (:mod:`monitor.state.documents`).
 
 Memory stays bounded: after a commit every entry is clean, and when the cache holds more than
 ``cache_entries`` rows the oldest are dropped (they are re-read from the backend when asked for
@@ -32,8 +34,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from monitor.state.documents import Codec, Doc, as_text
 from monitor.state.errors import StateUnavailable
 from monitor.state.keys import bounded, bounded_key
 from monitor.state.memory import MemoryBackend
@@ -60,6 +63,8 @@ _ROW_TABLES = tuple(table for table in TABLES if table != WINDOWS)
 CACHE_ENTRIES = 300_000
 #: Seconds between two samples of a shared store's table sizes (read at checkpoints).
 SIZES_EVERY_S = 10.0
+FACT = "fact"
+T = TypeVar("T")
 
 
 class SharedBackend(Backend, Protocol):
@@ -93,6 +98,8 @@ class _Cache:
         #: Flushed into the open transaction but not committed: dirty again if it fails.
         self.in_flight: dict[str, set[Key]] = {table: set() for table in _ROW_TABLES}
         self.windows_in_flight: set[Key] = set()
+        #: Fact rows read back as documents since the last commit (see :meth:`to_text`).
+        self.decoded: list[Key] = []
 
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
@@ -105,10 +112,12 @@ class _Cache:
     # The Changes protocol of the backend's flush:
     def upserts(self, table: str) -> Iterable[tuple[Key, Row]]:
         rows = self.rows[table]
+        documents = table == FACT
         for key in self.dirty[table]:
             row = rows[key]
             if row is not None:
-                yield key, row
+                # A document is encoded here, once per checkpoint (monitor/state/documents.py).
+                yield key, ((as_text(row[0]), row[1]) if documents else row)
 
     def deletes(self, table: str) -> Iterable[Key]:
         rows = self.rows[table]
@@ -123,6 +132,18 @@ class _Cache:
             dirty.clear()
         self.windows_in_flight |= self.dirty_windows
         self.dirty_windows.clear()
+
+    def to_text(self) -> None:
+        """After a commit, every document goes back to its text (made at the flush), to be
+        decoded again by the next batch that reads it: between checkpoints the cache holds
+        plain rows, which the garbage collector never walks (held decoded for good, 100k
+        sessions' chains cost more in collections than their decoding saved)."""
+        rows = self.rows[FACT]
+        for key in (*self.in_flight[FACT], *self.decoded):
+            row = rows.get(key)
+            if row is not None and type(row[0]) is Doc:
+                rows[key] = (row[0].text(), row[1])
+        self.decoded.clear()
 
     def mark_committed(self) -> None:
         for keys in self.in_flight.values():
@@ -273,6 +294,7 @@ class StateStore:
         except StateUnavailable:
             self._cache.mark_failed()
             raise
+        self._cache.to_text()
         self._cache.mark_committed()
         self._applied.committed()
         if self.shared:
@@ -495,7 +517,40 @@ class StateStore:
     def recall(self, namespace: str, key: str, at: datetime) -> str | None:
         """The value remembered under ``key`` if it has not expired at ``at``, else None."""
         row = self._get("fact", bounded_key(namespace, key))
-        return str(row[0]) if row is not None and row[1] > at.timestamp() else None
+        return as_text(row[0]) if row is not None and row[1] > at.timestamp() else None
+
+    def remember_doc(
+        self, namespace: str, keys: Iterable[str], value: T, expires: datetime, codec: Codec[T]
+    ) -> None:
+        """:meth:`remember` of a document under each of ``keys``, kept decoded: it is encoded
+        once, at the next flush, however often it changes before (see documents.py)."""
+        row = (Doc(value, codec), expires.timestamp())
+        rows, dirty = self._cache.rows[FACT], self._cache.dirty[FACT]
+        for key in keys:  # _put, inline: three keys per issued session
+            ident = bounded_key(namespace, key)
+            rows[ident] = row
+            dirty.add(ident)
+
+    def recall_doc(self, namespace: str, key: str, at: datetime, codec: Codec[T]) -> T | None:
+        """:meth:`recall` of a document, decoded at most once while it stays in the cache.
+
+        The value is shared: change it by remembering a new one, never in place.
+        """
+        ident = bounded_key(namespace, key)
+        row = self._get(FACT, ident)
+        if row is None or row[1] <= at.timestamp():
+            return None
+        value = row[0]
+        if type(value) is Doc and value.codec is codec:
+            held: T = value.value
+            return held
+        text = as_text(value)
+        decoded = codec.decode(text)
+        # The same row, decoded (its text kept) until the commit: a dirty row stays dirty, a
+        # clean one clean.
+        self._cache.rows[FACT][ident] = (Doc(decoded, codec, text), row[1])
+        self._cache.decoded.append(ident)
+        return decoded
 
     def forget(self, namespace: str, key: str) -> None:
         self._put("fact", bounded_key(namespace, key), None)

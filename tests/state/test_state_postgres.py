@@ -12,6 +12,7 @@ import pytest
 from plugins.postgres_server import PASSWORD, PostgresServer
 
 from monitor.config.settings import ConfigError
+from monitor.state.documents import Codec
 from monitor.state.errors import StateUnavailable
 from monitor.state.postgres import MIGRATIONS, PostgresBackend, open_backend
 from monitor.state.store import StateStore
@@ -168,6 +169,24 @@ def test_each_instance_follows_what_the_others_commit(postgres_url: str) -> None
     assert two.last_seen("pair", "a->b") == T0 + HOUR
     assert two.touch("pair", "a->b", T0 + 2 * HOUR) == T0, "the earliest sighting wins"
     assert [item for _, item in two.window("denied", "p", T0)] == ["one"]
+    one.close()
+    two.close()
+
+
+def test_a_document_held_decoded_follows_what_the_group_commits(postgres_url: str) -> None:
+    """A detector's document (monitor/state/documents.py) is held decoded between reads; the
+    group's commit of the same fact replaces it, so no instance goes on with a stale copy."""
+    codec: Codec[list[str]] = Codec(lambda value: ",".join(value), lambda text: text.split(","))
+    one, two = store(postgres_url), store(postgres_url)
+    one.remember_doc("chain", ["s"], ["a"], T0 + HOUR, codec)
+    one.commit()
+    two.commit()  # follows one's commit
+    assert two.recall_doc("chain", "s", T0, codec) == ["a"]  # decoded, then held
+    one.remember_doc("chain", ["s"], ["a", "b"], T0 + HOUR, codec)
+    one.commit()
+    two.commit()
+    assert two.recall_doc("chain", "s", T0, codec) == ["a", "b"]
+    assert two.recall("chain", "s", T0) == "a,b"
     one.close()
     two.close()
 
