@@ -23,10 +23,12 @@ the outbox still holds what was not yet taken, and whoever owns the partition ne
 Dead letters come before the offsets: decoding is stateless, so a crash before they are
 acknowledged simply produces them again on re-read.
 
-A failing step raises and leaves the batch as it is, ready for a retry; the caller pauses the
-partitions meanwhile (back-pressure) and commits nothing. A failing sink at (5) leaves its rows
-in the outbox and raises too: consumption stays paused until the outbox is drained. A shared
-state database that is away (:class:`StateUnavailable`) is one more failing step.
+A failing step raises and leaves the batch as it is, ready for a retry (what a failed attempt
+marked and staged is retracted first: the retry claims again, and stages only what it won);
+the caller pauses the partitions meanwhile (back-pressure) and commits nothing. A failing sink
+at (5) leaves its rows in the outbox and raises too: consumption stays paused until the outbox
+is drained. A shared state database that is away (:class:`StateUnavailable`) is one more
+failing step.
 
 The harness in ``tests/test_crash_harness.py`` kills the process at every named
 :func:`~monitor.crashpoints.reached` step below.
@@ -258,16 +260,11 @@ class Checkpointer:
         Housekeeping (expiring old state: DELETEs over every table) runs in a transaction of
         its own *after* the commit, so it never delays the batch's own.
         """
-        if batch.findings:
-            settled = self.state.settle(batch.findings)  # idempotent: a retry claims again
-            if len(settled) != len(batch.findings):
-                self.on_claims_lost(len(batch.findings) - len(settled))
-                batch.keep(settled)
-            batch.align()
-            self.delivery.enqueue(batch.findings, batch.scopes)
-        self.delivery.stage()
-        crashpoints.reached("outbox_write")
-        self.state.commit()
+        try:
+            self._make_durable(batch)
+        except BaseException:
+            self.delivery.retract()  # the retry claims again and enqueues only what it wins
+            raise
         self.delivery.committed()
         crashpoints.reached("state_commit")
         batch.findings.clear()
@@ -286,6 +283,19 @@ class Checkpointer:
             crashpoints.reached("offset_commit")
         batch.clear()
         self._drain()
+
+    def _make_durable(self, batch: Batch) -> None:
+        """Steps 0-2: claim, put the winners in the outbox, commit them with the state."""
+        if batch.findings:
+            settled = self.state.settle(batch.findings)  # idempotent: a retry claims again
+            if len(settled) != len(batch.findings):
+                self.on_claims_lost(len(batch.findings) - len(settled))
+                batch.keep(settled)
+            batch.align()
+            self.delivery.enqueue(batch.findings, batch.scopes)
+        self.delivery.stage()
+        crashpoints.reached("outbox_write")
+        self.state.commit()
 
     def _drain(self) -> None:
         if self.delivery.pending:

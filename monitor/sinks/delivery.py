@@ -58,6 +58,8 @@ class Delivery:
         #: Rows enqueued since the last state commit: written again if that commit failed
         #: (the delivered marks survive in the state's cache, the rows would not).
         self._staged: list[OutboxRow] = []
+        #: Findings marked delivered since the last state commit (see :meth:`retract`).
+        self._marked: list[str] = []
         #: Findings delivered everywhere since the last log line, per detector.
         self._delivered: Counter[str] = Counter()
         #: True while the outbox may hold rows (the last drain did not empty it).
@@ -79,6 +81,7 @@ class Delivery:
         scope_by_event: dict[str, str] = {}
         for finding, scope in zip(findings, scope_of, strict=True):
             if self.state.mark_delivered(finding.finding_id, finding.event_time):
+                self._marked.append(finding.finding_id)
                 fresh.append(finding)
                 scope_by_event[event_of(finding)] = scope
         if not fresh:
@@ -99,10 +102,24 @@ class Delivery:
     def committed(self) -> None:
         """The state commit that held the staged rows succeeded."""
         self._staged.clear()
+        self._marked.clear()
+
+    def retract(self) -> None:
+        """A checkpoint failed before its commit: unmark and unstage what it enqueued.
+
+        Its retry claims again, and in a group another instance may have won a claim
+        meanwhile; what the retry enqueues is then only what it won (rows kept from the
+        failed attempt would page findings another instance pages too).
+        """
+        for finding_id in self._marked:
+            self.state.unmark_delivered(finding_id)
+        self._marked.clear()
+        self._staged.clear()
 
     def forget(self) -> None:
         """The state was rolled back: its marks are gone, so are the rows staged with them."""
         self._staged.clear()
+        self._marked.clear()
 
     # -- 2. out of the outbox (after the offsets) -------------------------------------------------
 

@@ -31,6 +31,8 @@ from monitor.service.checkpoint import (
 from monitor.service.kafka_intake import Intake
 from monitor.sinks.base import SinkError
 from monitor.sinks.delivery import Delivery, DeliveryFailed
+from monitor.state.errors import StateUnavailable
+from monitor.state.postgres import PostgresBackend
 from monitor.state.store import StateStore
 
 Events = list[str]
@@ -372,7 +374,6 @@ def test_state_away_after_a_mid_poll_checkpoint_reads_the_rest_of_the_poll_again
     from types import SimpleNamespace
 
     from monitor.service.kafka_service import KafkaService
-    from monitor.state.errors import StateUnavailable
 
     settings = stream_settings(state={"path": str(tmp_path / "state.db")})
     monitor = build_monitor(settings)
@@ -406,3 +407,46 @@ def test_state_away_after_a_mid_poll_checkpoint_reads_the_rest_of_the_poll_again
         assert seeks == {("t", 0): 1, ("t", 1): 0}
     finally:
         monitor.close()
+
+
+def test_a_retried_checkpoint_pages_nothing_another_instance_won_meanwhile(
+    postgres_url: str,
+) -> None:
+    """Instances a and b read the two copies of one call. a's checkpoint claims the call and
+    stages its finding, then the database goes away before the commit; b's checkpoint wins
+    the claim meanwhile and pages. a's retry loses the claim, so it must page nothing: the
+    rows its failed attempt staged go with the attempt (a database restart in CI paged 12
+    findings twice this way)."""
+    at = findings(1)[0].event_time
+
+    def instance(partition: int) -> tuple[StateStore, RecordingSink, Checkpointer, Batch]:
+        state = StateStore(postgres_url, backend=PostgresBackend(postgres_url))
+        state.set_position("t", partition, 1)
+        assert state.first_copy("call-1", at)
+        finding = findings(1)[0]  # both copies give the same finding (one id)
+        finding.add_claims(state.take_claims())
+        sink = RecordingSink([])
+        delivery = Delivery([sink], state, Metrics())
+        output = DeadLetterOutput(None, lambda: FakeProducer([]))
+        batch = Batch()
+        batch.add_findings([finding], "t", partition)
+        return state, sink, Checkpointer(delivery, state, output, lambda offsets: None), batch
+
+    a_state, a_sink, a_checkpointer, a_batch = instance(0)
+    b_state, b_sink, b_checkpointer, b_batch = instance(3)
+    commit = a_state.commit
+
+    def database_away() -> None:
+        a_state._backend.drop_connections()  # type: ignore[attr-defined]
+        raise StateUnavailable("terminating connection due to administrator command")
+
+    a_state.commit = database_away  # type: ignore[method-assign]
+    with pytest.raises(StateUnavailable):
+        a_checkpointer.run(a_batch)
+    a_state.commit = commit  # type: ignore[method-assign]
+    b_checkpointer.run(b_batch)
+    a_checkpointer.run(a_batch)  # the retry
+    assert [f.finding_id for f in b_sink.sent] == [f.finding_id for f in findings(1)]
+    assert a_sink.sent == [], "paged by both instances"
+    a_state.close()
+    b_state.close()
