@@ -133,10 +133,10 @@ def feed(
     progress = Progress(len(sources), sys.stderr)
     committed = 0
     try:
-        for _, chunks in read_chunks(list(sources), jobs or default_jobs()):
+        for item, chunks in read_chunks(list(sources), jobs or default_jobs()):
             for chunk in chunks:
                 _replay_chunk(monitor, delivery, chunk, dead_letters)
-            progress.advance(monitor.pipeline.stats.records)
+            progress.advance(monitor.pipeline.stats.records, 0 if _partial(item) else 1)
             monitor.pipeline.maybe_prune()
             if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
                 _checkpoint(monitor, delivery)
@@ -147,6 +147,13 @@ def feed(
         if dead_letters is not None:
             dead_letters.close()
     return time.perf_counter() - started
+
+
+def _partial(item: object) -> bool:
+    """A part of a file read in parts, not its last: the file is not done yet."""
+    from monitor.sources.files import Part
+
+    return isinstance(item, Part) and not item.last
 
 
 def state_path(value: str | None) -> str:
@@ -188,7 +195,7 @@ def _replay_chunk(
 
     count_skipped(monitor.pipeline, chunk)
     if chunk.message is not None:
-        _replay_message(monitor, delivery, chunk.message, dead_letters)
+        _replay_message(monitor, delivery, chunk, chunk.message, dead_letters)
 
 
 def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
@@ -200,9 +207,15 @@ def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
 
 
 def _replay_message(
-    monitor: Monitor, delivery: Deliverer, message: Message, dead_letters: BinaryIO | None
+    monitor: Monitor,
+    delivery: Deliverer,
+    chunk: Chunk,
+    message: Message,
+    dead_letters: BinaryIO | None,
 ) -> None:
-    processed = monitor.pipeline.process(message.payload)
+    from monitor.service.replay_feed import process
+
+    processed = process(monitor.pipeline, chunk, message)
     delivery.enqueue(processed.findings)
     if dead_letters is not None and processed.rejections:
         from monitor.intake.envelopes import one_rejection
