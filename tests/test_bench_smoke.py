@@ -34,6 +34,10 @@ ROWS = (
     "kafka, 10 % mix, PostgreSQL state, 1 instance (vs. SQLite)",
     "kafka, 10 % mix, PostgreSQL state, 2 instances combined (vs. SQLite, 1 instance)",
     "CPU per instance, 2 instances (vs. 1 instance with SQLite)",
+    "CPU per assumption, ordinary noise workload (learn --jobs 1)",
+    "CPU per assumption, growing noise workload (learn --jobs 1)",
+    "learn, growing noise workload, --jobs 2 (wall)",
+    "CPU per assumption in the stateful process, growing, --jobs 2",
 )
 
 

@@ -9,9 +9,11 @@ small replay start without paying for boto3, kafka-python or the detectors of ot
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -132,21 +134,46 @@ def feed(
     started = time.perf_counter()
     progress = Progress(len(sources), sys.stderr)
     committed = 0
-    try:
-        for item, chunks in read_chunks(list(sources), jobs or default_jobs()):
-            for chunk in chunks:
-                _replay_chunk(monitor, delivery, chunk, dead_letters)
-            progress.advance(monitor.pipeline.stats.records, 0 if _partial(item) else 1)
-            monitor.pipeline.maybe_prune()
-            if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
-                _checkpoint(monitor, delivery)
-                committed = monitor.pipeline.stats.records
-        _checkpoint(monitor, delivery)
-    finally:
-        progress.close()
-        if dead_letters is not None:
-            dead_letters.close()
+    with _fewer_collections():
+        try:
+            for item, chunks in read_chunks(list(sources), jobs or default_jobs()):
+                for chunk in chunks:
+                    _replay_chunk(monitor, delivery, chunk, dead_letters)
+                progress.advance(monitor.pipeline.stats.records, 0 if _partial(item) else 1)
+                monitor.pipeline.maybe_prune()
+                if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
+                    _checkpoint(monitor, delivery)
+                    committed = monitor.pipeline.stats.records
+            _checkpoint(monitor, delivery)
+        finally:
+            progress.close()
+            if dead_letters is not None:
+                dead_letters.close()
     return time.perf_counter() - started
+
+
+#: The collector's thresholds while records are fed (CPython's default: 700, 10, 10).
+GC_THRESHOLDS = (100_000, 20, 100)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Fewer garbage collections while feeding, and none over what exists before.
+
+    Why: a record allocates many short-lived objects and keeps few, while the state cache,
+    catalog and organisation hold hundreds of thousands of live ones that every older
+    collection walks again. With the default thresholds the collector took 10-18 % of the
+    stateful process's CPU in ``learn`` of the growing workload (700 collections a day of
+    it), about 3 % with these; what is frozen is also never copied by forked readers.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _partial(item: object) -> bool:
