@@ -242,7 +242,7 @@ def run(options: Options, work: Path) -> str:
     day = monitor_proc.replay(replay_config, day_file, day_records, work, jobs=2, name="day")
     floor_day = best(floor_day_a, floors.lines_floor(day_file))
     say(f"noise workloads ({options.noise_days} days): learn --jobs 1, --jobs 2, floors")
-    noise_rows, noise_notes = noise_cpu.rows(work / "noise", options.noise_days)
+    noise_rows, noise_notes = noise_cpu.rows(work / "noise", options.noise_days, options.quick)
     processed = monitor_proc.assumptions(replayed.summary)
     per_assumption_us = (
         (replayed.timed.seconds - floor_replay.seconds) / processed * 1e6 if processed else 0.0

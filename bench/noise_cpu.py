@@ -99,10 +99,12 @@ def per_assumption_row(label: str, run: Learned, floor: float, target: float | N
     )
 
 
-def rows(work: Path, days: int) -> tuple[list[Row], list[str]]:
-    """The four rows (:data:`LABELS`) and the notes that say how they were taken."""
+def rows(work: Path, days: int, quick: bool = False) -> tuple[list[Row], list[str]]:
+    """The four rows (:data:`LABELS`) and the notes that say how they were taken (``quick``:
+    a growing organisation of 10 accounts, for the smoke test)."""
+    shape = replace(Shape(), days=days, accounts=10 if quick else Shape.accounts)
     ordinary_config, ordinary = org.write(work / "ordinary", days=days)
-    growing_config, _, grown = growing.write(work / "growing", replace(Shape(), days=days))
+    growing_config, _, grown = growing.write(work / "growing", shape)
     state = work / "noise-cpu.db"
     floors = {name: floor_cpu(paths) for name, paths in (("o", ordinary), ("g", grown))}
     one_o = learn(ordinary_config, ordinary, state, 1)
@@ -110,7 +112,7 @@ def rows(work: Path, days: int) -> tuple[list[Row], list[str]]:
     two_g = learn(growing_config, grown, state, 2)
     floors = {"o": min(floors["o"], floor_cpu(ordinary)), "g": min(floors["g"], floor_cpu(grown))}
     wall_floor = floors["g"]  # one process reading and parsing: its CPU is its wall time
-    learn_target = days == TARGET_DAYS
+    learn_target = days == TARGET_DAYS and not quick
     result = [
         per_assumption_row(LABELS[0], one_o, floors["o"], None),
         per_assumption_row(LABELS[1], one_g, floors["g"], TARGET_US),
@@ -129,7 +131,8 @@ def rows(work: Path, days: int) -> tuple[list[Row], list[str]]:
     notes = [
         f"noise workloads: {days} days each, one JSON-lines file a day: the ordinary "
         f"organisation ({records['o']:,} records, {one_o.assumptions:,} assumptions processed) "
-        f"and the default growing one ({records['g']:,} records, {one_g.assumptions:,} "
+        f"and the {'small (quick) ' if quick else 'default '}growing one "
+        f"({records['g']:,} records, {one_g.assumptions:,} "
         "assumptions); `role-monitor learn` into a fresh SQLite state, its CPU (user+sys) "
         "taken apart from its readers' by bench/cpu_run.py; per assumption = the stateful "
         "process's CPU (start-up included) / assumptions processed; floor = CPU of reading + "

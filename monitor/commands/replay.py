@@ -1,7 +1,8 @@
 """``role-monitor replay --config FILE PATH...``: the pipeline over files, findings on stdout.
 
 State lives in memory unless ``--state`` names a file, so replaying the same input always gives
-the same findings, byte for byte, whatever ``--jobs`` is (workers only read and pre-filter).
+the same findings, byte for byte, whatever ``--jobs`` is (workers read, pre-filter and
+normalise; the pipeline gets the records in order).
 Heavy modules are imported in :func:`run`, not at import time: ``role-monitor --help`` and a
 small replay start without paying for boto3, kafka-python or the detectors of other commands.
 """
@@ -60,7 +61,8 @@ def add_sources(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=_positive,
         metavar="N",
-        help="processes reading, decompressing and parsing files (default: number of cores)",
+        help="processes reading, decompressing, parsing and normalising files, a large "
+        "JSON-lines file in parts (default: number of cores)",
     )
     parser.add_argument(
         "--since", type=_day, metavar="YYYY-MM-DD", help="s3:// sources: first delivery day"
