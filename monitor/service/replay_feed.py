@@ -111,14 +111,21 @@ def process(pipeline: Pipeline, chunk: Chunk, message: Message) -> Processed:
 
 
 def read_source(source: Source) -> list[Chunk]:
-    """Every message of one file (or S3 object), pre-filtered; runs in a worker process.
+    """Every message of one file (or S3 object), pre-filtered; runs in a worker process."""
+    return list(chunks_of(source))
+
+
+def chunks_of(source: Source) -> Iterator[Chunk]:
+    """:func:`read_source` one message at a time: how ``--jobs 1`` reads, so that only one
+    message's events are held (a day's file normalised at once held ~270 MB more).
 
     An unreadable file (permissions, a folder that vanished) is a usage error naming it.
     """
     from monitor.config.settings import ConfigError
 
     try:
-        return [prefilter(message) for message in read_messages(source)]
+        for message in read_messages(source):
+            yield prefilter(message)
     except OSError as exc:
         raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
@@ -163,7 +170,7 @@ def numbered(chunks: list[Chunk], path: str, before: int) -> list[Chunk]:
 
 def read_chunks(
     sources: Sequence[Source], jobs: int
-) -> Iterator[tuple[Source | Part, list[Chunk]]]:
+) -> Iterator[tuple[Source | Part, Iterable[Chunk]]]:
     """Each source (or part of one) with its chunks, in source order; ``jobs`` > 1 reads in
     worker processes, a large plain JSON-lines file in :data:`PART_BYTES` parts.
 
@@ -171,7 +178,7 @@ def read_chunks(
     """
     if jobs <= 1:
         for source in sources:
-            yield source, read_source(source)
+            yield source, chunks_of(source)
         return
     items = [item for source in sources for item in parts(source, PART_BYTES)]
     if len(items) <= 1:
