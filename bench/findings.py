@@ -55,7 +55,7 @@ def replay_in_process(settings: Any, sources: list[Path], out: Path, jobs: int) 
     from monitor.sinks.delivery import Delivery
     from monitor.sinks.jsonl import JsonLinesSink
 
-    monitor = build_monitor(settings)
+    monitor = build_monitor(settings, state_path=":memory:")  # as replay without --state
     sink = JsonLinesSink(str(out))
     try:
         feed(monitor, list(sources), Delivery([sink], monitor.state, monitor.metrics), None, jobs)

@@ -566,6 +566,23 @@ def write(folder: Path, shape: Shape | None = None) -> tuple[Path, Path, list[Pa
     return config, after, paths
 
 
+def pod_identity_tags(cluster: Cluster, ns: str, sa: str, pod: str) -> dict[str, Any]:
+    """The session tags EKS Pod Identity sets (its documented six), which say which pod asked."""
+    arn = f"arn:aws:eks:{cluster.region}:{cluster.account}:cluster/{cluster.name}"
+    values = {
+        "eks-cluster-arn": arn,
+        "eks-cluster-name": cluster.name,
+        "kubernetes-namespace": ns,
+        "kubernetes-service-account": sa,
+        "kubernetes-pod-name": pod.lower(),
+        "kubernetes-pod-uid": unique("", pod, length=32),
+    }
+    return {
+        "tags": [{"key": key, "value": value} for key, value in values.items()],
+        "transitiveTagKeys": list(values),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.growing", description=__doc__)
     parser.add_argument("folder", type=Path)
@@ -582,20 +599,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def pod_identity_tags(cluster: Cluster, ns: str, sa: str, pod: str) -> dict[str, Any]:
-    """The session tags EKS Pod Identity sets (its documented six), which say which pod asked."""
-    arn = f"arn:aws:eks:{cluster.region}:{cluster.account}:cluster/{cluster.name}"
-    values = {
-        "eks-cluster-arn": arn,
-        "eks-cluster-name": cluster.name,
-        "kubernetes-namespace": ns,
-        "kubernetes-service-account": sa,
-        "kubernetes-pod-name": pod.lower(),
-        "kubernetes-pod-uid": unique("", pod, length=32),
-    }
-    return {
-        "tags": [{"key": key, "value": value} for key, value in values.items()],
-        "transitiveTagKeys": list(values),
-    }

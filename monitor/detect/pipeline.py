@@ -8,9 +8,10 @@ clock.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,25 +128,56 @@ class Pipeline:
             if isinstance(decoded, Rejection):
                 self.reject(decoded, rejections, record=False)
                 continue
-            counted = self.stats.records
-            try:
-                findings.extend(self.process_record(decoded))
-            except RecordRejected as exc:
-                self.reject(Rejection(exc.reason, exc.detail, _sample(decoded)), rejections)
-            except StateUnavailable:
-                raise  # not the record's fault: the caller re-reads it once the state is back
-            except Exception as exc:  # a bug must cost one record, not the stream
-                log.exception("processing a record failed")
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                rejection = Rejection("processing_error", detail, _sample(decoded))
-                # Counted once: a record that failed after its outcome was counted stays one.
-                self.reject(rejection, rejections, record=self.stats.records == counted)
+            record = functools.partial(_itself, decoded)
+            self._guarded(self.process_record, decoded, record, findings, rejections)
         self.metrics.processing.observe(time.perf_counter() - started)
         return Processed(findings, rejections)
 
+    def process_normalised(self, payload: bytes, events: Sequence[Event | None]) -> Processed:
+        """:meth:`process` of a message whose records were decoded and normalised already, in
+        a reading process (``replay``/``learn --jobs``): ``events[i]`` is what ``normalize``
+        gave for the i-th record ``decode(payload)`` yields (the records of a message normalise
+        without raising, else it comes through :meth:`process`). Same counts, same findings."""
+        started = time.perf_counter()
+        self.outcomes.message()
+        findings: list[Finding] = []
+        rejections: list[Rejection] = []
+        for index, event in enumerate(events):
+            record = functools.partial(_nth_record, payload, index)  # decoded if rejected only
+            self._guarded(self.process_event, event, record, findings, rejections)
+        self.metrics.processing.observe(time.perf_counter() - started)
+        return Processed(findings, rejections)
+
+    def _guarded(
+        self,
+        step: Callable[[Any], list[Finding]],
+        item: Any,
+        record: Callable[[], Record],
+        findings: list[Finding],
+        rejections: list[Rejection],
+    ) -> None:
+        """``step(item)`` for one record: its findings, or its rejection (``record()`` gives
+        the record for the dead letter's sample)."""
+        counted = self.stats.records
+        try:
+            findings.extend(step(item))
+        except RecordRejected as exc:
+            self.reject(Rejection(exc.reason, exc.detail, _sample(record())), rejections)
+        except StateUnavailable:
+            raise  # not the record's fault: the caller re-reads it once the state is back
+        except Exception as exc:  # a bug must cost one record, not the stream
+            log.exception("processing a record failed")
+            detail = f"{type(exc).__name__}: {exc}"[:500]
+            rejection = Rejection("processing_error", detail, _sample(record()))
+            # Counted once: a record that failed after its outcome was counted stays one.
+            self.reject(rejection, rejections, record=self.stats.records == counted)
+
     def process_record(self, record: Record) -> list[Finding]:
         """One record: its outcome counted once, its findings noise-controlled."""
-        event = normalize(record.data, record.envelope)
+        return self.process_event(normalize(record.data, record.envelope))
+
+    def process_event(self, event: Event | None) -> list[Finding]:
+        """One normalised record (None: out of scope), as :meth:`process_record` goes on."""
         if event is None:
             self.outcomes.skipped()
             return []
@@ -316,6 +348,16 @@ class Pipeline:
 def _copy_key(event: Event) -> str:
     """What a second copy of ``event`` is recognised by."""
     return event.assumption_id if isinstance(event, RoleEvent) else event.copy_key
+
+
+def _itself(record: Record) -> Record:
+    return record
+
+
+def _nth_record(payload: bytes, index: int) -> Record:
+    """The ``index``-th record ``decode(payload)`` yields (a rejected record's sample)."""
+    records = [item for item in decode(payload) if isinstance(item, Record)]
+    return records[index]
 
 
 def _sample(record: Record) -> bytes:

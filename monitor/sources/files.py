@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from monitor.intake.envelopes import gunzip
 from monitor.sources.s3 import (
@@ -24,6 +25,9 @@ from monitor.sources.s3 import (
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".gz")
 _LINE_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_PLAIN_LINES = (".jsonl", ".ndjson")
+#: How far past a split point a line's end is looked for at a time.
+_SCAN = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,77 @@ class Message:
 
 #: A file, ``-`` (stdin) or an S3 log object.
 Source = Path | str | S3Object
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Bytes ``start`` to ``end`` of a plain JSON-lines file: whole lines (``start`` is a
+    line's first byte, ``end`` follows a newline or is the file's end), for one worker."""
+
+    path: Path
+    start: int
+    end: int
+    #: The file's size: the part that ends there is its last.
+    size: int
+
+    @property
+    def last(self) -> bool:
+        return self.end == self.size
+
+    def __str__(self) -> str:
+        return f"{self.path}[{self.start}:{self.end}]"
+
+
+def parts(source: Source, size: int) -> list[Source | Part]:
+    """A plain JSON-lines file over ``size`` bytes as parts of about ``size`` bytes each, cut
+    at line ends; any other source as itself (gzip cannot be entered in the middle).
+
+    Why: one large file would otherwise be one worker's, while the others wait.
+    """
+    if not isinstance(source, Path) or not source.name.lower().endswith(_PLAIN_LINES):
+        return [source]
+    try:
+        total = source.stat().st_size
+    except OSError:
+        return [source]  # its reader reports the error
+    if total <= size or not source.is_file():
+        return [source]
+    cuts = _line_starts(source, range(size, total, size), total)
+    bounds = zip([0, *cuts], [*cuts, total], strict=True)
+    return [Part(source, start, end, total) for start, end in bounds if end > start]
+
+
+def _line_starts(path: Path, targets: Iterable[int], total: int) -> list[int]:
+    """For each target offset, the start of the first line at or after it (deduplicated)."""
+    cuts: list[int] = []
+    with path.open("rb") as stream:
+        for target in targets:
+            if cuts and target <= cuts[-1]:
+                continue
+            cut = _next_line(stream, target, total)
+            if cut < total:
+                cuts.append(cut)
+    return cuts
+
+
+def _next_line(stream: BinaryIO, target: int, total: int) -> int:
+    stream.seek(target - 1)  # a newline just before ``target`` makes ``target`` a line start
+    position = target - 1
+    while block := stream.read(_SCAN):
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+    return total
+
+
+def read_part(part: Part) -> tuple[list[Message], int]:
+    """The messages of one part, line numbers counted from the part's start, and how many
+    newlines it holds (what the next part's numbers start after)."""
+    with part.path.open("rb") as stream:
+        stream.seek(part.start)
+        data = stream.read(part.end - part.start)
+    return list(_lines(data, str(part.path))), data.count(b"\n")
 
 
 def expand(
@@ -91,6 +166,10 @@ def split_messages(name: str, data: bytes, origin: str) -> Iterator[Message]:
         except ValueError:
             yield Message(data, origin)  # the decoder reports the broken gzip
             return
+    yield from _lines(data, origin)
+
+
+def _lines(data: bytes, origin: str) -> Iterator[Message]:
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
             yield Message(line, f"{origin}:{number}")
