@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.commands.config_cmd import run_warnings
     from monitor.config.settings import ConfigError, load_settings
     from monitor.service.app import build_monitor
+    from monitor.service.collector import fewer_collections
     from monitor.service.kafka_service import KafkaService
     from monitor.service.logs import effective_config, setup_logging
     from monitor.sinks.delivery import Delivery
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     server = None
     try:
         server = _start_metrics(settings, monitor.metrics, service.ready)
-        with _stop_on_signals(service.request_stop):
+        with _stop_on_signals(service.request_stop), fewer_collections():
             return service.run()
     finally:
         # The HTTP server first: no request may still run when the state closes.
