@@ -10,6 +10,7 @@ Results come back in source order, so the findings are the same whatever ``jobs`
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -121,13 +122,20 @@ def chunks_of(source: Source) -> Iterator[Chunk]:
 
     An unreadable file (permissions, a folder that vanished) is a usage error naming it.
     """
+    with _readable(source):
+        for message in read_messages(source):
+            yield prefilter(message)
+
+
+@contextlib.contextmanager
+def _readable(name: object) -> Iterator[None]:
+    """An OSError inside (permissions, a folder that vanished) as a usage error naming it."""
     from monitor.config.settings import ConfigError
 
     try:
-        for message in read_messages(source):
-            yield prefilter(message)
+        yield
     except OSError as exc:
-        raise ConfigError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read {name}: {exc.strerror or exc}") from exc
 
 
 def default_jobs() -> int:
@@ -143,12 +151,8 @@ def read_piece(item: Source | Part) -> Piece:
     numbered by its line in the part: :func:`numbered` makes that its line in the file)."""
     if not isinstance(item, Part):
         return read_source(item), 0
-    from monitor.config.settings import ConfigError
-
-    try:
+    with _readable(item.path):
         messages, newlines = read_part(item)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {item.path}: {exc.strerror or exc}") from exc
     chunks = []
     for message in messages:
         chunk = prefilter(message)
