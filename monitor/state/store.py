@@ -654,7 +654,8 @@ class StateStore:
     # -- housekeeping -------------------------------------------------------------------------
 
     def prune(self, before: datetime, now: datetime | None = None) -> int:
-        """Forget everything last touched before ``before`` (event time); rows removed.
+        """Forget everything last touched before ``before`` (event time); rows removed (stored
+        or not yet flushed).
 
         Expiring facts (see :meth:`remember`) are useless once expired, so they go as soon as
         they have expired at ``now`` (the pipeline's clock) rather than a retention later.
@@ -662,16 +663,26 @@ class StateStore:
         cutoff = before.timestamp()
         cutoffs = dict.fromkeys(TABLES, cutoff)
         cutoffs["fact"] = max(before, now).timestamp() if now is not None else cutoff
-        self._flush()  # the backend deletes; the cache, now clean, drops the same rows
+        if self.shared:
+            # The group's prune may be another instance's turn (skipped here): what this one
+            # wrote must reach the database as it stands, not as deletions.
+            self._flush()
+        # The backend deletes its expired rows; the cache drops the same ones. A dirty row
+        # expired already is deleted at the next flush instead of written: before, every
+        # prune flushed first, and most short-lived facts were written only to be deleted.
         removed = self._backend.prune(cutoffs)
         for table, rows in self._cache.rows.items():
-            column, limit = prune_column(table), cutoffs[table]
+            column, limit, dirty = prune_column(table), cutoffs[table], self._cache.dirty[table]
             for key, row in rows.items():
                 if row is not None and row[column] < limit:
                     rows[key] = None
-        for ident, entries in self._cache.windows.items():
+                    removed += key in dirty  # not stored yet (or stored older: counted twice)
+        windows, dirty_windows = self._cache.windows, self._cache.dirty_windows
+        for ident, entries in windows.items():
             if entries and entries[0][0] < cutoff:
-                self._cache.windows[ident] = [entry for entry in entries if entry[0] >= cutoff]
+                windows[ident] = [entry for entry in entries if entry[0] >= cutoff]
+                if ident in dirty_windows:
+                    removed += len(entries) - len(windows[ident])
         return removed
 
     def sizes(self) -> list[tuple[str, int]]:
