@@ -114,6 +114,10 @@ class KafkaConfig(Section):
     #: ...and after this many messages, whichever comes first.
     commit_every: int = Field(default=1000, ge=1)
     max_poll_records: int = Field(default=500, ge=1)
+    #: Findings of this severity or above do not wait for ``commit_interval``: the checkpoint
+    #: that makes them durable and sends them runs once the poll that found them is processed
+    #: (at most one checkpoint per poll), so a page leaves within milliseconds.
+    urgent_severity: Literal["critical", "high", "medium", "low", "info"] = "high"
     #: How soon a crashed instance's partitions move to another (heartbeats every third of it).
     session_timeout: Duration = timedelta(seconds=10)
     #: Static group membership: a restart under the same id does not trigger a rebalance.

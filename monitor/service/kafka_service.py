@@ -42,6 +42,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from monitor.config.settings import Settings
+from monitor.findings import Severity
 from monitor.intake.clock import StartVote
 from monitor.service.app import Monitor
 from monitor.service.checkpoint import (
@@ -221,7 +222,7 @@ class KafkaService:
                 self._process(records)
             except StateUnavailable as exc:
                 self._redo_batch(exc)
-            if not self.backoff.active and self._due():
+            if not self.backoff.active and (self._due() or self._urgent()):
                 self._checkpoint()
         self.lag.refresh(self.consumer, time.monotonic())
 
@@ -349,6 +350,11 @@ class KafkaService:
     def _due(self) -> bool:
         interval = self.kafka.commit_interval.total_seconds()
         return self.batch.due(time.monotonic(), interval, self.kafka.commit_every)
+
+    def _urgent(self) -> bool:
+        """A finding at ``urgent_severity`` or above is waiting: it goes out with this poll."""
+        rank = Severity(self.kafka.urgent_severity).rank
+        return any(finding.severity.rank <= rank for finding in self.batch.findings)
 
     def _checkpoint(self) -> bool:
         self._checkpoint_since = time.monotonic()

@@ -56,7 +56,7 @@ class SwitchSink:
         return [finding_id(f) for f in self.findings]
 
 
-def service_settings(bootstrap: str, topic: str, group: str) -> Settings:
+def service_settings(bootstrap: str, topic: str, group: str, **kafka: Any) -> Settings:
     return Settings(
         base_dir=REPO,
         kafka={
@@ -65,6 +65,7 @@ def service_settings(bootstrap: str, topic: str, group: str) -> Settings:
             "group_id": group,
             "dead_letter_topic": f"{topic}.dlq",
             "commit_interval": "0.2s",
+            **kafka,
         },
         organization={"accounts": [ORG_ACCOUNT]},
         alerts={"retry_initial": "0.1s", "retry_max": "0.4s"},
@@ -180,6 +181,41 @@ def test_reread_of_delivered_records_pages_nobody_twice(
         )
     assert second.findings == []
     assert skipped == len(messages), "every message re-read is skipped whole, state untouched"
+
+
+@pytest.mark.parametrize("urgent_severity", ["high", "critical"])
+def test_a_page_leaves_with_its_poll_and_a_lesser_finding_waits_for_the_interval(
+    kafka_broker: KafkaBroker, kafka_topic: str, group: str, tmp_path: Path, urgent_severity: str
+) -> None:
+    """The checkpoint interval is an hour. The stream's findings are high: with
+    ``urgent_severity: high`` they are delivered once their poll is processed; with
+    ``critical`` they wait in the batch for the interval, delivered by no one yet."""
+    messages = sts_stream(0, 5, noise_every=100)
+    expected = set(expected_findings(messages))
+    send(kafka_broker.bootstrap, kafka_topic, messages)
+    settings = service_settings(
+        kafka_broker.bootstrap,
+        kafka_topic,
+        group,
+        commit_interval="1h",
+        commit_every=100_000,
+        urgent_severity=urgent_severity,
+    )
+    sink = SwitchSink()
+    with running(settings, sink, tmp_path / "state.db") as service:
+        if urgent_severity == "high":
+            wait_until(lambda: set(sink.ids()) == expected, 30, "the page, with its poll")
+            wait_until(lambda: _all_committed(kafka_broker, kafka_topic, group), 30, "offsets")
+            return
+        wait_until(lambda: service.batch.messages == len(messages), 30, "every message read")
+        # One more message, read by a later poll: the step that read the findings is over.
+        send(
+            kafka_broker.bootstrap,
+            kafka_topic,
+            [Message(None, b'{"eventName": "GetCallerIdentity"}')],
+        )
+        wait_until(lambda: service.batch.messages == len(messages) + 1, 30, "the next poll")
+        assert sink.findings == [] and len(service.batch.findings) == len(expected)
 
 
 def _lag(service: KafkaService) -> float:
