@@ -110,6 +110,21 @@ IN_SCOPE: dict[str, frozenset[str]] = {
 #: A record in scope names one of these sources in plain bytes, unless JSON escapes hide it.
 _MARKERS = tuple(source.encode() for source in IN_SCOPE)
 _ESCAPE = b"\\u"
+#: :data:`IN_SCOPE` in bytes, for reading a record's own names without parsing it.
+_IN_SCOPE_BYTES = {
+    source.encode(): frozenset(name.encode() for name in names)
+    for source, names in IN_SCOPE.items()
+}
+_SOURCE_KEY, _NAME_KEY = b'"eventSource"', b'"eventName"'
+#: An array or a log file may hold more than records (what is not one is dead-lettered): its
+#: names are not read, only looked for.
+_LOG_FILE = b'"Records"'
+#: Envelopes whose records are not plain text inside them: CloudWatch Logs' ``awslogs.data``
+#: (base64 of gzip) and OCSF (it names its call in ``api``, and may carry CloudTrail's names,
+#: not necessarily its own, in ``unmapped``).
+_OPAQUE = (b'"awslogs"', b'"class_uid"')
+#: JSON's whitespace (``bytes.strip()`` would also take characters JSON rejects).
+_JSON_SPACE = b" \t\n\r"
 
 
 def in_scope(record: dict[str, Any]) -> bool:
@@ -125,20 +140,65 @@ def may_be_in_scope(payload: bytes) -> bool:
     """False only for a complete-looking JSON text that cannot hold an in-scope record.
 
     Parsed anyway (True): anything not plain JSON text (gzip, base64, garbage: the decoder
-    finds what is inside or dead-letters it); text cut short (not ending like JSON, an odd
-    number of quotes, unpaired brackets: the decoder rejects it with a reason); text with
-    ``\\u`` escapes (``sts\\u002eamazonaws.com`` is the STS source once parsed); and of course
-    text naming an in-scope source.
+    finds what is inside or dead-letters it); an envelope that carries records out of sight
+    (``awslogs``, OCSF); text cut short (not ending like JSON, an odd number of quotes,
+    unpaired brackets: the decoder rejects it with a reason); text with ``\\u`` escapes
+    (``sts\\u002eamazonaws.com`` is the STS source once parsed); and of course text naming an
+    in-scope source, unless it is one record whose own names say it is out of scope (a
+    ``GetCallerIdentity`` names the STS source, and is the commonest STS call by far).
     """
     text = payload.strip()
     if text[:1] not in (b"{", b"[") or text[-1:] not in (b"}", b"]"):
         return True
-    if any(marker in text for marker in _MARKERS):
-        return True
     if b"\\" in text:  # one-byte search first: most records have no `\`
         # ``sts\u002eamazonaws.com`` is the STS source once parsed; ``\"`` spoils quote parity
-        return _ESCAPE in text or _unbalanced(text)
-    return text.count(b'"') % 2 == 1 or _unbalanced(text)
+        # and hides what a string holds: only the sources' names are looked for then
+        if _ESCAPE in text or _unbalanced(text) or any(marker in text for marker in _MARKERS):
+            return True
+        return _opaque(text)
+    if text.count(b'"') % 2 == 1 or _unbalanced(text):
+        return True
+    names = _own_names(text) if text[:1] == b"{" and _LOG_FILE not in text else None
+    if names is not None:
+        if names[1] in _IN_SCOPE_BYTES.get(names[0], ()):
+            return True
+    elif any(marker in text for marker in _MARKERS):
+        return True
+    return _opaque(text)
+
+
+def _opaque(text: bytes) -> bool:
+    """An envelope whose records cannot be seen in its text (see :data:`_OPAQUE`)."""
+    return any(marker in text for marker in _OPAQUE)
+
+
+def _own_names(text: bytes) -> tuple[bytes, bytes] | None:
+    """``(eventSource, eventName)`` of a text that holds each key once, with a string value;
+    None otherwise (several records, a name that is not a string, or none).
+
+    Sound on one whole JSON object without backslashes: a string cannot hold a quote there,
+    so ``"eventSource"`` is a whole string, a key when a colon follows. Held once, it is the
+    record's own (an EventBridge event holds it in its ``detail``).
+    """
+    source = _string_value(text, _SOURCE_KEY)
+    name = _string_value(text, _NAME_KEY) if source is not None else None
+    return (source, name) if source is not None and name is not None else None
+
+
+def _string_value(text: bytes, key: bytes) -> bytes | None:
+    """The string value of ``key`` when the key occurs exactly once and its value is a short
+    string; None otherwise."""
+    at = text.find(key)
+    if at < 0 or text.find(key, at + len(key)) >= 0:
+        return None
+    after = text[at + len(key) : at + len(key) + 256].lstrip(_JSON_SPACE)
+    if after[:1] != b":":
+        return None
+    value = after[1:].lstrip(_JSON_SPACE)
+    end = value.find(b'"', 1)
+    if value[:1] != b'"' or end < 0:
+        return None
+    return value[1:end]
 
 
 def _unbalanced(text: bytes) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.intake.events import IdentityChange, IdentityService, RoleEvent
 from monitor.intake.normalize import normalize
-from monitor.intake.scope import in_scope, may_be_in_scope
+from monitor.intake.scope import IN_SCOPE, in_scope, may_be_in_scope
 
 PEER = Path(__file__).parent.parent / "fixtures" / "peer-cases"
 
@@ -101,5 +101,8 @@ def test_pod_identity_tags_are_read_and_capped() -> None:
 
 def test_the_new_sources_are_not_skipped_unparsed() -> None:
     for source in ("rolesanywhere", "sso", "identitystore", "eks"):
-        payload = json.dumps(record(f"{source}.amazonaws.com", "X")).encode()
-        assert may_be_in_scope(payload)
+        names = IN_SCOPE[f"{source}.amazonaws.com"]
+        for name in names:
+            assert may_be_in_scope(json.dumps(record(f"{source}.amazonaws.com", name)).encode())
+        # Their other calls are skipped on their own names, as any other service's.
+        assert not may_be_in_scope(json.dumps(record(f"{source}.amazonaws.com", "X")).encode())
