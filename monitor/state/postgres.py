@@ -224,6 +224,11 @@ class PostgresBackend:
     def load(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
         key_cols, value_cols, _ = LAYOUT[table]
         width = len(key_cols)
+        if len(keys) == 1:  # a cache miss: the commonest read, one prepared statement
+            match = " AND ".join(f"{col} = %s" for col in key_cols)
+            sql = f"SELECT {', '.join(value_cols)} FROM {table} WHERE {match}"
+            row = self._conn().execute(sql, keys[0], prepare=True).fetchone()
+            return {} if row is None else {keys[0]: tuple(row)}
         columns: list[Any] = [[key[i] for key in keys] for i in range(width)]
         unnest = ", ".join("%s::text[]" for _ in key_cols)
         sql = (
@@ -235,7 +240,12 @@ class PostgresBackend:
 
     @_guarded
     def load_window(self, key: Key) -> Entries:
-        return self._load_windows([key]).get(key, [])
+        rows = self._conn().execute(
+            f"SELECT at, item FROM {WINDOWS} WHERE namespace = %s AND key = %s ORDER BY at, seq",
+            key,
+            prepare=True,
+        )
+        return [(float(at), str(item)) for at, item in rows]
 
     @_guarded
     def load_all_windows(self) -> list[tuple[Key, Entries]]:
