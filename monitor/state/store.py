@@ -431,9 +431,11 @@ class StateStore:
 
         None is a decision (a first sighting) and, in a group, a claim (see :meth:`settle`).
         """
-        return self._touch(namespace, key, at, decides=True)
+        first = self._touch(namespace, key, at, decides=True)
+        return None if first is None else _dt(first)
 
-    def _touch(self, namespace: str, key: str, at: datetime, decides: bool) -> datetime | None:
+    def _touch(self, namespace: str, key: str, at: datetime, decides: bool) -> float | None:
+        """:meth:`touch`, answering in unix seconds."""
         ident = bounded_key(namespace, key)
         row = self._get("baseline", ident)
         moment = at.timestamp()
@@ -444,7 +446,7 @@ class StateStore:
             return None
         first, last, hits = row
         self._put("baseline", ident, (min(first, moment), max(last, moment), hits + 1))
-        return _dt(first)
+        return first
 
     def see(self, namespace: str, key: str, at: datetime) -> None:
         """:meth:`touch` for callers that do not need the answer (so it claims nothing)."""
