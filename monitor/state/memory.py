@@ -67,6 +67,10 @@ class MemoryBackend:
             if row is not None and key[:width] == prefix:
                 yield key, row
 
+    def keys(self, table: str) -> Iterator[Key]:
+        merged = {**self._rows[table], **self._pending[table]}
+        return iter([key for key, row in merged.items() if row is not None])
+
     def count(self, table: str) -> int:
         if table == WINDOWS:
             windows = {**self._windows, **self._pending_windows}

@@ -279,6 +279,12 @@ class PostgresBackend:
         return iter([(tuple(row[:width]), tuple(row[width:])) for row in rows])
 
     @_guarded
+    def keys(self, table: str) -> Iterator[Key]:
+        key_cols = LAYOUT[table][0]
+        rows = self._conn().execute(f"SELECT {', '.join(key_cols)} FROM {table}").fetchall()
+        return iter([tuple(row) for row in rows])
+
+    @_guarded
     def count(self, table: str) -> int:
         """Live rows as the statistics collector counts them: cheap, and close enough for a
         gauge (an exact count(*) scans the table, too slow at every checkpoint)."""

@@ -52,6 +52,7 @@ from monitor.state.sqlite import (
     SqliteBackend,
     prune_column,
 )
+from monitor.state.stored_keys import StoredKeys
 
 if TYPE_CHECKING:
     from monitor.findings import Finding
@@ -253,6 +254,8 @@ class StateStore:
         )
         self.shared = self._group is not None
         self._cache = _Cache(self._backend, self.shared)
+        #: What the database may hold, so a key never stored is not queried (own store only).
+        self._stored = None if self.shared else StoredKeys(self._backend, _ROW_TABLES)
         #: Claims made since :meth:`take_claims` (a shared backend only) and who makes them:
         #: the Kafka position of the message being processed.
         self._claims: list[Claim] = []
@@ -297,6 +300,8 @@ class StateStore:
         self._cache.to_text()
         self._cache.mark_committed()
         self._applied.committed()
+        if self._stored is not None:
+            self._stored.refresh()
         if self.shared:
             self._follow_group()
             # One row per assumption and finding: trimmed first, so the followed tables stay
@@ -345,6 +350,9 @@ class StateStore:
 
     def _flush(self) -> None:
         """Write dirty entries into the backend's open transaction (not yet durable)."""
+        if self._stored is not None:
+            for table, keys in self._cache.dirty.items():
+                self._stored.add(table, keys)
         try:
             self._backend.flush(_FlushView(self._cache))
         except StateUnavailable:
@@ -380,10 +388,12 @@ class StateStore:
         """Read in one query which of these findings were delivered (before marking them)."""
         rows = self._cache.rows["delivered"]
         missing = [key for key in map(bounded_key, finding_ids) if key not in rows]
-        if missing and not self._cache.complete["delivered"]:
-            found = self._backend.load("delivered", missing)
-            for key in missing:
-                rows[key] = found.get(key)
+        if self._cache.complete["delivered"] or not missing:
+            return
+        asked = [key for key in missing if self._may_hold("delivered", key)]
+        found = self._backend.load("delivered", asked) if asked else {}
+        for key in missing:
+            rows[key] = found.get(key)
 
     def take_claims(self) -> tuple[Claim, ...]:
         """The claims made since the last call (the pipeline attaches them to findings)."""
@@ -414,10 +424,15 @@ class StateStore:
             # A group member never reads assumptions: whether this copy is the first is
             # decided by the claims at the checkpoint, for the findings it produced.
             row = None
+        elif not self._may_hold(table, key):
+            row = None  # never written: the database cannot hold it
         else:
             row = self._backend.load(table, [key]).get(key)
         rows[key] = row
         return row
+
+    def _may_hold(self, table: str, key: Key) -> bool:
+        return self._stored is None or self._stored.may_hold(table, key)
 
     def _put(self, table: str, key: Key, row: Row | None) -> None:
         """Set (or, with None, delete) a row; written at the next flush."""
