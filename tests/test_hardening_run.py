@@ -114,6 +114,7 @@ def test_sigterm_with_a_sink_that_never_answers(setup: Setup, silent_server: str
     config = setup.config(
         commit_interval="60s",
         commit_every=10**6,
+        urgent_severity="critical",  # the stream's high findings wait for the final checkpoint
         metrics_port=0,
         alerts={"alertmanager": {"url": silent_server}},
     )

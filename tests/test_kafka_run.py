@@ -19,6 +19,10 @@ from plugins.kafka_broker import KafkaBroker
 
 pytestmark = pytest.mark.kafka
 
+#: With a long interval, a batch held until the test ends it: the stream's findings are high,
+#: and would otherwise end the batch at their poll (``kafka.urgent_severity``).
+HOLD = {"urgent_severity": "critical"}
+
 
 @pytest.fixture
 def setup(kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path) -> Setup:
@@ -67,7 +71,7 @@ def test_sigterm_delivers_the_batch_in_hand_and_commits(setup: Setup) -> None:
     messages = sts_stream(0, 200, noise_every=10**9)
     expected = set(expected_findings(messages))
     send(setup.bootstrap, setup.topic, messages)
-    config = setup.config(commit_interval="60s", commit_every=100_000, metrics_port=0)
+    config = setup.config(commit_interval="60s", commit_every=100_000, **HOLD, metrics_port=0)
     service = Service(config)
     try:
         service.wait_assigned()
@@ -95,7 +99,7 @@ def test_kill_9_mid_stream_then_restart_delivers_each_finding_once(setup: Setup)
     expected = set(expected_findings(messages))
     third = len(messages) // 3
     send(setup.bootstrap, setup.topic, messages[:third])
-    config = setup.config(commit_every=1_000_000, commit_interval="1s")
+    config = setup.config(commit_every=1_000_000, commit_interval="1s", **HOLD)
     service = Service(config)
     try:
         wait_until(lambda: len(setup.delivered()) > 20, 30, "the first findings")
@@ -157,7 +161,7 @@ def test_sigterm_while_the_broker_is_down_still_exits_in_time(
     messages = sts_stream(0, 100)
     expected = set(expected_findings(messages))
     send(setup.bootstrap, setup.topic, messages)
-    config = setup.config(commit_interval="60s", commit_every=10**6, metrics_port=0)
+    config = setup.config(commit_interval="60s", commit_every=10**6, **HOLD, metrics_port=0)
     service = Service(config)
     restarted = None
     try:
@@ -196,7 +200,7 @@ def test_two_instances_share_partitions_and_page_once(setup: Setup) -> None:
     expected_first = set(expected_findings(first))
     expected = set(expected_findings(first + second))
     send(setup.bootstrap, setup.topic, first)
-    holding = setup.config("a", commit_interval="60s", commit_every=10**6, metrics_port=0)
+    holding = setup.config("a", commit_interval="60s", commit_every=10**6, **HOLD, metrics_port=0)
     one = Service(holding, name="a")
     two = None
     try:
