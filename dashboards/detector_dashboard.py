@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import dashboard as build
 from dashboards.panels import (
     bar_gauge_panel,
     by_severity,
+    count_stat,
     series_panel,
     sized,
     stacked_bars,
@@ -57,13 +58,12 @@ def totals() -> Row:
             )
             .thresholds(thresholds((None, "green"), (0.8, "orange"), (0.95, "red")))
             .decimals(1),
-            stat_panel(
+            count_stat(
                 "Detector errors",
                 "Exceptions raised inside the selected detectors over the time range.",
                 target(in_range(ERRORS), "errors", instant=True),
-            )
-            .thresholds(thresholds((None, "green"), (1, "red")))
-            .decimals(0),
+                "red",
+            ),
         ),
     )
 

@@ -11,6 +11,7 @@ from grafana_foundation_sdk.builders import dashboard as build
 
 from dashboards.panels import (
     Placed,
+    count_stat,
     series_panel,
     sized,
     stacked,
@@ -76,22 +77,20 @@ def forwarder_counts() -> list[Placed]:
             "In-scope CloudTrail records produced to the topic per second.",
             target(f"sum({per_second(RECORDS, produced)})", "records/s"),
         ).decimals(2),
-        stat_panel(
+        count_stat(
             "Objects failed (1h)",
             "Log objects that could not be read or produced in the last hour; their messages "
             "stay on the queue and are retried.",
             target(f"sum({counted(OBJECTS, failed, '1h')})", "failed", instant=True),
-        )
-        .thresholds(thresholds((None, "green"), (1, "orange")))
-        .decimals(0),
-        stat_panel(
+            "orange",
+        ),
+        count_stat(
             "Records dead-lettered (1h)",
             "Unreadable records and notifications the forwarder sent to the dead-letter topic "
             "in the last hour.",
             target(f"sum({counted(RECORDS, dead, '1h')})", "dead-lettered", instant=True),
-        )
-        .thresholds(thresholds((None, "green"), (1, "orange")))
-        .decimals(0),
+            "orange",
+        ),
     ]
 
 

@@ -9,6 +9,7 @@ from dashboards.forwarder import forwarder_row, forwarder_variable
 from dashboards.panels import (
     Placed,
     by_severity,
+    count_stat,
     series_panel,
     sized,
     stacked,
@@ -80,15 +81,12 @@ def recent_findings() -> stat.Panel:
 
 def break_glass_uses() -> stat.Panel:
     break_glass = SEL + ', detector="break_glass_assumed"'
-    return (
-        stat_panel(
-            "Break-glass uses (24h)",
-            "Successful assumptions of a break-glass role in the last 24 hours (detector "
-            "break_glass_assumed). Anything above 0 must have an owner and a reason.",
-            target(f"sum({counted(FINDINGS, break_glass, '24h')})", "break-glass", instant=True),
-        )
-        .thresholds(thresholds((None, "green"), (1, "red")))
-        .decimals(0)
+    return count_stat(
+        "Break-glass uses (24h)",
+        "Successful assumptions of a break-glass role in the last 24 hours (detector "
+        "break_glass_assumed). Anything above 0 must have an owner and a reason.",
+        target(f"sum({counted(FINDINGS, break_glass, '24h')})", "break-glass", instant=True),
+        "red",
     )
 
 

@@ -80,6 +80,15 @@ def up_stat(
     )
 
 
+def count_stat(title: str, description: str, query: Query, color: str) -> stat.Panel:
+    """A whole count that should stay at zero: green at 0, ``color`` from 1."""
+    return (
+        stat_panel(title, description, query)
+        .thresholds(thresholds((None, "green"), (1, color)))
+        .decimals(0)
+    )
+
+
 def series_panel(
     title: str, description: str, *queries: Query, unit: str = "short", per: str = ""
 ) -> timeseries.Panel:
