@@ -21,12 +21,12 @@ class SnapshotSource:
     name = "snapshot"
 
     def __init__(self, roles: Iterable[RoleInfo], accounts: Iterable[str] = ()) -> None:
-        self._roles = {(role.account, role.name.lower()): role for role in roles}
-        self.accounts = set(accounts) | {account for account, _ in self._roles}
         # Answers built once: a lookup per assumption then allocates nothing.
         self._found = {
-            key: RoleLookup(LookupStatus.FOUND, r, self.name) for key, r in self._roles.items()
+            (role.account, role.name.lower()): RoleLookup(LookupStatus.FOUND, role, self.name)
+            for role in roles
         }
+        self.accounts = set(accounts) | {account for account, _ in self._found}
         self._not_found = RoleLookup(LookupStatus.NOT_FOUND, source=self.name)
 
     @classmethod
@@ -46,7 +46,7 @@ class SnapshotSource:
         return self._not_found if account in self.accounts else _UNKNOWN
 
     def roles(self) -> Iterable[RoleInfo]:
-        return self._roles.values()
+        return [found.role for found in self._found.values() if found.role is not None]
 
 
 def load_authorization_details(path: Path) -> tuple[list[RoleInfo], set[str]]:

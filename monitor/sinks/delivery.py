@@ -101,8 +101,7 @@ class Delivery:
 
     def committed(self) -> None:
         """The state commit that held the staged rows succeeded."""
-        self._staged.clear()
-        self._marked.clear()
+        self._end_attempt()
 
     def retract(self) -> None:
         """A checkpoint failed before its commit: unmark and unstage what it enqueued.
@@ -113,11 +112,14 @@ class Delivery:
         """
         for finding_id in self._marked:
             self.state.unmark_delivered(finding_id)
-        self._marked.clear()
-        self._staged.clear()
+        self._end_attempt()
 
     def forget(self) -> None:
         """The state was rolled back: its marks are gone, so are the rows staged with them."""
+        self._end_attempt()
+
+    def _end_attempt(self) -> None:
+        """What one checkpoint attempt staged and marked is settled (committed or undone)."""
         self._staged.clear()
         self._marked.clear()
 
