@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from monitor.state.documents import Codec, Doc, as_text
+from monitor.state.due_rows import DueRows
 from monitor.state.errors import StateUnavailable
 from monitor.state.keys import bounded, bounded_key
 from monitor.state.memory import MemoryBackend
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from monitor.state.postgres import Claim
 
 _ROW_TABLES = tuple(table for table in TABLES if table != WINDOWS)
+_PRUNE_COLUMNS = {table: prune_column(table) for table in _ROW_TABLES}
 #: Cached rows (all tables together) above which clean rows are evicted after a commit. About
 #: 250 bytes each: 300,000 rows cost ~75 MB, well inside the 400 MB budget of 100k principals.
 CACHE_ENTRIES = 300_000
@@ -101,9 +103,28 @@ class _Cache:
         self.windows_in_flight: set[Key] = set()
         #: Fact rows read back as documents since the last commit (see :meth:`to_text`).
         self.decoded: list[Key] = []
+        #: Which rows a prune may have to drop (a cache of one's own: see ``expired``).
+        self.due = None if shared else DueRows(_PRUNE_COLUMNS, FACT)
 
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.windows)
+
+    def entered(self, table: str, key: Key, row: Row) -> None:
+        """``row`` was put or read under ``key``: index when it expires."""
+        if self.due is not None:
+            self.due.entered(table, key, row)
+
+    def expired(self, table: str, limit: float) -> list[Key]:
+        """Keys of the table's cached rows whose prune column is below ``limit``.
+
+        A group's cache walks every row: what the other instances wrote enters it without
+        passing through the index.
+        """
+        rows = self.rows[table]
+        if self.due is not None:
+            return self.due.due(table, rows, limit)
+        column = prune_column(table)
+        return [key for key, row in rows.items() if row is not None and row[column] < limit]
 
     def clean(self) -> bool:
         """Nothing written since the last commit (so following the group overwrites nothing)."""
@@ -394,6 +415,8 @@ class StateStore:
         found = self._backend.load("delivered", asked) if asked else {}
         for key in missing:
             rows[key] = found.get(key)
+        for key, row in found.items():
+            self._cache.entered("delivered", key, row)
 
     def take_claims(self) -> tuple[Claim, ...]:
         """The claims made since the last call (the pipeline attaches them to findings)."""
@@ -428,6 +451,8 @@ class StateStore:
             row = None  # never written: the database cannot hold it
         else:
             row = self._backend.load(table, [key]).get(key)
+            if row is not None:
+                self._cache.entered(table, key, row)
         rows[key] = row
         return row
 
@@ -438,6 +463,8 @@ class StateStore:
         """Set (or, with None, delete) a row; written at the next flush."""
         self._cache.rows[table][key] = row
         self._cache.dirty[table].add(key)
+        if row is not None and (due := self._cache.due) is not None:
+            due.entered(table, key, row)
 
     # -- baselines ----------------------------------------------------------------------------
 
@@ -543,10 +570,12 @@ class StateStore:
         once, at the next flush, however often it changes before (see documents.py)."""
         row = (Doc(value, codec), expires.timestamp())
         rows, dirty = self._cache.rows[FACT], self._cache.dirty[FACT]
-        for key in keys:  # _put, inline: three keys per issued session
-            ident = bounded_key(namespace, key)
+        idents = [bounded_key(namespace, key) for key in keys]
+        for ident in idents:  # _put, inline: three keys per issued session
             rows[ident] = row
             dirty.add(ident)
+        if self._cache.due is not None:
+            self._cache.due.facts_entered(idents, row[1])
 
     def recall_doc(self, namespace: str, key: str, at: datetime, codec: Codec[T]) -> T | None:
         """:meth:`recall` of a document, decoded at most once while it stays in the cache.
@@ -689,11 +718,10 @@ class StateStore:
         # prune flushed first, and most short-lived facts were written only to be deleted.
         removed = self._backend.prune(cutoffs)
         for table, rows in self._cache.rows.items():
-            column, limit, dirty = prune_column(table), cutoffs[table], self._cache.dirty[table]
-            for key, row in rows.items():
-                if row is not None and row[column] < limit:
-                    rows[key] = None
-                    removed += key in dirty  # not stored yet (or stored older: counted twice)
+            dirty = self._cache.dirty[table]
+            for key in self._cache.expired(table, cutoffs[table]):
+                rows[key] = None
+                removed += key in dirty  # not stored yet (or stored older: counted twice)
         windows, dirty_windows = self._cache.windows, self._cache.dirty_windows
         for ident, entries in windows.items():
             if entries and entries[0][0] < cutoff:

@@ -1,0 +1,94 @@
+"""Which cached rows a prune may have to drop, so that a prune need not walk the whole cache.
+
+A prune (once per hour of event time) deletes the backend's expired rows, and the cache must
+drop the same ones. Walking every cached row to find them cost ``learn`` of the growing
+workload's fortnight 10 s of its 76: 67 walks over 370 k rows, almost none of them due. The
+rows are of two kinds, and each gets the index its lifetime calls for:
+
+- **Facts** expire soon after they are written (sessions, bursts, chains: hours). Their keys
+  are filed by the hour they expire in whenever they enter the cache, so a prune reads only
+  the hours its cutoff has reached. A key whose row changed or left the cache since is checked
+  and passed over; a key lives no longer than its hour, so the files hold about a day of facts.
+  (A heap of ``(expires, key)`` made the same answers, at 2 µs a pop and a tuple per write for
+  the garbage collector to walk.)
+- **Every other table** keeps a row for the retention period after its last use (90 days). A
+  lower bound of the prune column over every row that entered the cache says when none can be
+  due, and the walk is skipped; a walk that does run sets the bound again from what it kept.
+
+Every answer is the walk's: a row the index skips cannot be due. For a store of its own only:
+in a group, rows also arrive from the other instances (see ``StateStore`` for the walk kept
+there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Key = tuple[Any, ...]
+Row = tuple[Any, ...]
+
+#: Seconds of expiry filed together: a prune checks each key of the hour its cutoff is in.
+HOUR = 3600.0
+
+
+class DueRows:
+    """The expiry index of one cache: call :meth:`entered` for every row that enters it."""
+
+    def __init__(self, columns: Mapping[str, int], fact_table: str) -> None:
+        #: The prune column's index in each table's row tuple.
+        self._columns = dict(columns)
+        self._fact = fact_table
+        self._expires = self._columns[fact_table]
+        #: Fact keys by the hour (``expires // HOUR``) they expire in.
+        self._hours: dict[int, set[Key]] = {}
+        self._floors = dict.fromkeys(self._columns, math.inf)
+
+    def entered(self, table: str, key: Key, row: Row) -> None:
+        """``row`` is now cached under ``key`` (put, or read from the backend)."""
+        if table == self._fact:
+            self.facts_entered((key,), row[self._expires])
+            return
+        moment = row[self._columns[table]]
+        if moment < self._floors[table]:
+            self._floors[table] = moment
+
+    def facts_entered(self, keys: Iterable[Key], expires: float) -> None:
+        """:meth:`entered` of one fact row cached under each of ``keys``."""
+        hour = int(expires // HOUR)
+        filed = self._hours.get(hour)
+        if filed is None:
+            filed = self._hours[hour] = set()
+        filed.update(keys)
+
+    def due(self, table: str, rows: Mapping[Key, Row | None], limit: float) -> list[Key]:
+        """The keys of ``rows`` (one table's cache) whose prune column is below ``limit``."""
+        if table == self._fact:
+            return self._due_facts(rows, limit)
+        if self._floors[table] >= limit:
+            return []
+        column, floor, due = self._columns[table], math.inf, []
+        for key, row in rows.items():
+            if row is None:
+                continue
+            moment = row[column]
+            if moment < limit:
+                due.append(key)
+            elif moment < floor:
+                floor = moment
+        self._floors[table] = floor
+        return due
+
+    def _due_facts(self, rows: Mapping[Key, Row | None], limit: float) -> list[Key]:
+        expires, due = self._expires, dict[Key, None]()
+        last = int(limit // HOUR)  # the hour the cutoff falls in: partly due, so kept
+        for hour in sorted(hour for hour in self._hours if hour <= last):
+            filed = self._hours[hour] if hour == last else self._hours.pop(hour)
+            for key in filed:
+                row = rows.get(key)
+                if row is not None and row[expires] < limit:
+                    due[key] = None
+            if hour == last:
+                filed.difference_update(due)
+        return list(due)
