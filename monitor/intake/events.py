@@ -21,6 +21,7 @@ from typing import Any
 
 from monitor.aws.arns import role_name
 from monitor.aws.principals import IdentityType
+from monitor.intake.pickling import by_position
 
 _FEDERATED_USERS = frozenset({IdentityType.SAML_USER, IdentityType.WEB_IDENTITY_USER})
 
@@ -34,6 +35,7 @@ class Copy(StrEnum):
     OWNER = "owner"
 
 
+@by_position
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Caller:
     """Who made the call, as far as the record tells."""
@@ -79,6 +81,7 @@ class Caller:
         return self.principal_id or self.user_name or self.account_id or "unknown"
 
 
+@by_position
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Federation:
     """The identity provider side of AssumeRoleWithSAML / AssumeRoleWithWebIdentity."""
@@ -107,6 +110,7 @@ class Federation:
         return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
 
 
+@by_position
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoleEvent:
     """One STS role-assumption-family call, normalised."""

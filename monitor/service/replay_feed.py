@@ -23,6 +23,7 @@ import orjson
 from monitor.intake.envelopes import Record, decode
 from monitor.intake.events import Event
 from monitor.intake.normalize import normalize
+from monitor.intake.pickling import by_position
 from monitor.intake.scope import in_scope, may_be_in_scope
 from monitor.sources.files import Message, Part, Source, parts, read_messages, read_part
 
@@ -43,6 +44,7 @@ def keep(record: dict[str, Any]) -> bool:
     return in_scope(record)
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """One message after the pre-filter: what the pipeline must see, and what it need not."""

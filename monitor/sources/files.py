@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from monitor.intake.envelopes import gunzip
+from monitor.intake.pickling import by_position
 from monitor.sources.s3 import (
     DEFAULT_OPTIONS,
     S3Object,
@@ -30,6 +31,7 @@ _PLAIN_LINES = (".jsonl", ".ndjson")
 _SCAN = 1 << 16
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class Message:
     payload: bytes
