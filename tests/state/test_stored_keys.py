@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor.state import stored_keys
-from monitor.state.sqlite import Key, Row, SqliteBackend
+from monitor.state.sqlite import Changes, Key, Row, SqliteBackend
 from monitor.state.store import StateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -24,9 +24,16 @@ class CountedBackend(SqliteBackend):
         super().__init__(path)
         self.asked: list[Key] = []
 
+        self.deleted: list[Key] = []
+
     def load(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
         self.asked.extend(keys)
         return super().load(table, keys)
+
+    def flush(self, changes: Changes) -> None:
+        for table in ("fact", "baseline"):
+            self.deleted.extend(changes.deletes(table))
+        super().flush(changes)
 
 
 def evicted_store(tmp_path: Path, keys: int = 200) -> tuple[StateStore, CountedBackend]:
@@ -89,3 +96,18 @@ def test_a_filter_that_outgrew_its_size_is_rebuilt_and_forgets_nothing(
     answers: list[Any] = [store.touch("pair", f"old-{n}", later) for n in range(300)]
     answers += [store.touch("pair", f"round-2-{n}", later) for n in range(100)]
     assert answers == [T0] * 400
+
+
+def test_a_fact_gone_before_any_checkpoint_wrote_it_costs_no_delete(tmp_path: Path) -> None:
+    backend = CountedBackend(str(tmp_path / "state.db"))
+    store = StateStore(tmp_path / "state.db", backend=backend)
+    store.remember("session", "stored", "v", T0 + timedelta(hours=1))
+    store.commit()
+    store.remember("session", "brief", "v", T0 + timedelta(hours=1))
+    store.forget("session", "brief")
+    store.forget("session", "stored")
+    store.commit()
+    assert backend.deleted == [("session", "stored")]
+    store.close()
+    reopened = StateStore(tmp_path / "state.db")
+    assert reopened.recall("session", "stored", T0) is None
