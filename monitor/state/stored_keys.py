@@ -13,6 +13,11 @@ one the database would have given. Keys go in at each flush (a dirty key is in t
 then); a rollback leaves keys that were never committed, which only makes a superset. A filter
 that took in more keys than it was sized for is rebuilt from the database after a commit.
 
+A table's filter is built (one scan of its keys) only once it has missed :data:`BUILD_AFTER`
+times: a command that reads a few keys (``role-monitor roles``) or a store whose tables are all
+still in its cache never pays for scanning millions of assumption ids. Until then a miss is the
+query it always was; keys flushed meanwhile are in the database when the scan comes.
+
 Not for a database shared by a group: another instance's keys reach it without passing here.
 """
 
@@ -27,6 +32,8 @@ from rbloom import Bloom
 FALSE_POSITIVES = 0.01
 #: Keys a filter is sized for at least (1.2 MB of bits at 1 %).
 MIN_CAPACITY = 1_000_000
+#: Questions about a table the database answers before its filter is built.
+BUILD_AFTER = 64
 
 Key = tuple[Any, ...]
 
@@ -41,20 +48,29 @@ class StoredKeys:
 
     def __init__(self, backend: KeyedBackend, tables: Iterable[str]) -> None:
         self._backend = backend
+        #: Filters built so far (see :data:`BUILD_AFTER`).
         self._filters: dict[str, Bloom] = {}
         self._capacity: dict[str, int] = {}
         self._added: dict[str, int] = {}
-        for table in tables:
-            self._rebuild(table)
+        self._misses = dict.fromkeys(tables, 0)
 
     def may_hold(self, table: str, key: Key) -> bool:
         """False only when ``key`` was never written to ``table``."""
-        return key in self._filters[table]
+        bloom = self._filters.get(table)
+        if bloom is None:
+            self._misses[table] += 1
+            if self._misses[table] <= BUILD_AFTER:
+                return True  # asked of the database, as without a filter
+            bloom = self._rebuild(table)
+        return key in bloom
 
     def add(self, table: str, keys: Iterable[Key]) -> None:
         """Note keys about to be written (call before the backend's flush). Only keys new to
-        the filter count towards its size: a hot key is written at every checkpoint."""
-        bloom = self._filters[table]
+        the filter count towards its size: a hot key is written at every checkpoint. A table
+        without a filter yet skips this: its scan will find them in the database."""
+        bloom = self._filters.get(table)
+        if bloom is None:
+            return
         new = [key for key in keys if key not in bloom]
         if new:
             bloom.update(new)
@@ -67,9 +83,10 @@ class StoredKeys:
             if added > self._capacity[table]:
                 self._rebuild(table)
 
-    def _rebuild(self, table: str) -> None:
+    def _rebuild(self, table: str) -> Bloom:
         held = self._backend.count(table)
         capacity = max(MIN_CAPACITY, 2 * held)
         bloom = Bloom(capacity, FALSE_POSITIVES)
         bloom.update(self._backend.keys(table))
         self._filters[table], self._capacity[table], self._added[table] = bloom, capacity, held
+        return bloom
