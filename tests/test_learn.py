@@ -25,7 +25,7 @@ from plugins.kafka_broker import KafkaBroker
 from monitor.cli import main
 from monitor.commands import replay
 from monitor.service import replay_feed as reading
-from monitor.service.replay_feed import Chunk
+from monitor.service.replay_feed import Read
 from monitor.sources.files import Source
 from monitor.state.store import StateStore
 
@@ -111,11 +111,11 @@ def test_an_interrupted_learn_keeps_what_it_committed(
     monkeypatch.setattr(replay, "CHECKPOINT_RECORDS", 1)
     real = reading.read_chunks
 
-    def interrupted(sources: list[Source], jobs: int) -> Iterator[tuple[Source, list[Chunk]]]:
-        for source, chunks in real(sources, 1):
+    def interrupted(sources: list[Source], jobs: int) -> Iterator[Read]:
+        for source, chunks, lines_before in real(sources, 1):
             if str(source) == str(history[2]):
                 raise KeyboardInterrupt
-            yield source, chunks
+            yield source, chunks, lines_before
 
     monkeypatch.setattr(reading, "read_chunks", interrupted)
     assert main(["learn", "--config", config, "--state", state, *map(str, history[:4])]) == 130

@@ -129,8 +129,7 @@ def test_parts_of_a_file_are_its_lines_numbered_as_in_the_whole_file(tmp_path: P
             assert piece.start == 0 or data[piece.start - 1 : piece.start] == b"\n"
             found, newlines = read_part(piece)
             for message in found:
-                line = int(message.origin.rsplit(":", 1)[1]) + before
-                messages.append(Message(message.payload, f"{path}:{line}"))
+                messages.append(Message(message.payload, str(path), before + message.line))
             before += newlines
         assert messages == whole, size
     assert len(parts(path, 65536)) > 5

@@ -137,9 +137,9 @@ def feed(
     committed = 0
     with fewer_collections():
         try:
-            for item, chunks in read_chunks(list(sources), jobs or default_jobs()):
+            for item, chunks, lines_before in read_chunks(list(sources), jobs or default_jobs()):
                 for chunk in chunks:
-                    _replay_chunk(monitor, delivery, chunk, dead_letters)
+                    _replay_chunk(monitor, delivery, chunk, dead_letters, lines_before)
                 progress.advance(monitor.pipeline.stats.records, 0 if _partial(item) else 1)
                 monitor.pipeline.maybe_prune()
                 if monitor.pipeline.stats.records - committed >= CHECKPOINT_RECORDS:
@@ -193,13 +193,17 @@ def sources_of(args: argparse.Namespace, settings: Settings) -> list[Source]:
 
 
 def _replay_chunk(
-    monitor: Monitor, delivery: Deliverer, chunk: Chunk, dead_letters: BinaryIO | None
+    monitor: Monitor,
+    delivery: Deliverer,
+    chunk: Chunk,
+    dead_letters: BinaryIO | None,
+    lines_before: int,
 ) -> None:
     from monitor.service.replay_feed import count_skipped
 
     count_skipped(monitor.pipeline, chunk)
     if chunk.message is not None:
-        _replay_message(monitor, delivery, chunk, chunk.message, dead_letters)
+        _replay_message(monitor, delivery, chunk, chunk.message, dead_letters, lines_before)
 
 
 def _checkpoint(monitor: Monitor, delivery: Deliverer) -> None:
@@ -216,6 +220,7 @@ def _replay_message(
     chunk: Chunk,
     message: Message,
     dead_letters: BinaryIO | None,
+    lines_before: int,
 ) -> None:
     from monitor.service.replay_feed import process
 
@@ -225,7 +230,7 @@ def _replay_message(
         from monitor.intake.envelopes import one_rejection
 
         rejection = one_rejection(processed.rejections, message.payload)
-        dead_letters.write(dead_letter_line(rejection, message.origin))
+        dead_letters.write(dead_letter_line(rejection, message.origin(lines_before)))
 
 
 def dead_letter_line(rejection: Rejection, origin: str) -> bytes:

@@ -55,9 +55,6 @@ class Chunk:
     skipped: int
     #: What ``normalize`` made of each record of ``message`` (None: the pipeline normalises).
     events: tuple[Event | None, ...] | None = None
-    #: The message's line in its part of a file (:class:`Part`), until it is numbered in the
-    #: whole file; 0 for every other message (its origin is final).
-    line: int = 0
 
 
 def prefilter(message: Message) -> Chunk:
@@ -85,7 +82,7 @@ def prefilter(message: Message) -> Chunk:
     else:  # bare records, one per line: the decoder reads them back one by one
         payload = b"\n".join(orjson.dumps(record) for record in kept)
     events = normalised(kept, envelope) if may_be_in_scope(payload) else None
-    return Chunk(Message(payload, message.origin), skipped, events)
+    return Chunk(Message(payload, message.source, message.line), skipped, events)
 
 
 def normalised(records: list[dict[str, Any]], envelope: str) -> tuple[Event | None, ...] | None:
@@ -146,37 +143,21 @@ def default_jobs() -> int:
 
 #: What a worker returns for a source or a part: its chunks and the newlines it held.
 Piece = tuple[list[Chunk], int]
+#: A source or a part, its chunks, and the newlines of its file before it (a later part's
+#: messages are numbered from the part's start: see ``Message.origin``).
+Read = tuple[Source | Part, Iterable[Chunk], int]
 
 
 def read_piece(item: Source | Part) -> Piece:
-    """:func:`read_source` of a whole source, or the chunks of one part of a file (each
-    numbered by its line in the part: :func:`numbered` makes that its line in the file)."""
+    """:func:`read_source` of a whole source, or the chunks of one part of a file."""
     if not isinstance(item, Part):
         return read_source(item), 0
     with _readable(item.path):
         messages, newlines = read_part(item)
-    chunks = []
-    for message in messages:
-        chunk = prefilter(message)
-        line = int(message.origin.rsplit(":", 1)[1])
-        chunks.append(Chunk(chunk.message, chunk.skipped, chunk.events, line))
-    return chunks, newlines
+    return [prefilter(message) for message in messages], newlines
 
 
-def numbered(chunks: list[Chunk], path: str, before: int) -> list[Chunk]:
-    """The chunks of a part whose file had ``before`` newlines before it, named by their line
-    in the whole file (what a dead letter's origin says, as if one process had read it)."""
-    return [
-        Chunk(Message(c.message.payload, f"{path}:{before + c.line}"), c.skipped, c.events)
-        if c.message is not None and c.line
-        else c
-        for c in chunks
-    ]
-
-
-def read_chunks(
-    sources: Sequence[Source], jobs: int
-) -> Iterator[tuple[Source | Part, Iterable[Chunk]]]:
+def read_chunks(sources: Sequence[Source], jobs: int) -> Iterator[Read]:
     """Each source (or part of one) with its chunks, in source order; ``jobs`` > 1 reads in
     worker processes, a large plain JSON-lines file in :data:`PART_BYTES` parts.
 
@@ -184,29 +165,27 @@ def read_chunks(
     """
     if jobs <= 1:
         for source in sources:
-            yield source, chunks_of(source)
+            yield source, chunks_of(source), 0
         return
     items = [item for source in sources for item in parts(source, PART_BYTES)]
     if len(items) <= 1:
         for item in items:
-            yield item, read_piece(item)[0]
+            yield item, read_piece(item)[0], 0
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from _in_files(_ordered(pool, items, jobs * AHEAD_PER_JOB))
 
 
-def _in_files(
-    pieces: Iterator[tuple[Source | Part, Piece]],
-) -> Iterator[tuple[Source | Part, list[Chunk]]]:
-    """Number the lines of each part after the newlines of the parts before it."""
+def _in_files(pieces: Iterator[tuple[Source | Part, Piece]]) -> Iterator[Read]:
+    """Each piece with the newlines of the parts of its file before it."""
     before = 0
     for item, (chunks, newlines) in pieces:
         if isinstance(item, Part):
             before = 0 if item.start == 0 else before
-            yield item, numbered(chunks, str(item.path), before) if before else chunks
+            yield item, chunks, before
             before += newlines
         else:
-            yield item, chunks
+            yield item, chunks, 0
 
 
 def _ordered(

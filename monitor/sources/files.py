@@ -35,8 +35,16 @@ _SCAN = 1 << 16
 @dataclass(frozen=True, slots=True)
 class Message:
     payload: bytes
-    #: ``path`` or ``path:line`` (``-`` for stdin): where a dead letter came from.
-    origin: str
+    #: Where it came from: a file's path, an S3 object, or ``-`` (stdin).
+    source: str
+    #: Its line in ``source`` when that is JSON lines, else 0 (the whole source is one
+    #: message); counted from the start of its part while a file is read in parts.
+    line: int = 0
+
+    def origin(self, lines_before: int = 0) -> str:
+        """``source`` or ``source:line`` (``lines_before``: the newlines of the parts of its
+        file before its own): where a dead letter came from."""
+        return f"{self.source}:{lines_before + self.line}" if self.line else self.source
 
 
 #: A file, ``-`` (stdin) or an S3 log object.
@@ -174,7 +182,7 @@ def split_messages(name: str, data: bytes, origin: str) -> Iterator[Message]:
 def _lines(data: bytes, origin: str) -> Iterator[Message]:
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():
-            yield Message(line, f"{origin}:{number}")
+            yield Message(line, origin, number)
 
 
 def _wanted(name: str) -> bool:

@@ -31,7 +31,7 @@ def test_every_corpus_event_arrives_with_every_field() -> None:
     events = corpus_events()
     assert len(events) >= 20
     assert any(event.federation for event in events) and any(event.session_tags for event in events)
-    chunk = Chunk(Message(b"{}", "day.jsonl:7"), 2, tuple(events), 7)
+    chunk = Chunk(Message(b"{}", "day.jsonl", 7), 2, tuple(events))
     arrived = pickle.loads(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
     assert arrived == chunk
     for sent, got in zip(events, arrived.events, strict=True):
