@@ -105,9 +105,10 @@ class Baseline:
         return cls(**jsontext.loads(text))
 
     def copy(self) -> Baseline:
-        """A copy to change: the cached one is shared (its slot lists are replaced, never
-        changed in place, so a shallow copy of the slots is enough)."""
-        return Baseline(self.bucket, self.count, self.average, self.since, dict(self.slots))
+        """A copy to change: the cached one is shared. The slots stay shared until
+        :meth:`roll` folds into them (once a bucket, not at every assumption): it copies
+        them first, and their lists are replaced, never changed in place."""
+        return Baseline(self.bucket, self.count, self.average, self.since, self.slots)
 
     def expected(self, options: RateOptions) -> tuple[float, str | None, int]:
         """The usual count of the open bucket: (count, its slot or None for the EWMA, samples)."""
@@ -136,6 +137,7 @@ class Baseline:
         empty = max(round((bucket - self.bucket) / size) - 1, 0)
         self.average *= (1 - options.alpha) ** empty
         if options.week_aware:
+            self.slots = dict(self.slots)  # shared with the cached baseline (see copy)
             self._fold(self.bucket, closed, options)
             for n in range(1, min(empty, MAX_EMPTY_FOLDED) + 1):
                 self._fold(self.bucket + n * size, 0.0, options)

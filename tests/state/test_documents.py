@@ -186,3 +186,17 @@ def test_distinct_windows_round_trip(seen: dict[str, datetime]) -> None:
 @given(st.dictionaries(texts, seconds, max_size=12))
 def test_hub_reach_round_trips(accounts: dict[str, float]) -> None:
     _round_trips(ACCOUNTS, accounts)
+
+
+def test_a_rolled_copy_of_a_rate_baseline_leaves_the_shared_one_as_it_was() -> None:
+    """A recalled baseline is the cache's own (documents are shared, never changed in place):
+    the copy a detector rolls into the next bucket must not fold into its slots."""
+    from detectors.rates import RateOptions
+
+    shared = Baseline(bucket=0.0, count=30, average=2.0, since=0.0, slots={"x": [1.0, 1]})
+    before = BASELINE.encode(shared)
+    rolled = shared.copy()
+    rolled.roll(7200.0, RateOptions())
+    rolled.count += 1
+    assert BASELINE.encode(shared) == before
+    assert rolled.slots != shared.slots
