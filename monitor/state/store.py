@@ -82,6 +82,10 @@ class SharedBackend(Backend, Protocol):
     def set_meta_earliest(self, key: str, value: str) -> str: ...
 
 
+def _anything(table: str, key: Key) -> bool:
+    return True
+
+
 def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
@@ -288,8 +292,10 @@ class StateStore:
         )
         self.shared = self._group is not None
         self._cache = _Cache(self._backend, self.shared)
-        #: What the database may hold, so a key never stored is not queried (own store only).
-        self._stored = None if self.shared else StoredKeys(self._backend, _ROW_TABLES)
+        #: What the database may hold, so a key never stored is not queried. In a group, the
+        #: tables it follows: another instance's keys reach the filter with the group's
+        #: changes after each commit, when the cache takes in their rows too.
+        self._stored = StoredKeys(self._backend, self._filtered_tables())
         #: Claims made since :meth:`take_claims` (a shared backend only) and who makes them:
         #: the Kafka position of the message being processed.
         self._claims: list[Claim] = []
@@ -308,6 +314,13 @@ class StateStore:
         #: Writers of state kept outside the tables (e.g. the stream's role changes), run at
         #: each commit so that what they keep is durable with the rest of the checkpoint.
         self._before_commit: list[Callable[[], None]] = []
+
+    def _filtered_tables(self) -> tuple[str, ...]:
+        if not self.shared:
+            return _ROW_TABLES
+        from monitor.state.postgres import FOLLOWED
+
+        return FOLLOWED
 
     def before_commit(self, write: Callable[[], None]) -> None:
         """Run ``write`` at every :meth:`commit`, inside its transaction, before the flush."""
@@ -334,7 +347,7 @@ class StateStore:
         self._cache.to_text()
         self._cache.mark_committed()
         self._applied.committed()
-        if self._stored is not None:
+        with contextlib.suppress(StateUnavailable):  # a group's database away: still a superset
             self._stored.refresh()
         if self.shared:
             self._follow_group()
@@ -354,6 +367,8 @@ class StateStore:
         except StateUnavailable:
             return  # committed already; the next checkpoint catches up from the same horizon
         self._cache.follow(rows, windows)
+        for table, changed in rows.items():
+            self._stored.add(table, changed)
         if time.monotonic() - self._sized_at >= SIZES_EVERY_S:
             self._sized_at = time.monotonic()
             self._sizes = [(table, self._backend.count(table)) for table in TABLES]
@@ -384,10 +399,11 @@ class StateStore:
 
     def _flush(self) -> None:
         """Write dirty entries into the backend's open transaction (not yet durable)."""
-        view = _FlushView(self._cache, self._may_hold)  # asks the filter before it takes more
-        if self._stored is not None:
-            for table in _ROW_TABLES:
-                self._stored.add(table, self._cache.written(table))
+        # Asks the filter before it takes more. A group deletes every key: another instance
+        # may have written it since this one last took in the group's changes.
+        view = _FlushView(self._cache, _anything if self.shared else self._may_hold)
+        for table in _ROW_TABLES:
+            self._stored.add(table, self._cache.written(table))
         try:
             self._backend.flush(view)
         except StateUnavailable:
@@ -471,7 +487,7 @@ class StateStore:
         return row
 
     def _may_hold(self, table: str, key: Key) -> bool:
-        return self._stored is None or self._stored.may_hold(table, key)
+        return self._stored.may_hold(table, key)
 
     def _put(self, table: str, key: Key, row: Row | None) -> None:
         """Set (or, with None, delete) a row; written at the next flush."""

@@ -18,7 +18,10 @@ times: a command that reads a few keys (``role-monitor roles``) or a store whose
 still in its cache never pays for scanning millions of assumption ids. Until then a miss is the
 query it always was; keys flushed meanwhile are in the database when the scan comes.
 
-Not for a database shared by a group: another instance's keys reach it without passing here.
+In a group, only for the tables the group's change feed carries (``monitor.state.postgres``):
+the store adds what the other instances committed when it takes in their changes after each
+commit, so a key written elsewhere is found from then on, as the cache's rows are. A table the
+filter does not cover is always asked about.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class StoredKeys:
         """False only when ``key`` was never written to ``table``."""
         bloom = self._filters.get(table)
         if bloom is None:
+            if table not in self._misses:
+                return True  # a table the filter does not cover
             self._misses[table] += 1
             if self._misses[table] <= BUILD_AFTER:
                 return True  # asked of the database, as without a filter

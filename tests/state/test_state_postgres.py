@@ -4,17 +4,21 @@ claims, the change feed, migrations under a lock, pruning once per group, connec
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from kafka_service import wait_until
 from plugins.postgres_server import PASSWORD, PostgresServer
 
 from monitor.config.settings import ConfigError
+from monitor.state import stored_keys
 from monitor.state.documents import Codec
 from monitor.state.errors import StateUnavailable
 from monitor.state.postgres import MIGRATIONS, PostgresBackend, open_backend
+from monitor.state.sqlite import Key, Row
 from monitor.state.store import StateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -345,3 +349,49 @@ def test_learn_fills_and_roles_reads_a_postgres_state(postgres_url: str) -> None
     )
     assert done.returncode == 0, done.stderr
     assert b"usage observed" in done.stdout
+
+
+class CountedPostgres(PostgresBackend):
+    """The real backend, counting the keys a store asks it to load."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.asked = 0
+
+    def load(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
+        self.asked += len(keys)
+        return super().load(table, keys)
+
+
+def live_rows(url: str, table: str) -> int:
+    """What ``PostgresBackend.count`` will answer, read outside any open transaction."""
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = %s", [table]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_group_member_asks_only_about_keys_the_group_may_hold(postgres_url: str) -> None:
+    """Keys nobody wrote cost no round trip once a table's filter is built; a key another
+    instance commits is found from this one's next commit on, when it takes in the group's
+    changes; and deliveries, which the change feed does not carry, are always asked."""
+    one = store(postgres_url)
+    for n in range(50):
+        one.touch("pair", f"old-{n}", T0)
+    one.commit()
+    # The statistics that tell a replica what fits come a moment after the commit.
+    wait_until(lambda: live_rows(postgres_url, "baseline") == 50, 30, "the table's statistics")
+    backend = CountedPostgres(postgres_url)
+    two = StateStore(postgres_url, cache_entries=10, backend=backend)  # too small to replicate
+    assert [two.touch("pair", f"new-{n}", T0) for n in range(200)] == [None] * 200
+    assert backend.asked <= stored_keys.BUILD_AFTER + 10  # then the filter, at 1 % errors
+    assert two.touch("pair", "old-7", T0 + HOUR) == T0
+    one.touch("pair", "late", T0)
+    assert one.mark_delivered("f-9", T0) is True
+    one.commit()
+    two.commit()  # takes in what one committed
+    assert two.touch("pair", "late", T0 + HOUR) == T0
+    assert two.mark_delivered("f-9", T0) is False
+    one.close()
+    two.close()
