@@ -13,10 +13,11 @@ one the database would have given. Keys go in at each flush (a dirty key is in t
 then); a rollback leaves keys that were never committed, which only makes a superset. A filter
 that took in more keys than it was sized for is rebuilt from the database after a commit.
 
-A table's filter is built (one scan of its keys) only once it has missed :data:`BUILD_AFTER`
-times: a command that reads a few keys (``role-monitor roles``) or a store whose tables are all
-still in its cache never pays for scanning millions of assumption ids. Until then a miss is the
-query it always was; keys flushed meanwhile are in the database when the scan comes.
+A table's filter is built (one scan of its keys) once it has been asked about
+:data:`BUILD_AFTER` times: a command that reads a few keys (``role-monitor roles``) or a store
+whose tables are all still in its cache never pays for scanning millions of assumption ids.
+Until then a miss is the query it always was; keys flushed meanwhile are in the database when
+the scan comes.
 
 In a group, only for the tables the group's change feed carries (``monitor.state.postgres``):
 the store adds what the other instances committed when it takes in their changes after each
@@ -55,16 +56,16 @@ class StoredKeys:
         self._filters: dict[str, Bloom] = {}
         self._capacity: dict[str, int] = {}
         self._added: dict[str, int] = {}
-        self._misses = dict.fromkeys(tables, 0)
+        self._asked = dict.fromkeys(tables, 0)
 
     def may_hold(self, table: str, key: Key) -> bool:
         """False only when ``key`` was never written to ``table``."""
         bloom = self._filters.get(table)
         if bloom is None:
-            if table not in self._misses:
+            if table not in self._asked:
                 return True  # a table the filter does not cover
-            self._misses[table] += 1
-            if self._misses[table] <= BUILD_AFTER:
+            self._asked[table] += 1
+            if self._asked[table] <= BUILD_AFTER:
                 return True  # asked of the database, as without a filter
             bloom = self._rebuild(table)
         return key in bloom
