@@ -7,12 +7,15 @@ none of them due; 90 days prune 2,160 times), the index in proportion to the row
 ``python -m bench.prune`` measures both side by side. The rows are of two kinds, and each gets
 the index its lifetime calls for:
 
-- **Facts** expire soon after they are written (sessions, bursts, chains: hours). Their keys
-  are filed by the hour they expire in whenever they enter the cache, so a prune reads only
-  the hours its cutoff has reached. A key whose row changed or left the cache since is checked
-  and passed over; a key lives no longer than its hour, so the files hold about a day of facts.
-  (A heap of ``(expires, key)`` made the same answers, at 2 µs a pop and a tuple per write for
-  the garbage collector to walk.)
+- **Facts** expire soon after they are written (sessions, bursts, chains: hours) or a
+  retention after their last use (rate baselines). Each cached fact key is filed once, under
+  the hour its row expires in; a prune reads only the hours its cutoff has reached, drops what
+  is due and files the rest again under the hour their row now expires in (a row written again
+  with a later expiry is not refiled at every write: a rate baseline is written at every
+  assumption). A key leaves its file when its row leaves the cache. So the files hold one entry
+  per cached fact. (A heap of ``(expires, key)`` made the same answers, at 2 µs a pop and a
+  tuple per write for the garbage collector to walk; filing at every write kept an entry per
+  hour a long-lived fact was written in, for its whole life.)
 - **Every other table** keeps a row for the retention period after its last use (90 days). A
   lower bound of the prune column over every row that entered the cache says when none can be
   due, and the walk is skipped; a walk that does run sets the bound again from what it kept.
@@ -43,8 +46,9 @@ class DueRows:
         self._columns = dict(columns)
         self._fact = fact_table
         self._expires = self._columns[fact_table]
-        #: Fact keys by the hour (``expires // HOUR``) they expire in.
+        #: Fact keys by the hour (``expires // HOUR``) they are filed under, and the reverse.
         self._hours: dict[int, set[Key]] = {}
+        self._hour_of: dict[Key, int] = {}
         self._floors = dict.fromkeys(self._columns, math.inf)
 
     def entered(self, table: str, key: Key, row: Row) -> None:
@@ -59,10 +63,29 @@ class DueRows:
     def facts_entered(self, keys: Iterable[Key], expires: float) -> None:
         """:meth:`entered` of one fact row cached under each of ``keys``."""
         hour = int(expires // HOUR)
+        for key in keys:
+            filed = self._hour_of.get(key)
+            if filed is not None and filed <= hour:
+                continue  # read by then, and filed again under the hour it expires in then
+            if filed is not None:
+                self._hours[filed].discard(key)
+            self._file(key, hour)
+
+    def left(self, table: str, keys: Iterable[Key]) -> None:
+        """These keys' rows left the cache (evicted): a fact's key leaves its file."""
+        if table != self._fact:
+            return
+        for key in keys:
+            hour = self._hour_of.pop(key, None)
+            if hour is not None:
+                self._hours[hour].discard(key)
+
+    def _file(self, key: Key, hour: int) -> None:
+        self._hour_of[key] = hour
         filed = self._hours.get(hour)
         if filed is None:
             filed = self._hours[hour] = set()
-        filed.update(keys)
+        filed.add(key)
 
     def due(self, table: str, rows: Mapping[Key, Row | None], limit: float) -> list[Key]:
         """The keys of ``rows`` (one table's cache) whose prune column is below ``limit``."""
@@ -83,14 +106,16 @@ class DueRows:
         return due
 
     def _due_facts(self, rows: Mapping[Key, Row | None], limit: float) -> list[Key]:
-        expires, due = self._expires, dict[Key, None]()
-        last = int(limit // HOUR)  # the hour the cutoff falls in: partly due, so kept
+        expires, due = self._expires, []
+        last = int(limit // HOUR)  # the hour the cutoff falls in: partly due
         for hour in sorted(hour for hour in self._hours if hour <= last):
-            filed = self._hours[hour] if hour == last else self._hours.pop(hour)
-            for key in filed:
+            for key in self._hours.pop(hour):
                 row = rows.get(key)
-                if row is not None and row[expires] < limit:
-                    due[key] = None
-            if hour == last:
-                filed.difference_update(due)
-        return list(due)
+                if row is None:  # gone from the cache, or deleted: nothing to drop
+                    del self._hour_of[key]
+                elif row[expires] < limit:
+                    due.append(key)
+                    del self._hour_of[key]
+                else:  # written again since with a later expiry
+                    self._file(key, int(row[expires] // HOUR))
+        return due

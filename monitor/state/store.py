@@ -226,9 +226,15 @@ class _Cache:
         rows = self.rows[table]
         drop = len(rows) - keep
         if drop > keep // 2:  # in steps, not at every checkpoint
-            for key in list(islice(rows, drop)):
-                del rows[key]
+            self._drop(table, list(islice(rows, drop)))
             self.complete[table] = False
+
+    def _drop(self, table: str, keys: list[Key]) -> None:
+        rows = self.rows[table]
+        for key in keys:
+            del rows[key]
+        if self.due is not None:
+            self.due.left(table, keys)
 
     def evict(self, keep: int) -> None:
         """Drop the oldest clean entries so about ``keep`` remain (call when all are clean)."""
@@ -238,8 +244,7 @@ class _Cache:
         share = keep / total
         for table, rows in self.rows.items():
             drop = len(rows) - int(len(rows) * share)
-            for key in list(islice(rows, drop)):
-                del rows[key]
+            self._drop(table, list(islice(rows, drop)))
             self.complete[table] = self.complete[table] and drop == 0
         drop = len(self.windows) - int(len(self.windows) * share)
         for key in list(islice(self.windows, drop)):

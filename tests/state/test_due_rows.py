@@ -134,3 +134,21 @@ def test_a_row_read_back_after_eviction_is_pruned_like_one_never_evicted(tmp_pat
     assert store.last_seen("pair", "old") == T0  # read back from the database
     store.prune(T0 + timedelta(days=1), now=now)
     assert store.last_seen("pair", "old") is None
+
+
+def test_the_index_holds_one_entry_per_cached_fact_however_often_it_is_written() -> None:
+    """A rate baseline is written at every assumption and lives a retention: filed at every
+    write, a long-running service would keep an entry per hour of its life."""
+    store = StateStore(":memory:", cache_entries=20)
+    for hour in range(500):
+        moment = T0 + timedelta(hours=hour)
+        store.remember_doc("rate", ["busy-role"], {"n": hour}, moment + timedelta(days=90), JSON)
+        store.remember("session", f"s{hour}", "v", moment + timedelta(hours=1))
+        if hour % 24 == 23 or hour == 499:
+            store.commit()  # evicts: a cache of 20 rows
+            store.prune(moment - timedelta(days=90), now=moment - timedelta(days=1))
+    index = store._cache.due
+    assert index is not None
+    filed = sum(len(keys) for keys in index._hours.values())
+    cached = sum(row is not None for row in store._cache.rows["fact"].values())
+    assert filed <= cached <= 40
