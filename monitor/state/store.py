@@ -406,7 +406,7 @@ class StateStore:
         """Write dirty entries into the backend's open transaction (not yet durable)."""
         # Asks the filter before it takes more. A group deletes every key: another instance
         # may have written it since this one last took in the group's changes.
-        view = _FlushView(self._cache, _anything if self.shared else self._may_hold)
+        view = _FlushView(self._cache, _anything if self.shared else self._stored.may_hold)
         for table in _ROW_TABLES:
             self._stored.add(table, self._cache.written(table))
         try:
@@ -446,7 +446,7 @@ class StateStore:
         missing = [key for key in map(bounded_key, finding_ids) if key not in rows]
         if self._cache.complete["delivered"] or not missing:
             return
-        asked = [key for key in missing if self._may_hold("delivered", key)]
+        asked = [key for key in missing if self._stored.may_hold("delivered", key)]
         found = self._backend.load("delivered", asked) if asked else {}
         for key in missing:
             rows[key] = found.get(key)
@@ -482,7 +482,7 @@ class StateStore:
             # A group member never reads assumptions: whether this copy is the first is
             # decided by the claims at the checkpoint, for the findings it produced.
             row = None
-        elif not self._may_hold(table, key):
+        elif not self._stored.may_hold(table, key):
             row = None  # never written: the database cannot hold it
         else:
             row = self._backend.load(table, [key]).get(key)
@@ -490,9 +490,6 @@ class StateStore:
                 self._cache.entered(table, key, row)
         rows[key] = row
         return row
-
-    def _may_hold(self, table: str, key: Key) -> bool:
-        return self._stored.may_hold(table, key)
 
     def _put(self, table: str, key: Key, row: Row | None) -> None:
         """Set (or, with None, delete) a row; written at the next flush."""
