@@ -37,8 +37,8 @@ from monitor.intake.events import (
     RoleChange,
     RoleEvent,
 )
+from monitor.intake.front_door import records_of
 from monitor.intake.normalize import RecordRejected, normalize
-from monitor.intake.scope import may_be_in_scope
 from monitor.inventory.usage import record_usage
 from monitor.metrics import Metrics
 from monitor.state.errors import StateUnavailable
@@ -114,17 +114,17 @@ class Pipeline:
         """Every record of one message (any envelope); never raises for bad input.
 
         The front door of ``run`` and ``replay`` alike: a message that cannot hold an in-scope
-        record (``monitor.intake.scope.may_be_in_scope``) is counted as one skipped record,
-        unparsed.
+        record (``monitor.intake.front_door.records_of``) is counted as one skipped record.
         """
         started = time.perf_counter()
         self.outcomes.message()
         findings: list[Finding] = []
         rejections: list[Rejection] = []
-        if not may_be_in_scope(payload):
+        records = records_of(payload)
+        if records is None:
             self.outcomes.skipped()
             return Processed(findings, rejections)
-        for decoded in decode(payload):
+        for decoded in records:
             if isinstance(decoded, Rejection):
                 self.reject(decoded, rejections, record=False)
                 continue

@@ -139,26 +139,46 @@ def _unwrap(document: Any, depth: int, raw: bytes, budget: Budget) -> Iterator[D
     if not isinstance(document, dict):
         yield Rejection("unknown_envelope", "JSON is not an object or array", raw[:_PAYLOAD_SAMPLE])
         return
-    if isinstance(document.get("Records"), list):
+    single = single_record(document)
+    if single is not None:
+        yield single
+    elif isinstance(document.get("Records"), list):
         yield from _entries(document["Records"], "log_file", depth, budget)
     elif "logEvents" in document and "messageType" in document:
         yield from _cloudwatch_logs(document, depth, budget)
     elif isinstance(document.get("awslogs"), dict):
         data = document["awslogs"].get("data")
         yield from _decode_bytes(str(data or "").encode(), depth + 1, budget)
-    elif str(document.get("detail-type", "")).endswith("via CloudTrail"):
-        detail = document.get("detail")
-        if isinstance(detail, dict):
-            yield Record(detail, "eventbridge")
-        else:
-            yield Rejection("unknown_envelope", "EventBridge event without detail", raw[:4096])
+    elif str(document.get("detail-type", "")).endswith("via CloudTrail"):  # with no detail
+        yield Rejection("unknown_envelope", "EventBridge event without detail", raw[:4096])
     elif is_ocsf_api_activity(document):
         yield Record(ocsf_to_cloudtrail(document), "ocsf")
-    elif "eventName" in document and ("eventVersion" in document or "eventSource" in document):
-        yield Record(document, "bare")
     else:
         keys = ", ".join(sorted(map(str, document))[:8])
         yield Rejection("unknown_envelope", f"no known envelope (keys: {keys})", raw[:4096])
+
+
+def single_record(document: dict[str, Any]) -> Record | None:
+    """The record of a document that is one record and nothing else: a bare record, or an
+    EventBridge event with its detail. None for every other shape (:func:`_unwrap` reads them).
+
+    Asked in :func:`_unwrap`'s order: a log file, a CloudWatch payload, an ``awslogs`` event or
+    an OCSF record that also carries these keys is read as what it is first.
+    """
+    if (
+        isinstance(document.get("Records"), list)
+        or ("logEvents" in document and "messageType" in document)
+        or isinstance(document.get("awslogs"), dict)
+    ):
+        return None
+    if str(document.get("detail-type", "")).endswith("via CloudTrail"):
+        detail = document.get("detail")
+        return Record(detail, "eventbridge") if isinstance(detail, dict) else None
+    if is_ocsf_api_activity(document):
+        return None
+    if "eventName" in document and ("eventVersion" in document or "eventSource" in document):
+        return Record(document, "bare")
+    return None
 
 
 def _entries(items: list[Any], envelope: str, depth: int, budget: Budget) -> Iterator[Decoded]:

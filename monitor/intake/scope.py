@@ -10,11 +10,11 @@ store users and groups, and EKS Pod Identity associations.
 Two questions, one table:
 
 - :func:`in_scope` decides on a parsed record (used by :mod:`monitor.intake.normalize`);
-- :func:`may_be_in_scope` decides on raw bytes before anything is parsed, so the common case
-  (a topic full of other services' calls) costs a substring search, not a JSON parse. It is
-  conservative: ``False`` only when parsing could not have found an in-scope record *and*
-  could not have rejected anything. ``run`` and ``replay`` both call it through
-  :meth:`monitor.detect.pipeline.Pipeline.process`, so they decide identically on every input.
+- :func:`may_be_in_scope` decides on raw bytes before anything is parsed. It is conservative:
+  ``False`` only when parsing could not have found an in-scope record *and* could not have
+  rejected anything. A message that is one plain record is parsed instead, which costs less
+  and decides exactly (:mod:`monitor.intake.front_door`, the door of ``run`` and ``replay``
+  alike); this is for the rest: gzip, arrays, log files, several lines, envelopes.
 """
 
 from __future__ import annotations

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from monitor.intake.envelopes import Record, decode
+from monitor.intake.envelopes import Record
 from monitor.intake.events import Event
+from monitor.intake.front_door import records_of
 from monitor.intake.normalize import normalize
 from monitor.intake.pickling import by_position
-from monitor.intake.scope import in_scope, may_be_in_scope
+from monitor.intake.scope import in_scope
 from monitor.sources.files import Message, Part, Source, parts, read_messages, read_part
 
 if TYPE_CHECKING:
@@ -65,9 +66,10 @@ def prefilter(message: Message) -> Chunk:
     envelopes, a record that does not normalise) goes to the pipeline as bytes, to be decoded
     and normalised there, so dead letters and their reasons are the same.
     """
-    if not may_be_in_scope(message.payload):
-        return Chunk(None, 1)  # counted as the pipeline counts it: one skipped record, unparsed
-    items = list(decode(message.payload))
+    decoded = records_of(message.payload)
+    if decoded is None:
+        return Chunk(None, 1)  # counted as the pipeline counts it: one skipped record
+    items = list(decoded)
     envelopes = {item.envelope if isinstance(item, Record) else "" for item in items}
     if len(envelopes) != 1 or next(iter(envelopes)) not in _REENCODABLE:
         return Chunk(message, 0) if items else Chunk(None, 0)
@@ -81,7 +83,7 @@ def prefilter(message: Message) -> Chunk:
         payload = orjson.dumps({"Records": kept})
     else:  # bare records, one per line: the decoder reads them back one by one
         payload = b"\n".join(orjson.dumps(record) for record in kept)
-    events = normalised(kept, envelope) if may_be_in_scope(payload) else None
+    events = normalised(kept, envelope) if records_of(payload) is not None else None
     return Chunk(Message(payload, message.source, message.line), skipped, events)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from payloads import RECORDS, encodings, envelopes
 
 from monitor.intake.envelopes import Rejection, decode
 from monitor.intake.scope import IN_SCOPE, in_scope, may_be_in_scope
@@ -79,59 +80,13 @@ def test_pre_filter(value: bytes, parsed: bool) -> None:
     assert may_be_in_scope(value) is parsed
 
 
-_SOURCES = st.sampled_from(
-    ["sts.amazonaws.com", "iam.amazonaws.com", "ec2.amazonaws.com", "s3.amazonaws.com", "x"]
-)
-_NAMES = st.sampled_from(["AssumeRole", "CreateRole", "RunInstances", "LeaveOrganization"])
-_EXTRA = st.one_of(
-    st.text(max_size=20),
-    # A value that names a call of its own (a nested record, or a name as a plain value):
-    st.builds(lambda s, n: {"eventSource": s, "eventName": n}, _SOURCES, _NAMES),
-    st.sampled_from(["eventSource", "eventName"]),
-)
-_RECORDS = st.builds(
-    lambda source, name, extra: {"eventSource": source, "eventName": name, "x": extra},
-    _SOURCES,
-    _NAMES,
-    _EXTRA,
-)
-
-
-def _encodings(document: Any) -> list[bytes]:
-    text = json.dumps(document).encode()
-    return [
-        text,
-        json.dumps(document, ensure_ascii=False).encode(),
-        json.dumps(document, indent="\t", separators=(" ,", " : ")).encode(),
-        gzip.compress(text),
-        base64.b64encode(text),
-        text[: len(text) // 2],  # cut short
-    ]
-
-
-def _envelopes(records: list[dict[str, Any]], as_log_file: bool) -> list[Any]:
-    """The records as a log file or an array, and each alone as a bare record, an EventBridge
-    event, a CloudWatch Logs subscription message and its Lambda ``awslogs`` form."""
-    out: list[Any] = [{"Records": records} if as_log_file else records]
-    for record in records:
-        logs = {"messageType": "DATA_MESSAGE", "logEvents": [{"message": json.dumps(record)}]}
-        data = base64.b64encode(gzip.compress(json.dumps(logs).encode())).decode()
-        out += [
-            record,
-            {"detail-type": "AWS API Call via CloudTrail", "detail": record},
-            logs,
-            {"awslogs": {"data": data}},
-        ]
-    return out
-
-
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_RECORDS, max_size=4), st.booleans())
+@given(st.lists(RECORDS, max_size=4), st.booleans())
 def test_a_skipped_message_holds_nothing_in_scope_and_nothing_rejected(
     records: list[dict[str, Any]], as_log_file: bool
 ) -> None:
-    for document in _envelopes(records, as_log_file):
-        for payload in _encodings(document):
+    for document in envelopes(records, as_log_file):
+        for payload in encodings(document):
             if may_be_in_scope(payload):
                 continue
             decoded = list(decode(payload))
