@@ -233,3 +233,36 @@ def test_a_stray_old_record_cannot_lower_a_groups_learning_start(postgres_url: s
     run.monitor.state.commit()
     assert run.monitor.state.get_meta("observation_start") == start
     run.monitor.close()
+
+
+def test_a_group_member_learns_from_the_groups_start_not_its_own(postgres_url: str) -> None:
+    """A member's first records voted its start; a record of another partition, earlier but
+    within the vote's tolerance, comes after the group's start (the earliest any instance
+    saw). Before: clamped to this member's start, it was learned silently, so its pair was
+    known to the whole group and never paged (a three-instance crash test lost one)."""
+    from monitor.intake.clock import StartVote
+
+    run = Run()
+    config = settings(
+        organization={"accounts": [ORG]},
+        trusted_external_accounts=[f"7777{n:08d}" for n in range(21)],
+        detectors={"cross_account_first_seen": {"learning_period": "0s"}},
+    )
+    run.monitor = build_monitor(config, state_path=postgres_url)
+    run.delivery = Delivery([run], run.monitor.state, run.monitor.metrics)
+    run.monitor.pipeline.clock.max_age = timedelta(days=1095)
+    run.monitor.pipeline.start_vote = StartVote()
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    run.feed(*(assumption(n, base + timedelta(seconds=n)) for n in range(10, 15)))
+    run.monitor.state.commit()
+    assert (
+        run.monitor.state.get_meta("observation_start")
+        == (base + timedelta(seconds=10)).isoformat()
+    )
+    fired = run.feed(assumption(5, base + timedelta(seconds=5)))
+    run.monitor.state.commit()
+    assert "cross_account_first_seen" in fired
+    assert (
+        run.monitor.state.get_meta("observation_start") == (base + timedelta(seconds=5)).isoformat()
+    )
+    run.monitor.close()

@@ -233,8 +233,15 @@ class Pipeline:
                     return start
                 self._start_floor = start
                 return self.state.observation_start(start)  # stored now
-        # A group's start is the earliest any instance saw: a stray old record must not lower it.
-        return self.state.observation_start(max(at, self._start_floor))
+        # A group's start is the earliest any instance saw, so a record of another partition
+        # may lower it: one within the vote's tolerance of this instance's start is such a
+        # record, not a stray (the vote would have counted it). A stray old record must not
+        # lower it. (Clamped at this instance's start instead, an earlier partition's first
+        # sighting read before the instance that saw it first had stored its start was learned
+        # silently, and its pair never paged.)
+        if at < self._start_floor - vote.tolerance:
+            at = self._start_floor
+        return self.state.observation_start(at)
 
     def _detect(self, ev: EnrichedEvent) -> list[Finding]:
         ctx = self._context(ev.event.event_time)
