@@ -239,7 +239,7 @@ class Pipeline:
         # lower it. (Clamped at this instance's start instead, an earlier partition's first
         # sighting read before the instance that saw it first had stored its start was learned
         # silently, and its pair never paged.)
-        if at < self._start_floor - vote.tolerance:
+        if at < minus(self._start_floor, vote.tolerance):
             at = self._start_floor
         return self.state.observation_start(at)
 
