@@ -22,7 +22,6 @@ from monitor.intake.bounds import current
 from monitor.intake.envelopes import Decoded, Record, decode, single_record
 from monitor.intake.scope import in_scope, may_be_in_scope
 
-_GZIP_MAGIC = b"\x1f\x8b"
 #: A record is a few KB. Past this the byte pre-filter decides, as before, so a large hostile
 #: message of another service is still skipped without building its document.
 ONE_RECORD_BYTES = 64 * 1024
@@ -45,9 +44,9 @@ def one_record(payload: bytes) -> Record | None:
     base64) and at most two bytes a value of ``limits.max_elements`` (no limit applies), decode
     would parse the text and unwrap the document, and nothing else.
     """
-    if payload[:2] == _GZIP_MAGIC or len(payload) > ONE_RECORD_BYTES:
+    if len(payload) > ONE_RECORD_BYTES:
         return None
-    text = payload.strip()
+    text = payload.strip()  # gzip (0x1f 0x8b) and base64 do not start with "{" once stripped
     if text[:1] != b"{" or b"\n" in text or len(text) // 2 > current().max_elements:
         return None
     try:
