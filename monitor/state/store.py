@@ -149,10 +149,11 @@ class _Cache:
         rows = self.rows[table]
         return [key for key in self.dirty[table] if rows[key] is None]
 
-    def written(self, table: str) -> list[Key]:
-        """Dirty keys that hold a row (what the next flush writes, not deletes)."""
+    def written(self, table: str) -> Iterator[Key]:
+        """Dirty keys that hold a row (what the next flush writes, not deletes). Lazy: a
+        table whose stored-keys filter is not built yet never walks them."""
         rows = self.rows[table]
-        return [key for key in self.dirty[table] if rows[key] is not None]
+        return (key for key in self.dirty[table] if rows[key] is not None)
 
     def windows_changed(self) -> Iterable[tuple[Key, Entries]]:
         return [(key, self.windows[key]) for key in self.dirty_windows]
